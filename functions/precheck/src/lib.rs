@@ -1,0 +1,65 @@
+//! The pre-check (`POST /api/v1/precheck`) and the public office directory
+//! (`GET /api/v1/offices`).
+
+use axum::extract::{Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shared::domain::precheck::{assess, parse_answers};
+use shared::domain::values::Postcode;
+use shared::http::{ApiError, JsonBody, Services, office_contact};
+use shared::input::FieldErrors;
+use shared::records;
+use shared::texts::{Lang, text};
+
+pub fn router() -> Router<Services> {
+    Router::new().route("/api/v1/precheck", post(precheck)).route("/api/v1/offices", get(offices))
+}
+
+async fn precheck(
+    State(services): State<Services>,
+    lang: Lang,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let answers = parse_answers(&body).map_err(|errors| ApiError::invalid(lang, &errors))?;
+    let directory = records::directory(&*services.store).await.map_err(|e| ApiError::store(lang, e))?;
+    let outcome = assess(&answers, &directory);
+    let reasons: Vec<Value> = outcome
+        .reasons
+        .iter()
+        .map(|reason| json!({"code": reason.code(), "message": text(lang, &format!("reason.{}", reason.code()))}))
+        .collect();
+    Ok(Json(json!({
+        "eligible": outcome.eligible(),
+        "reasons": reasons,
+        "office": outcome.office.as_ref().map(office_contact),
+    })))
+}
+
+#[derive(Deserialize)]
+struct OfficeQuery {
+    postcode: Option<String>,
+}
+
+async fn offices(
+    State(services): State<Services>,
+    lang: Lang,
+    Query(query): Query<OfficeQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let postcode = match query.postcode.as_deref() {
+        None => None,
+        Some(raw) => {
+            let mut errors = FieldErrors::default();
+            let parsed = errors.take("postcode", Postcode::parse(raw));
+            Some(errors.finish(parsed).map_err(|errors| ApiError::invalid(lang, &errors))?)
+        }
+    };
+    let offices = records::offices(&*services.store).await.map_err(|e| ApiError::store(lang, e))?;
+    let listed = offices
+        .iter()
+        .filter(|office| postcode.as_ref().is_none_or(|p| office.postcodes.iter().any(|c| c == p.as_str())))
+        .map(office_contact)
+        .collect();
+    Ok(Json(Value::Array(listed)))
+}

@@ -1,0 +1,282 @@
+//! The development identity provider of local mode: it mints citizen and staff tokens for the
+//! personas of DESIGN.md § 4 with a local ES256 key, published as JWKS, so that the same
+//! verification path runs locally and in production. It exists only in the local runtime.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use shared::auth::{
+    CitizenClaims, ClaimAddress, KeyError, PrincipalKind, SigningKey, StaffClaims, StaffRole, TrustedIssuer,
+};
+use shared::domain::request::TrustLevel;
+use shared::http::{ApiError, Services};
+use shared::input::FieldErrors;
+use shared::texts::Lang;
+use time::{Duration, OffsetDateTime};
+
+pub const ISSUER: &str = "urn:sorgeregister:local-dev-idp";
+pub const CITIZEN_AUDIENCE: &str = "sorgeregister-citizen";
+pub const STAFF_AUDIENCE: &str = "sorgeregister-staff";
+const TOKEN_LIFETIME: Duration = Duration::hours(8);
+const KEY_FILE: &str = "dev-idp-es256.pk8";
+/// The cookie that carries the session token for pages.
+pub const SESSION_COOKIE: &str = "session";
+
+pub struct DevIdentityProvider {
+    key: SigningKey,
+}
+
+/// Someone to log in as.
+pub struct Persona {
+    pub id: &'static str,
+    pub description: &'static str,
+    claims: fn() -> PersonaClaims,
+}
+
+enum PersonaClaims {
+    Citizen(CitizenClaims),
+    Staff(StaffClaims),
+}
+
+fn sophia(trust_level: TrustLevel) -> PersonaClaims {
+    PersonaClaims::Citizen(CitizenClaims {
+        sub: "bundid-demo-sophia-beispiel".into(),
+        given_name: "Sophia".into(),
+        family_name: "Beispiel".into(),
+        birth_name: None,
+        birthdate: Some("1994-05-02".into()),
+        place_of_birth: Some("Bremen".into()),
+        address: Some(ClaimAddress {
+            street: "Am Markt".into(),
+            house_number: "1".into(),
+            postcode: "28195".into(),
+            city: "Bremen".into(),
+        }),
+        trust_level,
+    })
+}
+
+fn staff(sub: &str, office_id: Option<&str>, role: StaffRole) -> PersonaClaims {
+    PersonaClaims::Staff(StaffClaims { sub: sub.into(), office_id: office_id.map(Into::into), role })
+}
+
+pub const PERSONAS: &[Persona] = &[
+    Persona {
+        id: "mother",
+        description: "Sophia Beispiel, geboren 1994-05-02 in Bremen, Am Markt 1, 28195 Bremen – Vertrauensniveau hoch (Online-Ausweis)",
+        claims: || sophia(TrustLevel::Hoch),
+    },
+    Persona {
+        id: "mother-basic",
+        description: "Sophia Beispiel – Vertrauensniveau niedrig (Benutzername und Passwort)",
+        claims: || sophia(TrustLevel::Basis),
+    },
+    Persona {
+        id: "other-mother",
+        description: "Lena Muster, geboren 1990-09-14 in Hamburg, Ostertorsteinweg 12, 28203 Bremen – Vertrauensniveau hoch",
+        claims: || {
+            PersonaClaims::Citizen(CitizenClaims {
+                sub: "bundid-demo-lena-muster".into(),
+                given_name: "Lena".into(),
+                family_name: "Muster".into(),
+                birth_name: None,
+                birthdate: Some("1990-09-14".into()),
+                place_of_birth: Some("Hamburg".into()),
+                address: Some(ClaimAddress {
+                    street: "Ostertorsteinweg".into(),
+                    house_number: "12".into(),
+                    postcode: "28203".into(),
+                    city: "Bremen".into(),
+                }),
+                trust_level: TrustLevel::Hoch,
+            })
+        },
+    },
+    Persona {
+        id: "representative",
+        description: "Petra Hilfreich, mit schriftlicher Vollmacht einer Mutter – Vertrauensniveau substantiell",
+        claims: || {
+            PersonaClaims::Citizen(CitizenClaims {
+                sub: "bundid-demo-petra-hilfreich".into(),
+                given_name: "Petra".into(),
+                family_name: "Hilfreich".into(),
+                birth_name: None,
+                birthdate: Some("1970-03-03".into()),
+                place_of_birth: Some("Bremen".into()),
+                address: Some(ClaimAddress {
+                    street: "Schwachhauser Heerstraße".into(),
+                    house_number: "5".into(),
+                    postcode: "28209".into(),
+                    city: "Bremen".into(),
+                }),
+                trust_level: TrustLevel::Substantiell,
+            })
+        },
+    },
+    Persona {
+        id: "staff-bremen",
+        description: "Sachbearbeitung, Jugendamt Bremen",
+        claims: || staff("staff-demo-bremen", Some("jugendamt-bremen"), StaffRole::Caseworker),
+    },
+    Persona {
+        id: "staff-cuxhaven",
+        description: "Sachbearbeitung, Jugendamt Landkreis Cuxhaven",
+        claims: || staff("staff-demo-cuxhaven", Some("jugendamt-cuxhaven"), StaffRole::Caseworker),
+    },
+    Persona {
+        id: "admin",
+        description: "Betrieb der Plattform (Mandanten, Register)",
+        claims: || staff("admin-demo", None, StaffRole::Admin),
+    },
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DevIdpError {
+    #[error("cannot read or write the development key: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+impl DevIdentityProvider {
+    /// Loads the key from `folder`, or creates one on first start (kept across restarts so
+    /// that tokens stay valid).
+    pub fn load_or_create(folder: &Path) -> Result<Self, DevIdpError> {
+        let path = folder.join(KEY_FILE);
+        let key = match std::fs::read(&path) {
+            Ok(pkcs8) => SigningKey::from_pkcs8(&pkcs8)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = SigningKey::generate()?;
+                write_private(&path, key.pkcs8())?;
+                key
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Self { key })
+    }
+
+    /// The issuers the verifier trusts in local mode.
+    pub fn trusted_issuers(&self) -> Vec<TrustedIssuer> {
+        let trusted = |audience: &str, kind| TrustedIssuer {
+            issuer: ISSUER.into(),
+            audience: audience.into(),
+            kind,
+            keys: self.key.jwks(),
+        };
+        vec![trusted(CITIZEN_AUDIENCE, PrincipalKind::Citizen), trusted(STAFF_AUDIENCE, PrincipalKind::Staff)]
+    }
+
+    /// A signed token for the persona, valid for a working day.
+    pub fn mint(&self, persona: &Persona, now: OffsetDateTime) -> (String, OffsetDateTime) {
+        let (audience, claims) = match (persona.claims)() {
+            PersonaClaims::Citizen(c) => (CITIZEN_AUDIENCE, serde_json::to_value(c)),
+            PersonaClaims::Staff(s) => (STAFF_AUDIENCE, serde_json::to_value(s)),
+        };
+        self.key.sign(claims.expect("persona claims serialise"), ISSUER, audience, now, TOKEN_LIFETIME)
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+fn persona(id: &str) -> Option<&'static Persona> {
+    PERSONAS.iter().find(|p| p.id == id)
+}
+
+/// `/dev/login`, `/dev/jwks.json` and the login page `/anmelden`.
+pub fn router(idp: Arc<DevIdentityProvider>) -> Router<Services> {
+    Router::new()
+        .route("/dev/login", post(login))
+        .route("/dev/jwks.json", get(jwks))
+        .route("/anmelden", get(login_page))
+        .with_state(idp)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    persona: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+async fn login(
+    State(idp): State<Arc<DevIdentityProvider>>,
+    lang: Lang,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let form: Option<LoginForm> =
+        if is_form { serde_urlencoded::from_bytes(&body).ok() } else { serde_json::from_slice(&body).ok() };
+    let Some(form) = form else {
+        return ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", lang).into_response();
+    };
+    let Some(persona) = persona(&form.persona) else {
+        let mut errors = FieldErrors::default();
+        errors.add("persona", shared::domain::values::Problem::NotAChoice);
+        return ApiError::invalid(lang, &errors).into_response();
+    };
+    let (token, expires_at) = idp.mint(persona, OffsetDateTime::now_utc());
+    if !is_form {
+        return Json(json!({"token": token, "persona": persona.id, "expires_at": expires_at.unix_timestamp()}))
+            .into_response();
+    }
+    // Pages: the token travels in an HttpOnly cookie; only same-site paths are followed.
+    let next = form.next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/anmelden".into());
+    let cookie =
+        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", TOKEN_LIFETIME.whole_seconds());
+    let mut response = Redirect::to(&next).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn jwks(State(idp): State<Arc<DevIdentityProvider>>) -> Json<Value> {
+    Json(serde_json::to_value(idp.key.jwks()).expect("JWKS serialise"))
+}
+
+#[derive(Serialize)]
+struct PersonaView {
+    id: &'static str,
+    description: &'static str,
+}
+
+async fn login_page(lang: Lang) -> Response {
+    let personas: Vec<PersonaView> =
+        PERSONAS.iter().map(|p| PersonaView { id: p.id, description: p.description }).collect();
+    let mut environment = minijinja::Environment::new();
+    environment
+        .add_template("anmelden.html", include_str!("templates/anmelden.html"))
+        .expect("the login template parses");
+    let page = environment
+        .get_template("anmelden.html")
+        .and_then(|t| t.render(minijinja::context! { lang => lang.tag(), personas => personas }));
+    match page {
+        Ok(html) => Html(html).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "login page failed to render");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! `cargo run`: starts the local runtime and prints its URL.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use local_runtime::{Config, start};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match Config::from_env() {
+        Ok(config) => start(config).await,
+        Err(error) => Err(error),
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("Sorgeregister online konnte nicht starten: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Whoever started us may have stopped reading; the service keeps running regardless.
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "Sorgeregister online läuft auf http://{}/", runtime.address);
+    let _ = writeln!(stdout, "Anmelden mit Test-Personen: http://{}/anmelden", runtime.address);
+    let _ = stdout.flush();
+    wait_for_shutdown().await;
+    runtime.stop().await;
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_shutdown() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

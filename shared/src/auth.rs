@@ -1,0 +1,339 @@
+//! Verification of bearer tokens (JWT) from trusted identity providers.
+//!
+//! A token is accepted only if its algorithm is on the allow-list (asymmetric algorithms only,
+//! so `none` and HS256-with-the-public-key are refused), its key id names a key of a trusted
+//! issuer's JWKS, the signature holds, and `iss`, `aud`, `exp` and `nbf` are right. Whether the
+//! token speaks for a citizen or for staff follows from the issuer and audience it was verified
+//! against, never from a claim the token chooses itself.
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+use jsonwebtoken::jwk::{Jwk, JwkSet, ThumbprintHash};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::domain::request::TrustLevel;
+
+/// Only asymmetric signatures.
+pub const ALLOWED_ALGORITHMS: [Algorithm; 4] = [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::EdDSA];
+
+/// Tolerated clock difference to the identity provider.
+const LEEWAY_SECONDS: u64 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalKind {
+    Citizen,
+    Staff,
+}
+
+/// An identity provider whose tokens we accept for one audience.
+#[derive(Debug, Clone)]
+pub struct TrustedIssuer {
+    pub issuer: String,
+    pub audience: String,
+    pub kind: PrincipalKind,
+    pub keys: JwkSet,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimAddress {
+    pub street: String,
+    pub house_number: String,
+    pub postcode: String,
+    pub city: String,
+}
+
+/// A mother (or her representative) as the citizen identity provider states her.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CitizenClaims {
+    pub sub: String,
+    pub given_name: String,
+    pub family_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_name: Option<String>,
+    /// `YYYY-MM-DD`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birthdate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place_of_birth: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<ClaimAddress>,
+    pub trust_level: TrustLevel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    /// A case worker of one office.
+    Caseworker,
+    /// A case-management system (Fachverfahren) of one office.
+    Machine,
+    /// An operator of the platform (tenants, registers).
+    Admin,
+}
+
+/// A case worker, a machine client of an office, or an operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffClaims {
+    pub sub: String,
+    /// The office the token is confined to; operators have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub office_id: Option<String>,
+    pub role: StaffRole,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Citizen(CitizenClaims),
+    Staff(StaffClaims),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("no bearer token")]
+    Missing,
+    #[error("the token is malformed")]
+    Malformed,
+    #[error("the token's algorithm is not allowed")]
+    AlgorithmNotAllowed,
+    #[error("the token's key is unknown")]
+    UnknownKey,
+    #[error("the token is invalid: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Verifier {
+    trusted: Vec<TrustedIssuer>,
+}
+
+impl Verifier {
+    pub fn new(trusted: Vec<TrustedIssuer>) -> Self {
+        Self { trusted }
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let header = decode_header(token).map_err(|_| AuthError::Malformed)?;
+        if !ALLOWED_ALGORITHMS.contains(&header.alg) {
+            return Err(AuthError::AlgorithmNotAllowed);
+        }
+        let kid = header.kid.ok_or(AuthError::UnknownKey)?;
+        let mut last_error = AuthError::UnknownKey;
+        for trusted in &self.trusted {
+            let Some(jwk) = trusted.keys.find(&kid) else { continue };
+            // The key itself may pin its algorithm; the token must not choose another one.
+            if let Some(pinned) = jwk.common.key_algorithm {
+                if Algorithm::try_from(pinned).ok() != Some(header.alg) {
+                    last_error = AuthError::AlgorithmNotAllowed;
+                    continue;
+                }
+            }
+            let key = DecodingKey::from_jwk(jwk).map_err(|e| AuthError::Invalid(e.to_string()))?;
+            let mut validation = Validation::new(header.alg);
+            validation.set_issuer(&[&trusted.issuer]);
+            validation.set_audience(&[&trusted.audience]);
+            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            validation.validate_nbf = true;
+            validation.leeway = LEEWAY_SECONDS;
+            match decode::<serde_json::Value>(token, &key, &validation) {
+                Ok(data) => return principal(trusted.kind, data.claims),
+                Err(e) => last_error = AuthError::Invalid(e.to_string()),
+            }
+        }
+        Err(last_error)
+    }
+}
+
+fn principal(kind: PrincipalKind, claims: serde_json::Value) -> Result<Principal, AuthError> {
+    let invalid = |e: serde_json::Error| AuthError::Invalid(format!("claims: {e}"));
+    Ok(match kind {
+        PrincipalKind::Citizen => Principal::Citizen(serde_json::from_value(claims).map_err(invalid)?),
+        PrincipalKind::Staff => Principal::Staff(serde_json::from_value(claims).map_err(invalid)?),
+    })
+}
+
+/// An ES256 key that signs our own tokens (local identities, sessions), published as a JWK
+/// whose key id is its thumbprint.
+pub struct SigningKey {
+    key: EncodingKey,
+    jwk: Jwk,
+    pkcs8: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unusable signing key: {0}")]
+pub struct KeyError(String);
+
+impl SigningKey {
+    pub fn generate() -> Result<Self, KeyError> {
+        let document = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+            .map_err(|_| KeyError("key generation failed".into()))?;
+        Self::from_pkcs8(document.as_ref())
+    }
+
+    pub fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, KeyError> {
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8).map_err(|e| KeyError(e.to_string()))?;
+        let key = EncodingKey::from_ec_der(pkcs8);
+        let mut jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).map_err(|e| KeyError(e.to_string()))?;
+        jwk.common.key_id = Some(jwk.thumbprint(ThumbprintHash::SHA256).map_err(|e| KeyError(e.to_string()))?);
+        Ok(Self { key, jwk, pkcs8: pkcs8.to_vec() })
+    }
+
+    /// The private key as PKCS#8, to keep it (never in the repository).
+    pub fn pkcs8(&self) -> &[u8] {
+        &self.pkcs8
+    }
+
+    pub fn jwks(&self) -> JwkSet {
+        JwkSet { keys: vec![self.jwk.clone()] }
+    }
+
+    /// Signs `claims` with `iss`, `aud`, `iat`, `nbf` and `exp` set; returns the token and its expiry.
+    pub fn sign(
+        &self,
+        mut claims: serde_json::Value,
+        issuer: &str,
+        audience: &str,
+        now: OffsetDateTime,
+        lifetime: Duration,
+    ) -> (String, OffsetDateTime) {
+        let expires_at = now + lifetime;
+        claims["iss"] = issuer.into();
+        claims["aud"] = audience.into();
+        claims["iat"] = now.unix_timestamp().into();
+        claims["nbf"] = now.unix_timestamp().into();
+        claims["exp"] = expires_at.unix_timestamp().into();
+        let header = Header { kid: self.jwk.common.key_id.clone(), ..Header::new(Algorithm::ES256) };
+        (encode(&header, &claims, &self.key).expect("ES256 signing with a checked key"), expires_at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::get_current_timestamp;
+    use serde_json::json;
+
+    const ISSUER: &str = "https://idp.example";
+    const AUDIENCE: &str = "sorgeregister-citizen";
+
+    struct Idp {
+        key: EncodingKey,
+        jwk: Jwk,
+    }
+
+    impl Idp {
+        fn new(kid: &str) -> Self {
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
+            let key = EncodingKey::from_ec_der(pkcs8.as_ref());
+            let mut jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).unwrap();
+            jwk.common.key_id = Some(kid.into());
+            Idp { key, jwk }
+        }
+
+        fn sign(&self, claims: serde_json::Value) -> String {
+            let header = Header { kid: self.jwk.common.key_id.clone(), ..Header::new(Algorithm::ES256) };
+            encode(&header, &claims, &self.key).unwrap()
+        }
+    }
+
+    fn claims() -> serde_json::Value {
+        let now = get_current_timestamp();
+        json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "abc", "exp": now + 600, "nbf": now - 10,
+               "given_name": "Sophia", "family_name": "Beispiel", "trust_level": "STORK-QAA-Level-4"})
+    }
+
+    fn verifier(idp: &Idp) -> Verifier {
+        Verifier::new(vec![TrustedIssuer {
+            issuer: ISSUER.into(),
+            audience: AUDIENCE.into(),
+            kind: PrincipalKind::Citizen,
+            keys: JwkSet { keys: vec![idp.jwk.clone()] },
+        }])
+    }
+
+    fn with(mut claims: serde_json::Value, field: &str, value: serde_json::Value) -> serde_json::Value {
+        claims[field] = value;
+        claims
+    }
+
+    #[test]
+    fn a_valid_token_yields_the_citizen() {
+        let idp = Idp::new("k1");
+        let Principal::Citizen(citizen) = verifier(&idp).verify(&idp.sign(claims())).unwrap() else {
+            panic!("citizen")
+        };
+        assert_eq!(citizen.sub, "abc");
+        assert_eq!(citizen.trust_level, TrustLevel::Hoch);
+    }
+
+    #[test]
+    fn a_token_signed_by_another_key_is_refused() {
+        let idp = Idp::new("k1");
+        let forger = Idp::new("k1");
+        assert!(matches!(verifier(&idp).verify(&forger.sign(claims())), Err(AuthError::Invalid(_))));
+    }
+
+    #[test]
+    fn alg_none_is_refused() {
+        let idp = Idp::new("k1");
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT","kid":"k1"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(claims().to_string());
+        let token = format!("{header}.{payload}.");
+        assert!(verifier(&idp).verify(&token).is_err());
+    }
+
+    #[test]
+    fn hs256_with_the_public_key_as_secret_is_refused() {
+        let idp = Idp::new("k1");
+        let public = serde_json::to_vec(&idp.jwk).unwrap();
+        let header = Header { kid: Some("k1".into()), ..Header::new(Algorithm::HS256) };
+        let token = encode(&header, &claims(), &EncodingKey::from_secret(&public)).unwrap();
+        assert_eq!(verifier(&idp).verify(&token), Err(AuthError::AlgorithmNotAllowed));
+    }
+
+    #[test]
+    fn expired_tokens_are_refused() {
+        let idp = Idp::new("k1");
+        let past = get_current_timestamp() - 3600;
+        assert!(verifier(&idp).verify(&idp.sign(with(claims(), "exp", json!(past)))).is_err());
+    }
+
+    #[test]
+    fn tokens_not_yet_valid_are_refused() {
+        let idp = Idp::new("k1");
+        let later = get_current_timestamp() + 3600;
+        assert!(verifier(&idp).verify(&idp.sign(with(claims(), "nbf", json!(later)))).is_err());
+    }
+
+    #[test]
+    fn wrong_issuer_or_audience_is_refused() {
+        let idp = Idp::new("k1");
+        assert!(verifier(&idp).verify(&idp.sign(with(claims(), "iss", json!("https://evil.example")))).is_err());
+        assert!(verifier(&idp).verify(&idp.sign(with(claims(), "aud", json!("sorgeregister-staff")))).is_err());
+    }
+
+    #[test]
+    fn a_token_without_expiry_is_refused() {
+        let idp = Idp::new("k1");
+        let mut no_exp = claims();
+        no_exp.as_object_mut().unwrap().remove("exp");
+        assert!(verifier(&idp).verify(&idp.sign(no_exp)).is_err());
+    }
+
+    #[test]
+    fn an_unknown_key_id_is_refused() {
+        let idp = Idp::new("k1");
+        let other = Idp::new("k2");
+        assert_eq!(verifier(&idp).verify(&other.sign(claims())), Err(AuthError::UnknownKey));
+    }
+
+    #[test]
+    fn garbage_is_malformed() {
+        let idp = Idp::new("k1");
+        assert_eq!(verifier(&idp).verify("not.a.jwt"), Err(AuthError::Malformed));
+    }
+}

@@ -1,0 +1,338 @@
+//! The application of one mother for one child, parsed from untrusted JSON.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::Date;
+
+use super::precheck::Answer;
+use super::values::{ClientId, PersonName, Postcode, Problem, Text, age_on, iso_date, parse_birth_date};
+use crate::input::{FieldErrors, Object};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub street: Text,
+    pub house_number: Text,
+    pub postcode: Postcode,
+    pub city: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mother {
+    pub given_names: PersonName,
+    pub family_name: PersonName,
+    pub birth_name: Option<PersonName>,
+    #[serde(with = "iso_date")]
+    pub birth_date: Date,
+    pub birth_place: Text,
+    pub address: Address,
+}
+
+/// The child as registered at birth.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Child {
+    pub given_names: PersonName,
+    pub family_name: PersonName,
+    #[serde(with = "iso_date")]
+    pub birth_date: Date,
+    pub birth_place: Text,
+    pub born_abroad: bool,
+}
+
+/// A person holding the mother's written power of attorney.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Representative {
+    pub given_names: PersonName,
+    pub family_name: PersonName,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum Applicant {
+    Mother,
+    Representative { representative: Representative },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    Download,
+    Post,
+}
+
+/// The mother's answers to the custody questions of the pre-check, carried into XFamilie's
+/// Zusatzangaben. Left out means "I don't know".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Declarations {
+    pub married_to_father: Answer,
+    pub sorgeerklaerung: Answer,
+    pub court_decision: Answer,
+    pub foreign_joint_custody: Answer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Application {
+    pub applicant: Applicant,
+    pub mother: Mother,
+    pub child: Child,
+    pub delivery: Delivery,
+    pub declarations: Declarations,
+}
+
+/// What `POST /api/v1/requests` carries: the application and the draft it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    pub application: Application,
+    pub draft_id: Option<ClientId>,
+}
+
+const YES_NO_UNKNOWN: &[(&str, Answer)] = &[("yes", Answer::Yes), ("no", Answer::No), ("unknown", Answer::Unknown)];
+
+/// Parses a submission; `today` decides the age rules. Reports every invalid field at once.
+pub fn parse_submission(body: &Value, today: Date) -> Result<Submission, FieldErrors> {
+    let root = Object::root(body);
+    let mut errors = FieldErrors::default();
+
+    let applicant = parse_applicant(root, &mut errors);
+    let mother = errors.take("mother", root.object("mother")).and_then(|m| parse_mother(m, today, &mut errors));
+    let child = parse_child(root, today, &mut errors);
+    let delivery =
+        errors.take("delivery", root.choice("delivery", &[("download", Delivery::Download), ("post", Delivery::Post)]));
+    let declarations = parse_declarations(root, &mut errors);
+    let draft_id = match root.optional_text("draft_id") {
+        Ok(None) => Some(None),
+        Ok(Some(id)) => errors.take("draft_id", ClientId::parse(id)).map(Some),
+        Err(problem) => errors.take("draft_id", Err(problem)),
+    };
+
+    let parsed = match (applicant, mother, child, delivery, declarations, draft_id) {
+        (Some(applicant), Some(mother), Some(child), Some(delivery), Some(declarations), Some(draft_id)) => {
+            Some(Submission { application: Application { applicant, mother, child, delivery, declarations }, draft_id })
+        }
+        _ => None,
+    };
+    errors.finish(parsed)
+}
+
+fn parse_applicant(root: Object, errors: &mut FieldErrors) -> Option<Applicant> {
+    let applicant = errors.take("applicant", root.object("applicant"))?;
+    let role = errors.take("applicant.role", applicant.choice("role", &[("mother", 0), ("representative", 1)]))?;
+    if role == 0 {
+        return Some(Applicant::Mother);
+    }
+    let person = errors.take("applicant.representative", applicant.object("representative"))?;
+    let given_names =
+        errors.take("applicant.representative.given_names", person.text("given_names").and_then(PersonName::parse));
+    let family_name =
+        errors.take("applicant.representative.family_name", person.text("family_name").and_then(PersonName::parse));
+    Some(Applicant::Representative {
+        representative: Representative { given_names: given_names?, family_name: family_name? },
+    })
+}
+
+fn parse_mother(mother: Object, today: Date, errors: &mut FieldErrors) -> Option<Mother> {
+    let given_names = errors.take("mother.given_names", mother.text("given_names").and_then(PersonName::parse));
+    let family_name = errors.take("mother.family_name", mother.text("family_name").and_then(PersonName::parse));
+    let birth_name = errors.take(
+        "mother.birth_name",
+        mother.optional_text("birth_name").and_then(|name| name.map(PersonName::parse).transpose()),
+    );
+    let birth_date = errors.take(
+        "mother.birth_date",
+        mother
+            .text("birth_date")
+            .and_then(|raw| parse_birth_date(raw, today))
+            .and_then(|date| if age_on(date, today) < 18 { Err(Problem::MotherMinor) } else { Ok(date) }),
+    );
+    let birth_place = errors.take("mother.birth_place", mother.text("birth_place").and_then(Text::parse));
+    let address = errors.take("mother.address", mother.object("address")).and_then(|a| parse_address(a, errors));
+    Some(Mother {
+        given_names: given_names?,
+        family_name: family_name?,
+        birth_name: birth_name?,
+        birth_date: birth_date?,
+        birth_place: birth_place?,
+        address: address?,
+    })
+}
+
+fn parse_address(address: Object, errors: &mut FieldErrors) -> Option<Address> {
+    let street = errors.take("mother.address.street", address.text("street").and_then(Text::parse));
+    let house_number = errors.take("mother.address.house_number", address.text("house_number").and_then(Text::parse));
+    let postcode = errors.take("mother.address.postcode", address.text("postcode").and_then(Postcode::parse));
+    let city = errors.take("mother.address.city", address.text("city").and_then(Text::parse));
+    Some(Address { street: street?, house_number: house_number?, postcode: postcode?, city: city? })
+}
+
+fn parse_child(root: Object, today: Date, errors: &mut FieldErrors) -> Option<Child> {
+    // One request covers exactly one child.
+    if root.has("children") || root.value("child").is_some_and(Value::is_array) {
+        errors.add("child", Problem::OneChildOnly);
+        return None;
+    }
+    let child = errors.take("child", root.object("child"))?;
+    let given_names = errors.take("child.given_names", child.text("given_names").and_then(PersonName::parse));
+    let family_name = errors.take("child.family_name", child.text("family_name").and_then(PersonName::parse));
+    let birth_date = errors.take(
+        "child.birth_date",
+        child
+            .text("birth_date")
+            .and_then(|raw| parse_birth_date(raw, today))
+            .and_then(|date| if age_on(date, today) >= 18 { Err(Problem::ChildNotMinor) } else { Ok(date) }),
+    );
+    let birth_place = errors.take("child.birth_place", child.text("birth_place").and_then(Text::parse));
+    let born_abroad = errors.take("child.born_abroad", child.yes_no("born_abroad"));
+    Some(Child {
+        given_names: given_names?,
+        family_name: family_name?,
+        birth_date: birth_date?,
+        birth_place: birth_place?,
+        born_abroad: born_abroad?,
+    })
+}
+
+fn parse_declarations(root: Object, errors: &mut FieldErrors) -> Option<Declarations> {
+    let declarations = match root.value("declarations") {
+        None => return Some(Declarations::unknown()),
+        Some(_) => errors.take("declarations", root.object("declarations"))?,
+    };
+    let mut answer = |name: &str| {
+        let path = format!("declarations.{name}");
+        let given =
+            if declarations.has(name) { declarations.choice(name, YES_NO_UNKNOWN) } else { Ok(Answer::Unknown) };
+        // A "yes" here means joint custody; the pre-check would have stopped her.
+        errors.take(&path, given.and_then(|a| if a == Answer::Yes { Err(Problem::NotEligible) } else { Ok(a) }))
+    };
+    Some(Declarations {
+        married_to_father: answer("married_to_father")?,
+        sorgeerklaerung: answer("sorgeerklaerung")?,
+        court_decision: answer("court_decision")?,
+        foreign_joint_custody: answer("foreign_joint_custody")?,
+    })
+}
+
+impl Declarations {
+    pub fn unknown() -> Self {
+        Declarations {
+            married_to_father: Answer::Unknown,
+            sorgeerklaerung: Answer::Unknown,
+            court_decision: Answer::Unknown,
+            foreign_joint_custody: Answer::Unknown,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::macros::date;
+
+    pub const TODAY: Date = date!(2026 - 11 - 23);
+
+    pub fn valid_body() -> Value {
+        json!({
+            "applicant": {"role": "mother"},
+            "mother": {
+                "given_names": "Sophia", "family_name": "Beispiel", "birth_date": "1994-05-02",
+                "birth_place": "Bremen",
+                "address": {"street": "Am Markt", "house_number": "1", "postcode": "28195", "city": "Bremen"}
+            },
+            "child": {"given_names": "Mia", "family_name": "Beispiel", "birth_date": "2021-03-14",
+                      "birth_place": "Bremen", "born_abroad": false},
+            "delivery": "download"
+        })
+    }
+
+    fn problems(body: Value) -> FieldErrors {
+        parse_submission(&body, TODAY).expect_err("should be refused")
+    }
+
+    #[test]
+    fn a_complete_application_parses() {
+        let submission = parse_submission(&valid_body(), TODAY).unwrap();
+        assert_eq!(submission.application.child.given_names.as_str(), "Mia");
+        assert_eq!(submission.application.declarations, Declarations::unknown());
+        assert_eq!(submission.draft_id, None);
+    }
+
+    #[test]
+    fn every_missing_field_is_named() {
+        let errors = problems(json!({}));
+        for field in ["applicant", "mother", "child", "delivery"] {
+            assert_eq!(errors.get(field), Some(Problem::Required), "{field}");
+        }
+    }
+
+    #[test]
+    fn nested_fields_are_named_by_path() {
+        let mut body = valid_body();
+        body["mother"]["address"]["postcode"] = json!("2819");
+        body["child"]["birth_date"] = json!("14.03.2021");
+        body["mother"]["given_names"] = json!("Sophia3");
+        let errors = problems(body);
+        assert_eq!(errors.get("mother.address.postcode"), Some(Problem::PostcodeFormat));
+        assert_eq!(errors.get("child.birth_date"), Some(Problem::DateFormat));
+        assert_eq!(errors.get("mother.given_names"), Some(Problem::NameCharacters));
+        assert_eq!(errors.iter().count(), 3);
+    }
+
+    #[test]
+    fn one_request_covers_exactly_one_child() {
+        let mut body = valid_body();
+        body["children"] = json!([body["child"].clone(), body["child"].clone()]);
+        assert_eq!(problems(body).get("child"), Some(Problem::OneChildOnly));
+        let mut body = valid_body();
+        body["child"] = json!([{"given_names": "Mia"}]);
+        assert_eq!(problems(body).get("child"), Some(Problem::OneChildOnly));
+    }
+
+    #[test]
+    fn an_adult_child_is_refused() {
+        let mut body = valid_body();
+        body["child"]["birth_date"] = json!("2008-11-23");
+        assert_eq!(problems(body).get("child.birth_date"), Some(Problem::ChildNotMinor));
+    }
+
+    #[test]
+    fn a_minor_mother_is_refused() {
+        let mut body = valid_body();
+        body["mother"]["birth_date"] = json!("2009-01-01");
+        body["child"]["birth_date"] = json!("2026-01-01");
+        assert_eq!(problems(body).get("mother.birth_date"), Some(Problem::MotherMinor));
+    }
+
+    #[test]
+    fn a_representative_must_name_herself() {
+        let mut body = valid_body();
+        body["applicant"] = json!({"role": "representative", "representative": {"given_names": "Petra"}});
+        assert_eq!(problems(body).get("applicant.representative.family_name"), Some(Problem::Required));
+        let mut body = valid_body();
+        body["applicant"] = json!({"role": "grandmother"});
+        assert_eq!(problems(body).get("applicant.role"), Some(Problem::NotAChoice));
+    }
+
+    #[test]
+    fn declared_joint_custody_is_not_eligible() {
+        let mut body = valid_body();
+        body["declarations"] = json!({"married_to_father": "yes", "sorgeerklaerung": "no"});
+        assert_eq!(problems(body).get("declarations.married_to_father"), Some(Problem::NotEligible));
+    }
+
+    #[test]
+    fn hostile_names_are_refused_not_mangled() {
+        let mut body = valid_body();
+        body["child"]["given_names"] = json!("#panic()");
+        body["child"]["family_name"] = json!("<script>alert(1)</script>");
+        let errors = problems(body);
+        assert_eq!(errors.get("child.given_names"), Some(Problem::NameCharacters));
+        assert_eq!(errors.get("child.family_name"), Some(Problem::NameCharacters));
+    }
+
+    #[test]
+    fn the_application_round_trips_through_storage() {
+        let application = parse_submission(&valid_body(), TODAY).unwrap().application;
+        let stored = serde_json::to_value(&application).unwrap();
+        assert_eq!(stored["child"]["birth_date"], "2021-03-14");
+        assert_eq!(serde_json::from_value::<Application>(stored).unwrap(), application);
+    }
+}

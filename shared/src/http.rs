@@ -1,0 +1,214 @@
+//! What every API function shares: the services it is wired to, the error format of the
+//! contract (`{"error": {"code", "message", "fields"?}}`), and extractors for the caller's
+//! language, JSON bodies and verified identities.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::{HeaderValue, StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::{AuthError, CitizenClaims, Principal, StaffClaims, Verifier};
+use crate::domain::office::Office;
+use crate::input::FieldErrors;
+use crate::ports::{Clock, DocumentStore, Ids, Queue, StateStore, StoreError};
+use crate::texts::{Lang, text};
+
+/// The adapters a function is wired to.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Arc<dyn StateStore>,
+    pub documents: Arc<dyn DocumentStore>,
+    pub queue: Arc<dyn Queue>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn Ids>,
+    pub verifier: Arc<Verifier>,
+}
+
+/// An error as the contract shapes it; the message is in the caller's language.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    lang: Lang,
+    fields: Option<BTreeMap<String, String>>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, lang: Lang) -> Self {
+        Self { status, code, lang, fields: None }
+    }
+    pub fn unauthorized(lang: Lang) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", lang)
+    }
+    pub fn forbidden(lang: Lang) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", lang)
+    }
+    pub fn not_found(lang: Lang) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", lang)
+    }
+    pub fn internal(lang: Lang) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", lang)
+    }
+    /// 422 naming every invalid field.
+    pub fn invalid(lang: Lang, errors: &FieldErrors) -> Self {
+        let fields = errors
+            .iter()
+            .map(|(path, problem)| (path.to_owned(), text(lang, &format!("problem.{}", problem.code())).to_owned()));
+        Self { fields: Some(fields.collect()), ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", lang) }
+    }
+    /// A store failure: logged for operators (ids only), a plain 500 for the caller.
+    pub fn store(lang: Lang, error: StoreError) -> Self {
+        tracing::error!(%error, "state store failed");
+        Self::internal(lang)
+    }
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({"code": self.code, "message": text(self.lang, &format!("error.{}", self.code))});
+        if let Some(fields) = self.fields {
+            error["fields"] = json!(fields);
+        }
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        response.headers_mut().insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(self.lang.tag()));
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// An office's public contact data, as the pre-check, the office list and the status show it.
+pub fn office_contact(office: &Office) -> Value {
+    json!({
+        "id": office.id,
+        "name": office.name,
+        "address": office.address,
+        "phone": office.phone,
+        "email": office.email,
+        "opening_hours": office.opening_hours,
+        "connected": office.connected,
+    })
+}
+
+/// 404 in the contract's format for paths no function serves.
+pub async fn not_found(lang: Lang) -> ApiError {
+    ApiError::not_found(lang)
+}
+
+/// 405 in the contract's format.
+pub async fn method_not_allowed(lang: Lang) -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", lang)
+}
+
+/// The caller's language: `?lang=`, else the `lang` cookie, else `Accept-Language`, else German.
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        #[derive(Deserialize)]
+        struct LangQuery {
+            lang: Option<String>,
+        }
+        let from_query =
+            Query::<LangQuery>::try_from_uri(&parts.uri).ok().and_then(|q| q.0.lang).and_then(|l| Lang::parse(&l));
+        let header_value = |name| parts.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+        let from_cookie = header_value(header::COOKIE).and_then(|cookies| {
+            cookies.split(';').filter_map(|c| c.trim().strip_prefix("lang=")).find_map(Lang::parse)
+        });
+        let from_header = header_value(header::ACCEPT_LANGUAGE).and_then(|accepted| {
+            accepted.split(',').find_map(|tag| Lang::parse(tag.split(['-', ';']).next().unwrap_or_default()))
+        });
+        Ok(from_query.or(from_cookie).or(from_header).unwrap_or_default())
+    }
+}
+
+/// Largest JSON body any endpoint takes.
+pub const MAX_BODY_BYTES: usize = 128 * 1024;
+
+/// A JSON request body; malformed input is the caller's fault (4xx), never a 500.
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let Ok(lang) = Lang::from_request_parts(&mut parts, state).await;
+        let is_json = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            });
+        if !is_json {
+            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", lang));
+        }
+        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", lang))?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", lang))
+    }
+}
+
+fn verified(parts: &Parts, verifier: &Verifier) -> Result<Principal, AuthError> {
+    let authorization = parts.headers.get(header::AUTHORIZATION).ok_or(AuthError::Missing)?;
+    let token = authorization
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .ok_or(AuthError::Malformed)?;
+    verifier.verify(token.trim())
+}
+
+async fn principal(parts: &mut Parts, services: &Services) -> Result<(Principal, Lang), ApiError> {
+    let Ok(lang) = Lang::from_request_parts(parts, services).await;
+    match verified(parts, &services.verifier) {
+        Ok(principal) => Ok((principal, lang)),
+        Err(reason) => {
+            tracing::info!(%reason, "bearer token refused");
+            Err(ApiError::unauthorized(lang))
+        }
+    }
+}
+
+/// A verified citizen (the mother or her representative).
+pub struct Citizen(pub CitizenClaims);
+
+impl FromRequestParts<Services> for Citizen {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
+        match principal(parts, services).await? {
+            (Principal::Citizen(claims), _) => Ok(Citizen(claims)),
+            (Principal::Staff(_), lang) => Err(ApiError::forbidden(lang)),
+        }
+    }
+}
+
+/// Verified staff: a case worker, a machine client of an office, or an operator.
+pub struct Staff(pub StaffClaims);
+
+impl FromRequestParts<Services> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
+        match principal(parts, services).await? {
+            (Principal::Staff(claims), _) => Ok(Staff(claims)),
+            (Principal::Citizen(_), lang) => Err(ApiError::forbidden(lang)),
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! What the functions need from the outside world. The embedded adapters (SQLite, file system)
+//! and the AWS adapters (DynamoDB, S3, SQS) implement the same traits with the same semantics.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+/// The current time; injected so that expiry can be tested without waiting.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// A clock that only moves when told to (tests).
+pub struct ManualClock(Mutex<OffsetDateTime>);
+
+impl ManualClock {
+    pub fn new(start: OffsetDateTime) -> Self {
+        Self(Mutex::new(start))
+    }
+    pub fn advance(&self, by: Duration) {
+        *self.0.lock().expect("clock lock") += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+/// New unique identifiers (request ids, message ids).
+pub trait Ids: Send + Sync {
+    fn new_id(&self) -> String;
+}
+
+pub struct RandomIds;
+
+impl Ids for RandomIds {
+    fn new_id(&self) -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// State store: items under a partition and sort key, as in a DynamoDB single-table design.
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub partition: String,
+    pub sort: String,
+}
+
+impl Key {
+    pub fn new(partition: impl Into<String>, sort: impl Into<String>) -> Self {
+        Self { partition: partition.into(), sort: sort.into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub key: Key,
+    pub body: Value,
+    /// Set by the store: 1 on creation, +1 on every put.
+    pub version: u64,
+    /// After this instant the item is gone for every reader (TTL) and may be purged.
+    pub expires_at: Option<OffsetDateTime>,
+    /// Secondary index key (one global secondary index).
+    pub index: Option<Key>,
+}
+
+impl Item {
+    pub fn new(key: Key, body: Value) -> Self {
+        Self { key, body, version: 0, expires_at: None, index: None }
+    }
+}
+
+/// When a write may happen. An expired item counts as absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    Always,
+    Absent,
+    /// The stored item has exactly this version.
+    Version(u64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    Put { item: Item, condition: Condition },
+    Delete { key: Key, condition: Condition },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("a write condition did not hold")]
+    ConditionFailed,
+    #[error("state store unavailable: {0}")]
+    Backend(String),
+}
+
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// The item, unless it is missing or expired.
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
+    /// Applies all writes or none (a transaction); `ConditionFailed` if any condition fails.
+    async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+    /// Unexpired items of a partition whose sort key starts with `sort_prefix`, in sort order.
+    async fn query(&self, partition: &str, sort_prefix: &str) -> Result<Vec<Item>, StoreError>;
+    /// Like `query`, over the secondary index.
+    async fn query_index(&self, partition: &str, sort_prefix: &str) -> Result<Vec<Item>, StoreError>;
+    /// Deletes expired items for good; returns how many.
+    async fn purge_expired(&self) -> Result<usize, StoreError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Document store: PDFs and XML under a path-like key.
+
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error("invalid document key")]
+    InvalidKey,
+    #[error("document store unavailable: {0}")]
+    Backend(String),
+}
+
+#[async_trait]
+pub trait DocumentStore: Send + Sync {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), DocumentError>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, DocumentError>;
+    async fn delete(&self, key: &str) -> Result<(), DocumentError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queues: at-least-once delivery with visibility timeout, receive count and dead-letter queue.
+
+/// The queues that chain the functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueName {
+    /// Submitted requests, consumed by `xfamilie`.
+    Submitted,
+    /// Prepared requests (XML and PDF stored), consumed by `register`.
+    Prepared,
+    /// Requests to certify, consumed by `certificate`.
+    Issue,
+}
+
+impl QueueName {
+    pub const ALL: [QueueName; 3] = [QueueName::Submitted, QueueName::Prepared, QueueName::Issue];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueName::Submitted => "submitted",
+            QueueName::Prepared => "prepared",
+            QueueName::Issue => "issue",
+        }
+    }
+}
+
+/// A message as a consumer sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    pub message_id: String,
+    /// Handle to delete this delivery (changes with every receive).
+    pub receipt: String,
+    pub body: String,
+    /// How often the message has been received, this time included.
+    pub receive_count: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue unavailable: {0}")]
+    Backend(String),
+}
+
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Sends a message; returns its id.
+    async fn send(&self, queue: QueueName, body: &str) -> Result<String, QueueError>;
+    /// Up to `max` visible messages, hidden for the queue's visibility timeout; waits up to
+    /// `wait` for one to arrive. A message received more often than the queue allows moves to
+    /// its dead-letter queue instead.
+    async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        wait: std::time::Duration,
+    ) -> Result<Vec<QueueMessage>, QueueError>;
+    /// Acknowledges a delivery: the message is gone.
+    async fn delete(&self, queue: QueueName, receipt: &str) -> Result<(), QueueError>;
+    /// Messages that ended in the queue's dead-letter queue, for operators.
+    async fn dead_letters(&self, queue: QueueName) -> Result<Vec<QueueMessage>, QueueError>;
+}
+
+/// A queue function: handles a batch and names the messages that failed (partial batch
+/// failure), which are delivered again later.
+#[async_trait]
+pub trait BatchHandler: Send + Sync {
+    fn queue(&self) -> QueueName;
+    async fn handle(&self, batch: Vec<QueueMessage>) -> Vec<String>;
+}

@@ -1,0 +1,164 @@
+//! Test support for the function crates: a function's router wired to the embedded adapters
+//! on a temporary database, a manual clock, and a test identity provider.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+use tower::ServiceExt;
+
+use crate::auth::{PrincipalKind, SigningKey, TrustedIssuer, Verifier};
+use crate::domain::office::{Office, PostalAddress};
+use crate::embedded::{Database, FsDocumentStore, QueueSettings, SqliteQueue, SqliteStateStore};
+use crate::http::Services;
+use crate::ports::{ManualClock, RandomIds};
+use crate::records;
+
+const ISSUER: &str = "urn:sorgeregister:test-idp";
+const CITIZEN_AUDIENCE: &str = "citizen";
+const STAFF_AUDIENCE: &str = "staff";
+
+pub struct TestApp {
+    pub services: Services,
+    pub clock: Arc<ManualClock>,
+    router: Router,
+    key: SigningKey,
+    _dir: tempfile::TempDir,
+}
+
+/// Offices of the tests: Bremen (connected), Hamburg (not connected), Berlin (register for
+/// children born abroad).
+pub fn offices() -> Vec<Office> {
+    let office = |id: &str, postcode: &str, city: &str, connected: bool, abroad: bool| Office {
+        id: id.into(),
+        name: format!("Jugendamt {city}"),
+        address: PostalAddress {
+            street: "Amtsweg".into(),
+            house_number: "1".into(),
+            postcode: postcode.into(),
+            city: city.into(),
+        },
+        phone: "+49 000 000".into(),
+        email: format!("{id}@example.org"),
+        opening_hours: None,
+        postcodes: vec![postcode.into()],
+        municipalities: vec![city.into()],
+        connected,
+        auto_issue: true,
+        required_documents: vec![],
+        retention_days: 365,
+        keeps_register_for_born_abroad: abroad,
+    };
+    vec![
+        office("jugendamt-bremen", "28195", "Bremen", true, false),
+        office("jugendamt-hamburg", "20095", "Hamburg", false, false),
+        office("jugendamt-berlin", "10117", "Berlin", true, true),
+    ]
+}
+
+impl TestApp {
+    pub async fn new(router: Router<Services>) -> TestApp {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+        let database = Database::open(&dir.path().join("state.sqlite3")).expect("database");
+        let key = SigningKey::generate().expect("test key");
+        let trusted = |audience: &str, kind| TrustedIssuer {
+            issuer: ISSUER.into(),
+            audience: audience.into(),
+            kind,
+            keys: key.jwks(),
+        };
+        let services = Services {
+            store: Arc::new(SqliteStateStore::new(database.clone(), clock.clone())),
+            documents: Arc::new(FsDocumentStore::new(dir.path().join("documents"))),
+            queue: Arc::new(SqliteQueue::new(database, clock.clone(), Arc::new(RandomIds), QueueSettings::default())),
+            clock: clock.clone(),
+            ids: Arc::new(RandomIds),
+            verifier: Arc::new(Verifier::new(vec![
+                trusted(CITIZEN_AUDIENCE, PrincipalKind::Citizen),
+                trusted(STAFF_AUDIENCE, PrincipalKind::Staff),
+            ])),
+        };
+        for office in offices() {
+            records::put_office(&*services.store, &office, false).await.expect("office stored");
+        }
+        let router = router.with_state(services.clone());
+        TestApp { services, clock, router, key, _dir: dir }
+    }
+
+    fn token(&self, claims: Value, audience: &str) -> String {
+        self.key.sign(claims, ISSUER, audience, OffsetDateTime::now_utc(), Duration::hours(1)).0
+    }
+
+    /// A citizen token with the given subject and trust level (`STORK-QAA-Level-1|3|4`).
+    pub fn citizen(
+        &self,
+        sub: &str,
+        given_name: &str,
+        family_name: &str,
+        birthdate: &str,
+        trust_level: &str,
+    ) -> String {
+        self.token(
+            json!({"sub": sub, "given_name": given_name, "family_name": family_name, "birthdate": birthdate, "trust_level": trust_level}),
+            CITIZEN_AUDIENCE,
+        )
+    }
+
+    /// Sophia Beispiel, logged in with her eID card.
+    pub fn mother(&self) -> String {
+        self.citizen("sophia", "Sophia", "Beispiel", "1994-05-02", "STORK-QAA-Level-4")
+    }
+
+    /// Another woman.
+    pub fn other_mother(&self) -> String {
+        self.citizen("lena", "Lena", "Muster", "1990-09-14", "STORK-QAA-Level-4")
+    }
+
+    /// A case worker of `office_id`.
+    pub fn staff(&self, office_id: &str) -> String {
+        self.token(
+            json!({"sub": format!("staff-{office_id}"), "office_id": office_id, "role": "caseworker"}),
+            STAFF_AUDIENCE,
+        )
+    }
+
+    /// Sends a request with an optional bearer token and JSON body; returns status and JSON.
+    pub async fn call(&self, method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        self.call_with_headers(method, uri, token, body, &[]).await
+    }
+
+    pub async fn call_with_headers(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = match body {
+            Some(body) => request.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .expect("valid test request");
+        let response = self.router.clone().oneshot(request).await.expect("router answers");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        (status, json)
+    }
+}

@@ -1,0 +1,386 @@
+//! Conformance of the port adapters: every backend must give the state store, the queues and the
+//! document store the semantics documented in `shared::ports`.
+//!
+//! Each check is an `async fn check_xxx(&Backend)` that knows nothing about the backend; the
+//! `conformance!` macro turns it into one `#[tokio::test]` per backend. Today there is the
+//! embedded backend (SQLite file and file system in a temporary directory); a second backend only
+//! needs a constructor returning a `Backend` and one more `conformance!` invocation.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use serde_json::{Value, json};
+use shared::embedded::{Database, FsDocumentStore, QueueSettings, SqliteQueue, SqliteStateStore};
+use shared::ports::{
+    Clock, Condition, DocumentError, DocumentStore, Item, Key, ManualClock, Queue, QueueMessage, QueueName, RandomIds,
+    StateStore, StoreError, Write,
+};
+use tempfile::TempDir;
+use time::Duration;
+use time::macros::datetime;
+
+/// Queue settings every backend is configured with; the checks rely on them.
+const VISIBILITY_TIMEOUT: Duration = Duration::seconds(30);
+const MAX_RECEIVES: u32 = 3;
+
+type Adapters = (Arc<dyn StateStore>, Arc<dyn Queue>, Arc<dyn DocumentStore>);
+
+/// One backend under test: the three ports, the clock they read, and a way to connect afresh to
+/// the same persistent data (as after a restart).
+struct Backend {
+    store: Arc<dyn StateStore>,
+    queue: Arc<dyn Queue>,
+    documents: Arc<dyn DocumentStore>,
+    clock: Arc<ManualClock>,
+    reopen: Box<dyn Fn() -> Adapters + Send + Sync>,
+    // Declared last, so the adapters are dropped before their files are removed.
+    _dir: TempDir,
+}
+
+impl Backend {
+    /// Lets time pass for the adapters (expiry, visibility timeouts).
+    async fn pass_time(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    async fn get(&self, key: &Key) -> Option<Item> {
+        self.store.get(key).await.expect("get")
+    }
+
+    async fn query(&self, partition: &str, prefix: &str) -> Vec<String> {
+        self.store.query(partition, prefix).await.expect("query").into_iter().map(|item| item.key.sort).collect()
+    }
+
+    async fn receive(&self, queue: QueueName) -> Vec<QueueMessage> {
+        self.queue.receive(queue, 10, StdDuration::ZERO).await.expect("receive")
+    }
+
+    async fn receive_one(&self, queue: QueueName) -> QueueMessage {
+        let mut messages = self.receive(queue).await;
+        assert_eq!(messages.len(), 1, "expected exactly one message on {queue:?}: {messages:?}");
+        messages.remove(0)
+    }
+}
+
+/// SQLite database file and document folder in a temporary directory.
+fn embedded() -> Backend {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let clock = Arc::new(ManualClock::new(datetime!(2025-03-03 09:00 UTC)));
+    let (database_file, document_root) = (dir.path().join("state.sqlite3"), dir.path().join("documents"));
+    let open = {
+        let clock = clock.clone();
+        move || -> Adapters {
+            let database = Database::open(&database_file).expect("open database");
+            let settings = QueueSettings { visibility_timeout: VISIBILITY_TIMEOUT, max_receives: MAX_RECEIVES };
+            (
+                Arc::new(SqliteStateStore::new(database.clone(), clock.clone())),
+                Arc::new(SqliteQueue::new(database, clock.clone(), Arc::new(RandomIds), settings)),
+                Arc::new(FsDocumentStore::new(&document_root)),
+            )
+        }
+    };
+    let (store, queue, documents) = open();
+    Backend { store, queue, documents, clock, reopen: Box::new(open), _dir: dir }
+}
+
+macro_rules! conformance {
+    ($backend:ident: $($test:ident => $check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                $check(&$backend()).await;
+            }
+        )*
+    };
+}
+
+conformance!(embedded:
+    embedded_conditional_writes => check_conditional_writes,
+    embedded_expiry => check_expiry,
+    embedded_queries => check_queries,
+    embedded_queue_delivery => check_queue_delivery,
+    embedded_queue_long_poll => check_queue_long_poll,
+    embedded_documents => check_documents,
+    embedded_durability => check_durability,
+);
+
+fn put(item: Item, condition: Condition) -> Write {
+    Write::Put { item, condition }
+}
+
+fn plain(key: &Key, body: Value) -> Item {
+    Item::new(key.clone(), body)
+}
+
+fn assert_condition_failed(result: Result<(), StoreError>, what: &str) {
+    assert!(matches!(result, Err(StoreError::ConditionFailed)), "{what}: expected ConditionFailed, got {result:?}");
+}
+
+async fn check_conditional_writes(b: &Backend) {
+    let key = Key::new("request#r1", "meta");
+    let version_and_body = |item: Option<Item>| item.map(|item| (item.version, item.body));
+
+    b.store.write(vec![put(plain(&key, json!({"step": 1})), Condition::Absent)]).await.expect("create");
+    let created = b.get(&key).await.expect("created item");
+    assert_eq!(created, Item { version: 1, ..plain(&key, json!({"step": 1})) });
+    let again = b.store.write(vec![put(plain(&key, json!({"step": 99})), Condition::Absent)]).await;
+    assert_condition_failed(again, "second create");
+    assert_eq!(version_and_body(b.get(&key).await), Some((1, json!({"step": 1}))));
+
+    b.store
+        .write(vec![put(plain(&key, json!({"step": 2})), Condition::Version(1))])
+        .await
+        .expect("update with current version");
+    assert_eq!(version_and_body(b.get(&key).await), Some((2, json!({"step": 2}))));
+    let stale = b.store.write(vec![put(plain(&key, json!({"step": 99})), Condition::Version(1))]).await;
+    assert_condition_failed(stale, "update with stale version");
+    let missing =
+        b.store.write(vec![put(plain(&Key::new("request#r1", "other"), json!({})), Condition::Version(1))]).await;
+    assert_condition_failed(missing, "update of a missing item");
+    assert_eq!(b.get(&Key::new("request#r1", "other")).await, None);
+    b.store.write(vec![put(plain(&key, json!({"step": 3})), Condition::Always)]).await.expect("unconditional put");
+    assert_eq!(version_and_body(b.get(&key).await), Some((3, json!({"step": 3}))));
+
+    let stale = b.store.write(vec![Write::Delete { key: key.clone(), condition: Condition::Version(2) }]).await;
+    assert_condition_failed(stale, "delete with stale version");
+    assert!(b.get(&key).await.is_some(), "a failed delete must not delete");
+    b.store.write(vec![Write::Delete { key: key.clone(), condition: Condition::Version(3) }]).await.expect("delete");
+    assert_eq!(b.get(&key).await, None);
+    b.store.write(vec![put(plain(&key, json!({"step": 1})), Condition::Absent)]).await.expect("create after delete");
+    assert_eq!(
+        version_and_body(b.get(&key).await),
+        Some((1, json!({"step": 1}))),
+        "a re-created item starts at version 1"
+    );
+
+    // Transactions: all writes or none.
+    let fresh = Key::new("request#r2", "meta");
+    let failing = vec![
+        put(plain(&fresh, json!({"new": true})), Condition::Absent),
+        put(plain(&key, json!({"step": 99})), Condition::Version(99)),
+    ];
+    assert_condition_failed(b.store.write(failing).await, "batch with a failing second condition");
+    assert_eq!(b.get(&fresh).await, None, "the first write of a failed batch must not be visible");
+    assert_eq!(version_and_body(b.get(&key).await), Some((1, json!({"step": 1}))));
+    let failing = vec![
+        Write::Delete { key: key.clone(), condition: Condition::Always },
+        put(plain(&fresh, json!({})), Condition::Version(1)),
+    ];
+    assert_condition_failed(b.store.write(failing).await, "batch with a delete and a failing put");
+    assert!(b.get(&key).await.is_some(), "the delete of a failed batch must not happen");
+
+    let both = vec![
+        put(plain(&fresh, json!({"new": true})), Condition::Absent),
+        put(plain(&key, json!({"step": 2})), Condition::Version(1)),
+    ];
+    b.store.write(both).await.expect("batch whose conditions hold");
+    assert_eq!(version_and_body(b.get(&fresh).await), Some((1, json!({"new": true}))));
+    assert_eq!(version_and_body(b.get(&key).await), Some((2, json!({"step": 2}))));
+}
+
+async fn check_expiry(b: &Backend) {
+    let soon = b.clock.now() + Duration::minutes(1);
+    let partition = "session#s1";
+    let (token, nonce, profile) =
+        (Key::new(partition, "token"), Key::new(partition, "nonce"), Key::new(partition, "profile"));
+    let expiring = |key: &Key| Item {
+        expires_at: Some(soon),
+        index: Some(Key::new("sessions", &key.sort)),
+        ..plain(key, json!({"short": true}))
+    };
+    b.store
+        .write(vec![
+            put(expiring(&token), Condition::Absent),
+            put(expiring(&nonce), Condition::Absent),
+            put(plain(&profile, json!({"short": false})), Condition::Absent),
+        ])
+        .await
+        .expect("write items");
+
+    b.pass_time(Duration::seconds(59)).await;
+    assert_eq!(b.get(&token).await.and_then(|item| item.expires_at), Some(soon), "visible before expiry");
+    assert_eq!(b.query(partition, "").await, ["nonce", "profile", "token"]);
+    assert_eq!(b.store.query_index("sessions", "").await.expect("query index").len(), 2);
+
+    b.pass_time(Duration::seconds(2)).await;
+    assert_eq!(b.get(&token).await, None, "get after expiry");
+    assert_eq!(b.get(&nonce).await, None, "get after expiry");
+    assert_eq!(b.query(partition, "").await, ["profile"], "query after expiry");
+    assert_eq!(b.store.query_index("sessions", "").await.expect("query index"), [], "index query after expiry");
+    let stale = b.store.write(vec![put(plain(&nonce, json!({})), Condition::Version(1))]).await;
+    assert_condition_failed(stale, "an expired item has no version");
+    b.store
+        .write(vec![put(plain(&token, json!({"renewed": true})), Condition::Absent)])
+        .await
+        .expect("an expired item counts as absent");
+    let renewed = b.get(&token).await.expect("renewed item");
+    assert_eq!((renewed.version, renewed.expires_at, renewed.body), (1, None, json!({"renewed": true})));
+
+    let purged = b.store.purge_expired().await.expect("purge");
+    assert!(purged >= 1, "purge_expired removed {purged} items, expected the expired nonce");
+    assert_eq!(b.store.purge_expired().await.expect("second purge"), 0, "nothing left to purge");
+    assert_eq!(b.query(partition, "").await, ["profile", "token"], "purge keeps live items");
+    b.store.write(vec![put(plain(&nonce, json!({})), Condition::Absent)]).await.expect("create after purge");
+}
+
+async fn check_queries(b: &Backend) {
+    let indexed = |partition: &str, sort: &str, index: Option<(&str, &str)>| Item {
+        index: index.map(|(p, s)| Key::new(p, s)),
+        ..plain(&Key::new(partition, sort), json!({"at": format!("{partition}/{sort}")}))
+    };
+    let items = [
+        indexed("family#f1", "request#2", Some(("status#closed", "2025-03-01#r2"))),
+        indexed("family#f1", "request#10", None),
+        indexed("family#f1", "request#1", Some(("status#open", "2025-03-02#r1"))),
+        indexed("family#f1", "Request#0", None),
+        indexed("family#f1", "child#a", None),
+        indexed("family#f2", "request#3", Some(("status#open", "2025-03-01#r3"))),
+        indexed("family#f10", "request#4", Some(("status#open", "2025-04-01#r4"))),
+    ];
+    b.store.write(items.into_iter().map(|item| put(item, Condition::Absent)).collect()).await.expect("write items");
+
+    // Sort keys in byte order: upper case before lower case, "10" before "2".
+    assert_eq!(b.query("family#f1", "request#").await, ["request#1", "request#10", "request#2"]);
+    assert_eq!(b.query("family#f1", "request#1").await, ["request#1", "request#10"]);
+    assert_eq!(b.query("family#f1", "").await, ["Request#0", "child#a", "request#1", "request#10", "request#2"]);
+    assert_eq!(b.query("family#f2", "").await, ["request#3"]);
+    assert_eq!(b.query("family#f1", "request#3").await, Vec::<String>::new(), "other partitions stay out");
+    assert_eq!(b.query("family#", "").await, Vec::<String>::new(), "partitions are not prefixes");
+    assert_eq!(b.query("family#f3", "").await, Vec::<String>::new());
+    let item = b.store.query("family#f1", "child").await.expect("query").remove(0);
+    assert_eq!(item, Item { version: 1, ..indexed("family#f1", "child#a", None) });
+
+    let by_index = |partition: &'static str, prefix: &'static str| async move {
+        let found = b.store.query_index(partition, prefix).await.expect("query index");
+        found.into_iter().map(|item| format!("{}/{}", item.key.partition, item.key.sort)).collect::<Vec<_>>()
+    };
+    assert_eq!(by_index("status#open", "2025-03").await, ["family#f2/request#3", "family#f1/request#1"]);
+    assert_eq!(
+        by_index("status#open", "").await,
+        ["family#f2/request#3", "family#f1/request#1", "family#f10/request#4"]
+    );
+    assert_eq!(by_index("status#closed", "").await, ["family#f1/request#2"]);
+    assert_eq!(by_index("family#f1", "").await, Vec::<String>::new(), "the index is not the table");
+    let item = b.store.query_index("status#closed", "2025").await.expect("query index").remove(0);
+    assert_eq!(
+        item,
+        Item { version: 1, ..indexed("family#f1", "request#2", Some(("status#closed", "2025-03-01#r2"))) }
+    );
+}
+
+async fn check_queue_delivery(b: &Backend) {
+    let submitted = QueueName::Submitted;
+    let id = b.queue.send(submitted, r#"{"request":"r1"}"#).await.expect("send");
+    let first = b.receive_one(submitted).await;
+    assert_eq!((&first.message_id, first.body.as_str(), first.receive_count), (&id, r#"{"request":"r1"}"#, 1));
+    assert_eq!(b.receive(submitted).await, [], "a received message is hidden");
+    b.pass_time(VISIBILITY_TIMEOUT - Duration::seconds(1)).await;
+    assert_eq!(b.receive(submitted).await, [], "hidden until the visibility timeout has passed");
+    b.pass_time(Duration::seconds(2)).await;
+    let second = b.receive_one(submitted).await;
+    assert_eq!((&second.message_id, second.body.as_str(), second.receive_count), (&id, r#"{"request":"r1"}"#, 2));
+    assert_ne!(second.receipt, first.receipt, "every delivery has its own receipt");
+    b.queue.delete(submitted, &second.receipt).await.expect("delete");
+    b.pass_time(VISIBILITY_TIMEOUT * 2).await;
+    assert_eq!(b.receive(submitted).await, [], "a deleted message is gone");
+    assert_eq!(b.queue.dead_letters(submitted).await.expect("dead letters"), []);
+
+    // A message that is never acknowledged ends in the dead-letter queue.
+    let poison = b.queue.send(submitted, "poison").await.expect("send");
+    for count in 1..=MAX_RECEIVES {
+        let message = b.receive_one(submitted).await;
+        assert_eq!((&message.message_id, message.receive_count), (&poison, count));
+        b.pass_time(VISIBILITY_TIMEOUT + Duration::seconds(1)).await;
+    }
+    assert_eq!(b.receive(submitted).await, [], "received too often: moved to the dead-letter queue");
+    let dead = b.queue.dead_letters(submitted).await.expect("dead letters");
+    assert_eq!(
+        dead.iter().map(|m| (m.message_id.as_str(), m.body.as_str())).collect::<Vec<_>>(),
+        [(poison.as_str(), "poison")]
+    );
+    b.pass_time(VISIBILITY_TIMEOUT * 2).await;
+    assert_eq!(b.receive(submitted).await, [], "dead letters are not delivered again");
+
+    // Queues are independent.
+    let prepared = b.queue.send(QueueName::Prepared, "prepared r1").await.expect("send");
+    assert_eq!(b.receive(QueueName::Submitted).await, []);
+    assert_eq!(b.receive(QueueName::Issue).await, []);
+    let message = b.receive_one(QueueName::Prepared).await;
+    assert_eq!((message.message_id, message.body, message.receive_count), (prepared, "prepared r1".to_owned(), 1));
+    assert_eq!(b.queue.dead_letters(QueueName::Prepared).await.expect("dead letters"), []);
+    assert_eq!(b.queue.dead_letters(QueueName::Submitted).await.expect("dead letters").len(), 1);
+}
+
+async fn check_queue_long_poll(b: &Backend) {
+    let queue = b.queue.clone();
+    let sender = tokio::spawn(async move {
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+        queue.send(QueueName::Submitted, "late").await.expect("send")
+    });
+    let received = b.queue.receive(QueueName::Submitted, 10, StdDuration::from_secs(2)).await.expect("receive");
+    let id = sender.await.expect("sender task");
+    assert_eq!(
+        received.iter().map(|m| (m.message_id.as_str(), m.body.as_str(), m.receive_count)).collect::<Vec<_>>(),
+        [(id.as_str(), "late", 1)]
+    );
+}
+
+async fn check_documents(b: &Backend) {
+    let key = "requests/r1/antrag.pdf";
+    b.documents.put(key, b"%PDF-1.7 first".to_vec(), "application/pdf").await.expect("put");
+    assert_eq!(b.documents.get(key).await.expect("get").as_deref(), Some(&b"%PDF-1.7 first"[..]));
+    b.documents.put(key, b"%PDF-1.7 second".to_vec(), "application/pdf").await.expect("overwrite");
+    assert_eq!(b.documents.get(key).await.expect("get").as_deref(), Some(&b"%PDF-1.7 second"[..]));
+    b.documents.put("requests/r1/antrag.xml", b"<xml/>".to_vec(), "application/xml").await.expect("put");
+    assert_eq!(b.documents.get("requests/r2/antrag.pdf").await.expect("get missing"), None);
+    b.documents.delete(key).await.expect("delete");
+    assert_eq!(b.documents.get(key).await.expect("get deleted"), None);
+    b.documents.delete(key).await.expect("deleting a missing document is fine");
+    assert_eq!(
+        b.documents.get("requests/r1/antrag.xml").await.expect("get").as_deref(),
+        Some(&b"<xml/>"[..]),
+        "neighbours stay"
+    );
+
+    for bad in [
+        "",
+        "../escape.pdf",
+        "requests/../../escape.pdf",
+        "requests/..",
+        "/etc/passwd",
+        "requests//r1.pdf",
+        "requests/r1/",
+    ] {
+        let put = b.documents.put(bad, b"x".to_vec(), "text/plain").await;
+        assert!(matches!(put, Err(DocumentError::InvalidKey)), "put {bad:?}: {put:?}");
+        let get = b.documents.get(bad).await;
+        assert!(matches!(get, Err(DocumentError::InvalidKey)), "get {bad:?}: {get:?}");
+        let delete = b.documents.delete(bad).await;
+        assert!(matches!(delete, Err(DocumentError::InvalidKey)), "delete {bad:?}: {delete:?}");
+    }
+}
+
+async fn check_durability(b: &Backend) {
+    let key = Key::new("request#durable", "meta");
+    let item = Item {
+        expires_at: Some(datetime!(2025-06-01 00:00 UTC)),
+        index: Some(Key::new("status#open", "2025-03-03#durable")),
+        ..plain(&key, json!({"name": "Müller", "children": [1, 2]}))
+    };
+    b.store.write(vec![put(item, Condition::Absent)]).await.expect("write");
+    let written = b.get(&key).await.expect("written item");
+    let id = b.queue.send(QueueName::Issue, "certify durable").await.expect("send");
+    b.documents.put("certificates/durable.pdf", b"%PDF certificate".to_vec(), "application/pdf").await.expect("put");
+
+    let (store, queue, documents) = (b.reopen)();
+    assert_eq!(store.get(&key).await.expect("get after reopen"), Some(written));
+    let messages = queue.receive(QueueName::Issue, 10, StdDuration::ZERO).await.expect("receive after reopen");
+    assert_eq!(
+        messages.iter().map(|m| (m.message_id.as_str(), m.body.as_str(), m.receive_count)).collect::<Vec<_>>(),
+        [(id.as_str(), "certify durable", 1)]
+    );
+    assert_eq!(
+        documents.get("certificates/durable.pdf").await.expect("get after reopen").as_deref(),
+        Some(&b"%PDF certificate"[..])
+    );
+}
