@@ -2,19 +2,21 @@
 //! document store the semantics documented in `shared::ports`.
 //!
 //! Each check is an `async fn check_xxx(&Backend)` that knows nothing about the backend; the
-//! `conformance!` macro turns it into one `#[tokio::test]` per backend. Today there is the
-//! embedded backend (SQLite file and file system in a temporary directory); a second backend only
-//! needs a constructor returning a `Backend` and one more `conformance!` invocation.
+//! `conformance!` macro turns it into one `#[tokio::test]` per backend: the embedded backend
+//! (SQLite file and file system in a temporary directory) and the AWS backend (DynamoDB, S3 and
+//! SQS on moto server, each test on its own copy of `template.yaml`'s resources).
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use serde_json::{Value, json};
-use shared::embedded::{Database, FsDocumentStore, QueueSettings, SqliteQueue, SqliteStateStore};
+use shared::aws::{Adapters as AwsAdapters, Resources};
+use shared::embedded::{Database, FsDocumentStore, QueueSettings, SignedLink, SqliteQueue, SqliteStateStore};
 use shared::ports::{
     Clock, Condition, DocumentError, DocumentStore, Item, Key, ManualClock, Queue, QueueMessage, QueueName, RandomIds,
     StateStore, StoreError, Write,
 };
+use system_tests::emulator;
 use tempfile::TempDir;
 use time::Duration;
 use time::macros::datetime;
@@ -33,14 +35,21 @@ struct Backend {
     documents: Arc<dyn DocumentStore>,
     clock: Arc<ManualClock>,
     reopen: Box<dyn Fn() -> Adapters + Send + Sync>,
+    /// Where a download link leads: its lifetime and the document it serves (`None`: refused).
+    follow_link: Box<dyn Fn(&str) -> (Duration, Option<Vec<u8>>) + Send + Sync>,
+    /// SQS on moto keeps real time: the checks' time passes this many times faster there.
+    real_time_divisor: Option<u32>,
     // Declared last, so the adapters are dropped before their files are removed.
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
 impl Backend {
     /// Lets time pass for the adapters (expiry, visibility timeouts).
     async fn pass_time(&self, by: Duration) {
         self.clock.advance(by);
+        if let Some(divisor) = self.real_time_divisor {
+            tokio::time::sleep((by / divisor).try_into().expect("time passes forward")).await;
+        }
     }
 
     async fn get(&self, key: &Key) -> Option<Item> {
@@ -62,25 +71,96 @@ impl Backend {
     }
 }
 
+fn start_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(datetime!(2025-03-03 09:00 UTC)))
+}
+
 /// SQLite database file and document folder in a temporary directory.
-fn embedded() -> Backend {
+async fn embedded() -> Backend {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let clock = Arc::new(ManualClock::new(datetime!(2025-03-03 09:00 UTC)));
+    let clock = start_clock();
     let (database_file, document_root) = (dir.path().join("state.sqlite3"), dir.path().join("documents"));
-    let open = {
+    let open_store = {
         let clock = clock.clone();
-        move || -> Adapters {
+        move || -> (Arc<dyn StateStore>, Arc<dyn Queue>) {
             let database = Database::open(&database_file).expect("open database");
             let settings = QueueSettings { visibility_timeout: VISIBILITY_TIMEOUT, max_receives: MAX_RECEIVES };
             (
                 Arc::new(SqliteStateStore::new(database.clone(), clock.clone())),
                 Arc::new(SqliteQueue::new(database, clock.clone(), Arc::new(RandomIds), settings)),
-                Arc::new(FsDocumentStore::new(&document_root)),
             )
         }
     };
+    let (store, queue) = open_store();
+    let documents = Arc::new(FsDocumentStore::new(&document_root, clock.clone()));
+    let reopen = {
+        let (clock, document_root) = (clock.clone(), document_root.clone());
+        move || -> Adapters {
+            let (store, queue) = open_store();
+            (store, queue, Arc::new(FsDocumentStore::new(&document_root, clock.clone())))
+        }
+    };
+    // Links are URLs of the runtime, `/documents/<key>?<signed query>`, checked by the store.
+    let follow_link = {
+        let (documents, clock, root) = (documents.clone(), clock.clone(), document_root.clone());
+        move |url: &str| {
+            let (path, query) = url.split_once('?').expect("a query");
+            let key = path.strip_prefix("/documents/").expect("a document path");
+            let link: SignedLink = serde_urlencoded::from_str(query).expect("a signed link");
+            let lifetime = Duration::seconds(link.expires - clock.now().unix_timestamp());
+            let bytes = documents.link_is_valid(key, &link).then(|| std::fs::read(root.join(key)).expect("document"));
+            (lifetime, bytes)
+        }
+    };
+    Backend {
+        store,
+        queue,
+        documents,
+        clock,
+        reopen: Box::new(reopen),
+        follow_link: Box::new(follow_link),
+        real_time_divisor: None,
+        _dir: Some(dir),
+    }
+}
+
+/// On SQS the visibility timeout is real time: `VISIBILITY_TIMEOUT / AWS_TIME_DIVISOR`.
+const AWS_TIME_DIVISOR: u32 = 15;
+
+/// DynamoDB, S3 and SQS on moto server, on a fresh copy of the template's resources.
+async fn aws() -> Backend {
+    let visibility = (VISIBILITY_TIMEOUT / AWS_TIME_DIVISOR).whole_seconds().to_string();
+    let max_receives = format!("MaxReceiveCount={MAX_RECEIVES}");
+    let env = emulator::fresh_resources(&["--parameter", &max_receives, "--visibility-timeout", &visibility]);
+    let resources = Resources::from_lookup(&|name| env.get(name).cloned()).expect("resources in the environment");
+    let config = emulator::sdk_config(&env).await;
+    let clock = start_clock();
+    let open = {
+        let clock = clock.clone();
+        move || -> Adapters {
+            let adapters = AwsAdapters::with_config(&config, &resources, clock.clone());
+            (adapters.store, adapters.queue, adapters.documents)
+        }
+    };
     let (store, queue, documents) = open();
-    Backend { store, queue, documents, clock, reopen: Box::new(open), _dir: dir }
+    // A presigned URL; moto serves it without checking signature or expiry.
+    let follow_link = |url: &str| {
+        let query = url.split_once('?').expect("a query").1;
+        let expires: Vec<(String, String)> = serde_urlencoded::from_str(query).expect("a query");
+        let seconds = expires.iter().find(|(k, _)| k == "X-Amz-Expires").expect("X-Amz-Expires").1.parse().unwrap();
+        let mut response = ureq::get(url).call().expect("download");
+        (Duration::seconds(seconds), Some(response.body_mut().read_to_vec().expect("body")))
+    };
+    Backend {
+        store,
+        queue,
+        documents,
+        clock,
+        reopen: Box::new(open),
+        follow_link: Box::new(follow_link),
+        real_time_divisor: Some(AWS_TIME_DIVISOR),
+        _dir: None,
+    }
 }
 
 macro_rules! conformance {
@@ -88,7 +168,7 @@ macro_rules! conformance {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
-                $check(&$backend()).await;
+                $check(&$backend().await).await;
             }
         )*
     };
@@ -102,6 +182,18 @@ conformance!(embedded:
     embedded_queue_long_poll => check_queue_long_poll,
     embedded_documents => check_documents,
     embedded_durability => check_durability,
+    embedded_download_links => check_download_links,
+);
+
+conformance!(aws:
+    aws_conditional_writes => check_conditional_writes,
+    aws_expiry => check_expiry,
+    aws_queries => check_queries,
+    aws_queue_delivery => check_queue_delivery,
+    aws_queue_long_poll => check_queue_long_poll,
+    aws_documents => check_documents,
+    aws_durability => check_durability,
+    aws_download_links => check_download_links,
 );
 
 fn put(item: Item, condition: Condition) -> Write {
@@ -215,11 +307,18 @@ async fn check_expiry(b: &Backend) {
         .expect("an expired item counts as absent");
     let renewed = b.get(&token).await.expect("renewed item");
     assert_eq!((renewed.version, renewed.expires_at, renewed.body), (1, None, json!({"renewed": true})));
+    let (draft, saved_at) = (Key::new(partition, "draft"), b.clock.now());
+    b.store
+        .write(vec![put(Item { expires_at: Some(saved_at), ..plain(&draft, json!({})) }, Condition::Absent)])
+        .await
+        .expect("an item that expires at once");
+    b.store.write(vec![put(plain(&draft, json!({"again": true})), Condition::Always)]).await.expect("put over it");
+    assert_eq!(b.get(&draft).await.map(|item| item.version), Some(1), "a put over an expired item creates it anew");
 
     let purged = b.store.purge_expired().await.expect("purge");
     assert!(purged >= 1, "purge_expired removed {purged} items, expected the expired nonce");
     assert_eq!(b.store.purge_expired().await.expect("second purge"), 0, "nothing left to purge");
-    assert_eq!(b.query(partition, "").await, ["profile", "token"], "purge keeps live items");
+    assert_eq!(b.query(partition, "").await, ["draft", "profile", "token"], "purge keeps live items");
     b.store.write(vec![put(plain(&nonce, json!({})), Condition::Absent)]).await.expect("create after purge");
 }
 
@@ -274,9 +373,10 @@ async fn check_queue_delivery(b: &Backend) {
     let first = b.receive_one(submitted).await;
     assert_eq!((&first.message_id, first.body.as_str(), first.receive_count), (&id, r#"{"request":"r1"}"#, 1));
     assert_eq!(b.receive(submitted).await, [], "a received message is hidden");
-    b.pass_time(VISIBILITY_TIMEOUT - Duration::seconds(1)).await;
+    // Half the timeout: on SQS time is real, and a closer look would race the clock.
+    b.pass_time(VISIBILITY_TIMEOUT / 2).await;
     assert_eq!(b.receive(submitted).await, [], "hidden until the visibility timeout has passed");
-    b.pass_time(Duration::seconds(2)).await;
+    b.pass_time(VISIBILITY_TIMEOUT / 2 + Duration::seconds(1)).await;
     let second = b.receive_one(submitted).await;
     assert_eq!((&second.message_id, second.body.as_str(), second.receive_count), (&id, r#"{"request":"r1"}"#, 2));
     assert_ne!(second.receipt, first.receipt, "every delivery has its own receipt");
@@ -312,8 +412,11 @@ async fn check_queue_delivery(b: &Backend) {
 }
 
 async fn check_queue_long_poll(b: &Backend) {
+    // A message for another queue arrives first; the receive must keep waiting for its own.
     let queue = b.queue.clone();
     let sender = tokio::spawn(async move {
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+        queue.send(QueueName::Prepared, "elsewhere").await.expect("send");
         tokio::time::sleep(StdDuration::from_millis(100)).await;
         queue.send(QueueName::Submitted, "late").await.expect("send")
     });
@@ -342,12 +445,16 @@ async fn check_documents(b: &Backend) {
         "neighbours stay"
     );
 
+    // The absolute key points into a scratch folder: a broken adapter must not overwrite or
+    // delete real files when this check fails.
+    let outside = tempfile::tempdir().expect("scratch folder");
+    let absolute = format!("{}/escape.pdf", outside.path().display());
     for bad in [
         "",
         "../escape.pdf",
         "requests/../../escape.pdf",
         "requests/..",
-        "/etc/passwd",
+        absolute.as_str(),
         "requests//r1.pdf",
         "requests/r1/",
     ] {
@@ -358,6 +465,7 @@ async fn check_documents(b: &Backend) {
         let delete = b.documents.delete(bad).await;
         assert!(matches!(delete, Err(DocumentError::InvalidKey)), "delete {bad:?}: {delete:?}");
     }
+    assert!(!outside.path().join("escape.pdf").exists(), "nothing is written outside the store");
 }
 
 async fn check_durability(b: &Backend) {
@@ -383,4 +491,18 @@ async fn check_durability(b: &Backend) {
         documents.get("certificates/durable.pdf").await.expect("get after reopen").as_deref(),
         Some(&b"%PDF certificate"[..])
     );
+}
+
+async fn check_download_links(b: &Backend) {
+    let key = "jugendamt-bremen/requests/r1/bescheinigung.pdf";
+    b.documents.put(key, b"%PDF certificate".to_vec(), "application/pdf").await.expect("put");
+    let link = b.documents.download_link(key, "Bescheinigung.pdf", Duration::seconds(60)).await.expect("link");
+    assert!(link.contains("Bescheinigung.pdf"), "the link names the file: {link}");
+    let (lifetime, bytes) = (b.follow_link)(&link);
+    assert_eq!(lifetime, Duration::seconds(60), "the link is valid for the time asked: {link}");
+    assert_eq!(bytes.as_deref(), Some(&b"%PDF certificate"[..]), "the link serves the document");
+    for bad in ["../escape.pdf", "requests//r1.pdf"] {
+        let link = b.documents.download_link(bad, "x.pdf", Duration::seconds(60)).await;
+        assert!(matches!(link, Err(DocumentError::InvalidKey)), "link to {bad:?}: {link:?}");
+    }
 }

@@ -2,7 +2,9 @@
 //! directory, as `cargo run` would start it.
 
 use serde_json::{Value, json};
-use system_tests::Runtime;
+use std::time::Duration;
+
+use system_tests::{Runtime, pdftotext, validate_xfamilie};
 
 fn application() -> Value {
     json!({
@@ -125,4 +127,113 @@ fn the_login_page_lists_every_persona() {
     {
         assert!(html.contains(&format!("value=\"{persona}\"")), "{persona}");
     }
+}
+
+#[test]
+fn a_mother_gets_her_certificate_in_seconds_and_a_kita_can_check_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = Runtime::start(dir.path());
+    let mother = runtime.login("mother");
+    let submitted = runtime.send("POST", "/api/v1/requests", Some(&mother), Some(&application()));
+    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    let status = runtime.wait_for_status(&id, &mother, "issued", Duration::from_secs(20));
+    let code = status["certificate"]["code"].as_str().unwrap().to_owned();
+    let texts: Vec<&str> =
+        status["timeline"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["submitted", "prepared", "issued"]);
+
+    let (redirect, headers, _) = runtime.get_bytes(&format!("/api/v1/requests/{id}/certificate"), Some(&mother));
+    assert_eq!(redirect, 302);
+    let location = headers.iter().find(|(k, _)| k == "location").map(|(_, v)| v.clone()).expect("Location");
+    assert!(location.contains("expires="), "the link is short-lived: {location}");
+    let (downloaded, headers, pdf) = runtime.get_bytes(&location, None);
+    assert_eq!(downloaded, 200);
+    assert!(headers.iter().any(|(k, v)| k == "content-type" && v == "application/pdf"));
+    let text = pdftotext(&pdf);
+    for expected in ["Mia", "Beispiel", "Cuxhaven", "Jugendamt Bremen"] {
+        assert!(text.contains(expected), "{expected} in the certificate: {text}");
+    }
+    let (tampered, _, _) = runtime.get_bytes(&location.replace("expires=", "expires=9"), None);
+    assert_eq!(tampered, 403, "a changed link does not work");
+
+    let other = runtime.login("other-mother");
+    assert_eq!(runtime.get_bytes(&format!("/api/v1/requests/{id}/certificate"), Some(&other)).0, 404);
+
+    let verified = runtime.get(&format!("/api/v1/verify/{code}"), None);
+    assert_eq!(verified.body["valid"], true);
+    assert_eq!(verified.body["office"]["id"], "jugendamt-bremen");
+    assert!(verified.body.get("child").is_none(), "verification tells nothing about the child");
+}
+
+#[test]
+fn the_issuing_office_reads_the_request_and_its_xfamilie_messages_and_no_other_office_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = Runtime::start(dir.path());
+    let basic = runtime.login("mother-basic");
+    let submitted = runtime.send("POST", "/api/v1/requests", Some(&basic), Some(&application()));
+    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    runtime.wait_for_status(&id, &basic, "in_review", Duration::from_secs(20));
+
+    let staff = runtime.login("staff-bremen");
+    let detail = runtime.get(&format!("/api/v1/staff/requests/{id}"), Some(&staff));
+    assert_eq!(detail.status, 200);
+    assert_eq!(detail.body["register_result"]["review_reasons"][0]["reason"], "trust_level_too_low");
+    for document in ["xfamilie.xml", "auskunft.xml"] {
+        let (status, _, xml) = runtime.get_bytes(&format!("/api/v1/staff/requests/{id}/{document}"), Some(&staff));
+        assert_eq!(status, 200, "{document}");
+        validate_xfamilie(&xml).unwrap_or_else(|report| panic!("{document} is invalid: {report}"));
+    }
+    let (status, _, pdf) = runtime.get_bytes(&format!("/api/v1/staff/requests/{id}/antrag.pdf"), Some(&staff));
+    assert_eq!(status, 200);
+    assert!(pdftotext(&pdf).contains("Sophia"));
+
+    let cuxhaven = runtime.login("staff-cuxhaven");
+    for path in ["", "/xfamilie.xml", "/auskunft.xml", "/antrag.pdf"] {
+        assert_eq!(runtime.get_bytes(&format!("/api/v1/staff/requests/{id}{path}"), Some(&cuxhaven)).0, 404, "{path}");
+    }
+    assert_eq!(
+        runtime.get_bytes(&format!("/api/v1/staff/requests/{id}"), Some(&basic)).0,
+        403,
+        "citizens are not staff"
+    );
+}
+
+#[test]
+fn a_crash_between_two_steps_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut crashing = Runtime::start_with(dir.path(), &[("CRASH_ON_SEND", "prepared")]);
+    let mother = crashing.login("mother");
+    let key = [("Idempotency-Key", "crash-2")];
+    // The crash may come before or after the answer to the submission; either is fine.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crashing.send_with_headers("POST", "/api/v1/requests", Some(&mother), Some(&application()), &key)
+    }));
+    assert!(crashing.wait_for_exit(Duration::from_secs(20)), "the runtime crashed after storing the prepared request");
+
+    let restarted = Runtime::start(dir.path());
+    let again = restarted.send_with_headers("POST", "/api/v1/requests", Some(&mother), Some(&application()), &key);
+    let id = again.body["id"].as_str().unwrap().to_owned();
+    let status = restarted.wait_for_status(&id, &mother, "issued", Duration::from_secs(30));
+    let steps: Vec<&str> =
+        status["timeline"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["submitted", "prepared", "issued"], "every step once");
+}
+
+#[test]
+fn a_crash_before_the_request_is_queued_is_healed_by_the_retried_submission() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut crashing = Runtime::start_with(dir.path(), &[("CRASH_ON_SEND", "submitted")]);
+    let mother = crashing.login("mother");
+    let key = [("Idempotency-Key", "crash-1")];
+    let url = crashing.url.clone();
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crashing.send_with_headers("POST", "/api/v1/requests", Some(&mother), Some(&application()), &key)
+    }));
+    assert!(crashing.wait_for_exit(Duration::from_secs(20)), "the runtime at {url} crashed mid-submission");
+
+    let restarted = Runtime::start(dir.path());
+    let retried = restarted.send_with_headers("POST", "/api/v1/requests", Some(&mother), Some(&application()), &key);
+    assert_eq!(retried.status, 202);
+    let id = retried.body["id"].as_str().unwrap();
+    restarted.wait_for_status(id, &mother, "issued", Duration::from_secs(30));
 }

@@ -36,11 +36,12 @@ pub struct ApiError {
     code: &'static str,
     lang: Lang,
     fields: Option<BTreeMap<String, String>>,
+    details: Option<Value>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, lang: Lang) -> Self {
-        Self { status, code, lang, fields: None }
+        Self { status, code, lang, fields: None, details: None }
     }
     pub fn unauthorized(lang: Lang) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", lang)
@@ -61,6 +62,11 @@ impl ApiError {
             .map(|(path, problem)| (path.to_owned(), text(lang, &format!("problem.{}", problem.code())).to_owned()));
         Self { fields: Some(fields.collect()), ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", lang) }
     }
+    /// Adds machine-readable details (e.g. which office an area overlaps with).
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
     /// A store failure: logged for operators (ids only), a plain 500 for the caller.
     pub fn store(lang: Lang, error: StoreError) -> Self {
         tracing::error!(%error, "state store failed");
@@ -76,6 +82,9 @@ impl IntoResponse for ApiError {
         let mut error = json!({"code": self.code, "message": text(self.lang, &format!("error.{}", self.code))});
         if let Some(fields) = self.fields {
             error["fields"] = json!(fields);
+        }
+        if let Some(details) = self.details {
+            error["details"] = details;
         }
         let mut response = (self.status, Json(json!({ "error": error }))).into_response();
         response.headers_mut().insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(self.lang.tag()));

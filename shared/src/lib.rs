@@ -3,18 +3,28 @@
 //! - [`domain`]: the legal and business rules as plain Rust (no AWS, no HTTP).
 //! - [`ports`]: what the functions need from the outside world, as traits.
 //! - [`embedded`]: the default adapters (SQLite on disk, the file system).
+//! - `aws` (feature `aws`): the adapters on DynamoDB, S3 and SQS.
+//! - `lambda` (feature `lambda`): the Lambda entrypoints of the functions.
 //! - [`auth`]: verification of citizen and staff tokens.
 //! - [`texts`]: the text catalogue (German, Leichte Sprache, English).
 //! - [`http`]: the plumbing every API function shares (errors, extractors, context).
+//! - [`web`]: what every function's pages share (layout, templates, session cookie, CSRF).
 
 pub mod auth;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod domain;
 pub mod embedded;
 pub mod http;
 pub mod input;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod pipeline;
 pub mod ports;
 pub mod records;
+pub mod steps;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod texts;
+pub mod web;
+pub mod xfamilie;

@@ -38,16 +38,28 @@ impl Clock for ManualClock {
     }
 }
 
-/// New unique identifiers (request ids, message ids).
+/// New unique identifiers (request ids, message ids) and unguessable codes.
 pub trait Ids: Send + Sync {
     fn new_id(&self) -> String;
+    /// A code of 100 random bits in Crockford base32 (20 characters, no I, L, O, U), for
+    /// certificate verification.
+    fn secret_code(&self) -> String;
 }
 
 pub struct RandomIds;
 
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
 impl Ids for RandomIds {
     fn new_id(&self) -> String {
         uuid::Uuid::new_v4().to_string()
+    }
+
+    fn secret_code(&self) -> String {
+        let mut bytes = [0u8; 13];
+        aws_lc_rs::rand::fill(&mut bytes).expect("the system's random source works");
+        let bits = bytes.iter().fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
+        (0..20).map(|i| CROCKFORD[((bits >> (i * 5)) & 31) as usize] as char).collect()
     }
 }
 
@@ -132,11 +144,25 @@ pub enum DocumentError {
     Backend(String),
 }
 
+/// Document keys are relative paths of plain segments (letters, digits, `-`, `_`, `.`, none
+/// starting with a dot), so that no key can point outside the store, on any backend.
+pub fn check_document_key(key: &str) -> Result<(), DocumentError> {
+    let plain = |segment: &str| {
+        !segment.is_empty()
+            && !segment.starts_with('.')
+            && segment.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    if key.split('/').all(plain) { Ok(()) } else { Err(DocumentError::InvalidKey) }
+}
+
 #[async_trait]
 pub trait DocumentStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), DocumentError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, DocumentError>;
     async fn delete(&self, key: &str) -> Result<(), DocumentError>;
+    /// A link to download the document, valid for `valid_for` (S3: a presigned URL; locally: a
+    /// signed URL of the runtime).
+    async fn download_link(&self, key: &str, file_name: &str, valid_for: Duration) -> Result<String, DocumentError>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -155,6 +181,10 @@ pub enum QueueName {
 
 impl QueueName {
     pub const ALL: [QueueName; 3] = [QueueName::Submitted, QueueName::Prepared, QueueName::Issue];
+
+    pub fn parse(name: &str) -> Option<QueueName> {
+        Self::ALL.into_iter().find(|queue| queue.as_str() == name)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -6,17 +6,24 @@
 //! | draft | `CITIZEN#<sub>` | `DRAFT#<id>` | |
 //! | idempotency key | `CITIZEN#<sub>` | `IDEMPOTENCY#<key>` | |
 //! | request | `REQUEST#<id>` | `REQUEST` | `OFFICE#<office>` / `<status>#<id>` |
+//! | register entry | `REGISTER#<office>` | `<child's birth date>#<id>` | |
+//! | certificate | `CERTIFICATE#<code>` | `CERTIFICATE` | |
+//! | message | `REQUEST#<id>` | `MESSAGE#<time>#<id>` | |
+//! | audit entry | `AUDIT#<request id>` | `<seq>` | |
 //!
 //! Drafts live under their owner's partition, so nobody else can even address them.
 
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
-use time::{Duration, OffsetDateTime};
+use time::{Date, Duration, OffsetDateTime};
 
+use crate::domain::audit::AuditEntry;
 use crate::domain::draft::Draft;
+use crate::domain::message::Message;
 use crate::domain::office::{Directory, Office};
-use crate::domain::request::Request;
-use crate::domain::values::ClientId;
+use crate::domain::register::RegisterEntry;
+use crate::domain::request::{Request, Status};
+use crate::domain::values::{ClientId, format_date};
 use crate::ports::{Condition, Item, Key, StateStore, StoreError, Write};
 
 /// How long an idempotency key is remembered.
@@ -115,9 +122,79 @@ pub async fn request(store: &dyn StateStore, id: &str) -> Result<Option<Versione
     store.get(&request_key(id)).await?.map(decode).transpose()
 }
 
-/// Writes a changed request if nobody else changed it since `version` was read.
-pub async fn update_request(store: &dyn StateStore, request: &Request, version: u64) -> Result<(), StoreError> {
-    store.write(vec![Write::Put { item: request_item(request), condition: Condition::Version(version) }]).await
+/// The request if `owner` submitted it; someone else's reads as missing, so that its existence
+/// is not disclosed.
+pub async fn own_request(store: &dyn StateStore, id: &str, owner: &str) -> Result<Option<Request>, StoreError> {
+    Ok(request(store, id).await?.map(|r| r.value).filter(|r| r.is_owned_by(owner)))
+}
+
+/// Who did what to a request, for its audit trail (ids only).
+#[derive(Debug, Clone, Copy)]
+pub struct Audit<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub at: OffsetDateTime,
+}
+
+/// Writes a changed request if nobody else changed it since `version` was read, together with
+/// its audit entry.
+pub async fn update_request(
+    store: &dyn StateStore,
+    request: &Request,
+    version: u64,
+    audit: Audit<'_>,
+) -> Result<(), StoreError> {
+    let audit = next_audit_write(store, &request.id, audit).await?;
+    store.write(vec![Write::Put { item: request_item(request), condition: Condition::Version(version) }, audit]).await
+}
+
+// --- audit trail ----------------------------------------------------------------------------
+
+fn audit_partition(request_id: &str) -> String {
+    format!("AUDIT#{request_id}")
+}
+
+/// The trail of a request, oldest first. It outlives the request (retention keeps it).
+pub async fn audit_trail(store: &dyn StateStore, request_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+    store.query(&audit_partition(request_id), "").await?.into_iter().map(|item| decode(item).map(|v| v.value)).collect()
+}
+
+/// The write that appends the next entry; it fails with `ConditionFailed` if someone appended
+/// meanwhile, so a trail never forks.
+async fn next_audit_write(store: &dyn StateStore, request_id: &str, audit: Audit<'_>) -> Result<Write, StoreError> {
+    let trail = audit_trail(store, request_id).await?;
+    let entry = AuditEntry::after(trail.last(), audit.at, audit.actor, audit.action);
+    let key = Key::new(audit_partition(request_id), format!("{:010}", entry.seq));
+    Ok(Write::Put { item: Item::new(key, encode(&entry)), condition: Condition::Absent })
+}
+
+/// Appends an entry on its own (reads, messages, deletions), retrying if someone else appended.
+pub async fn append_audit(store: &dyn StateStore, request_id: &str, audit: Audit<'_>) -> Result<(), StoreError> {
+    let mut attempts = 0;
+    loop {
+        let write = next_audit_write(store, request_id, audit).await?;
+        match store.write(vec![write]).await {
+            Err(StoreError::ConditionFailed) if attempts < 5 => attempts += 1,
+            result => return result,
+        }
+    }
+}
+
+// --- messages -------------------------------------------------------------------------------
+
+pub async fn messages(store: &dyn StateStore, request_id: &str) -> Result<Vec<Message>, StoreError> {
+    store
+        .query(&format!("REQUEST#{request_id}"), "MESSAGE#")
+        .await?
+        .into_iter()
+        .map(|item| decode(item).map(|v| v.value))
+        .collect()
+}
+
+pub async fn add_message(store: &dyn StateStore, request_id: &str, message: &Message) -> Result<(), StoreError> {
+    let at = message.at.format(&time::format_description::well_known::Rfc3339).expect("timestamps format");
+    let key = Key::new(format!("REQUEST#{request_id}"), format!("MESSAGE#{at}#{}", message.id));
+    store.write(vec![Write::Put { item: Item::new(key, encode(message)), condition: Condition::Absent }]).await
 }
 
 /// What an idempotency key remembers: the request it created and a fingerprint of the body.
@@ -149,7 +226,11 @@ pub async fn create_request(
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
     let owner = &request.login.subject;
-    let mut writes = vec![Write::Put { item: request_item(request), condition: Condition::Absent }];
+    let audit = Audit { actor: owner, action: "submitted", at: now };
+    let mut writes = vec![
+        Write::Put { item: request_item(request), condition: Condition::Absent },
+        next_audit_write(store, &request.id, audit).await?,
+    ];
     if let Some((key, fingerprint)) = idempotency {
         let record = json!({"request_id": request.id, "fingerprint": fingerprint});
         let item =
@@ -160,4 +241,135 @@ pub async fn create_request(
         writes.push(Write::Delete { key: draft_key(owner, draft_id), condition: Condition::Always });
     }
     store.write(writes).await
+}
+
+// --- register entries -----------------------------------------------------------------------
+
+fn register_partition(office_id: &str) -> String {
+    format!("REGISTER#{office_id}")
+}
+
+/// Entries are sorted by the child's birth date, which every lookup starts from.
+pub fn register_entry_key(entry: &RegisterEntry) -> Key {
+    Key::new(register_partition(&entry.office_id), format!("{}#{}", format_date(entry.child.birth_date), entry.id))
+}
+
+/// Entries are also found by their id (corrections and deletions name it).
+fn register_entry_item(entry: &RegisterEntry) -> Item {
+    Item {
+        index: Some(Key::new(format!("REGISTER-ENTRY#{}", entry.office_id), entry.id.clone())),
+        ..Item::new(register_entry_key(entry), encode(entry))
+    }
+}
+
+pub async fn add_register_entry(store: &dyn StateStore, entry: &RegisterEntry) -> Result<(), StoreError> {
+    store.write(vec![Write::Put { item: register_entry_item(entry), condition: Condition::Absent }]).await
+}
+
+pub async fn register_entry(
+    store: &dyn StateStore,
+    office_id: &str,
+    id: &str,
+) -> Result<Option<RegisterEntry>, StoreError> {
+    let items = store.query_index(&format!("REGISTER-ENTRY#{office_id}"), id).await?;
+    items
+        .into_iter()
+        .find(|item| item.index.as_ref().is_some_and(|k| k.sort == id))
+        .map(|item| decode(item).map(|v| v.value))
+        .transpose()
+}
+
+/// Replaces an entry by its corrected version (XFamilie 0805), in one transaction even when the
+/// birth date and so the key changes.
+pub async fn correct_register_entry(
+    store: &dyn StateStore,
+    old: &RegisterEntry,
+    corrected: &RegisterEntry,
+) -> Result<(), StoreError> {
+    let mut writes = Vec::new();
+    if register_entry_key(old) != register_entry_key(corrected) {
+        writes.push(Write::Delete { key: register_entry_key(old), condition: Condition::Always });
+    }
+    writes.push(Write::Put { item: register_entry_item(corrected), condition: Condition::Always });
+    store.write(writes).await
+}
+
+/// Deletes an entry (XFamilie 0806).
+pub async fn delete_register_entry(store: &dyn StateStore, entry: &RegisterEntry) -> Result<(), StoreError> {
+    store.write(vec![Write::Delete { key: register_entry_key(entry), condition: Condition::Always }]).await
+}
+
+/// The entries of `office_id` for children born on any of `birth_dates`.
+pub async fn register_entries_born_on(
+    store: &dyn StateStore,
+    office_id: &str,
+    birth_dates: &[Date],
+) -> Result<Vec<RegisterEntry>, StoreError> {
+    let mut entries = Vec::new();
+    for date in birth_dates {
+        for item in store.query(&register_partition(office_id), &format!("{}#", format_date(*date))).await? {
+            entries.push(decode(item)?.value);
+        }
+    }
+    Ok(entries)
+}
+
+// --- certificates ---------------------------------------------------------------------------
+
+/// What the public verification of a code may tell: nothing personal.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CertificateRecord {
+    pub request_id: String,
+    pub office_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+}
+
+pub fn certificate_key(code: &str) -> Key {
+    Key::new(format!("CERTIFICATE#{code}"), "CERTIFICATE")
+}
+
+pub async fn certificate(store: &dyn StateStore, code: &str) -> Result<Option<CertificateRecord>, StoreError> {
+    store.get(&certificate_key(code)).await?.map(|item| decode(item).map(|v| v.value)).transpose()
+}
+
+/// Records an issued certificate: the request (if unchanged since `version`), the code lookup
+/// and the audit entry in one transaction, so a request never gets two certificates.
+pub async fn issue_certificate(
+    store: &dyn StateStore,
+    request: &Request,
+    version: u64,
+    audit: Audit<'_>,
+) -> Result<(), StoreError> {
+    let certificate = request.certificate.as_ref().expect("an issued request has its certificate");
+    let record = CertificateRecord {
+        request_id: request.id.clone(),
+        office_id: request.office_id.clone(),
+        issued_at: certificate.issued_at,
+    };
+    store
+        .write(vec![
+            Write::Put { item: request_item(request), condition: Condition::Version(version) },
+            Write::Put {
+                item: Item::new(certificate_key(&certificate.code), encode(&record)),
+                condition: Condition::Absent,
+            },
+            next_audit_write(store, &request.id, audit).await?,
+        ])
+        .await
+}
+
+/// Requests of an office, optionally only those in `status`.
+pub async fn office_requests(
+    store: &dyn StateStore,
+    office_id: &str,
+    status: Option<Status>,
+) -> Result<Vec<Request>, StoreError> {
+    let prefix = status.map(|s| format!("{}#", s.as_str())).unwrap_or_default();
+    store
+        .query_index(&format!("OFFICE#{office_id}"), &prefix)
+        .await?
+        .into_iter()
+        .map(|item| decode(item).map(|v| v.value))
+        .collect()
 }

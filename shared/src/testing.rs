@@ -51,6 +51,8 @@ pub fn offices() -> Vec<Office> {
         required_documents: vec![],
         retention_days: 365,
         keeps_register_for_born_abroad: abroad,
+        staff_identity_provider: None,
+        letterhead: None,
     };
     vec![
         office("jugendamt-bremen", "28195", "Bremen", true, false),
@@ -73,7 +75,7 @@ impl TestApp {
         };
         let services = Services {
             store: Arc::new(SqliteStateStore::new(database.clone(), clock.clone())),
-            documents: Arc::new(FsDocumentStore::new(dir.path().join("documents"))),
+            documents: Arc::new(FsDocumentStore::new(dir.path().join("documents"), clock.clone())),
             queue: Arc::new(SqliteQueue::new(database, clock.clone(), Arc::new(RandomIds), QueueSettings::default())),
             clock: clock.clone(),
             ids: Arc::new(RandomIds),
@@ -126,9 +128,50 @@ impl TestApp {
         )
     }
 
+    /// A case-management system (Fachverfahren) of `office_id`.
+    pub fn machine(&self, office_id: &str) -> String {
+        self.token(
+            json!({"sub": format!("machine-{office_id}"), "office_id": office_id, "role": "machine"}),
+            STAFF_AUDIENCE,
+        )
+    }
+
+    /// An operator of the platform.
+    pub fn admin(&self) -> String {
+        self.token(json!({"sub": "admin", "role": "admin"}), STAFF_AUDIENCE)
+    }
+
     /// Sends a request with an optional bearer token and JSON body; returns status and JSON.
     pub async fn call(&self, method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
         self.call_with_headers(method, uri, token, body, &[]).await
+    }
+
+    /// Sends raw bytes with a content type (imports, uploads).
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(uri).header(header::CONTENT_TYPE, content_type);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        self.send(request.body(Body::from(body)).expect("valid test request")).await
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let response = self.router.clone().oneshot(request).await.expect("router answers");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        (status, json)
     }
 
     pub async fn call_with_headers(
@@ -151,14 +194,6 @@ impl TestApp {
             None => request.body(Body::empty()),
         }
         .expect("valid test request");
-        let response = self.router.clone().oneshot(request).await.expect("router answers");
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
-        let json = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
-        };
-        (status, json)
+        self.send(request).await
     }
 }

@@ -66,7 +66,12 @@ fn catalogue(lang: Lang) -> &'static Catalogue {
 
 /// The text for `key`; a missing key shows itself instead of failing (tests keep them complete).
 pub fn text(lang: Lang, key: &str) -> &str {
-    catalogue(lang).get(key).map(String::as_str).unwrap_or(key)
+    lookup(lang, key).unwrap_or(key)
+}
+
+/// The text for `key`, if the catalogue has it (page templates fail loudly on a missing key).
+pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
+    catalogue(lang).get(key).map(String::as_str)
 }
 
 #[cfg(test)]
@@ -119,6 +124,10 @@ mod tests {
             Problem::OfficeNotConnected,
             Problem::IdFormat,
             Problem::NotEligible,
+            Problem::PhoneFormat,
+            Problem::EmailFormat,
+            Problem::UrlFormat,
+            Problem::RetentionRange,
         ];
         let reasons = [
             BlockReason::NotEntitled,

@@ -1,6 +1,9 @@
 //! Starts the real runtime binary on a free port with its own data directory and talks to it
 //! over HTTP, as a browser or an integrator would.
 
+pub mod chain;
+pub mod emulator;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -35,10 +38,17 @@ pub struct Response {
 impl Runtime {
     /// Starts the runtime on `data_dir` and waits until it answers `/health`.
     pub fn start(data_dir: &Path) -> Runtime {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// Like `start`, with extra environment (fault injection, short visibility timeouts).
+    pub fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Runtime {
         let mut child = Command::new(binary())
             .env("PORT", "0")
             .env("DATA_DIR", data_dir)
             .env("RUST_LOG", "warn")
+            .env("QUEUE_VISIBILITY_SECONDS", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -53,7 +63,7 @@ impl Runtime {
             .unwrap_or_else(|| panic!("no URL in {first_line:?}"))
             .trim_end_matches('/')
             .to_owned();
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
         let runtime = Runtime { child, url, agent };
         let deadline = Instant::now() + Duration::from_secs(10);
         while runtime.get("/health", None).status != 200 {
@@ -61,6 +71,46 @@ impl Runtime {
             std::thread::sleep(Duration::from_millis(50));
         }
         runtime
+    }
+
+    /// Waits until the process ends by itself (an injected crash); false if it is still running.
+    pub fn wait_for_exit(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.child.try_wait().expect("process status").is_some() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Polls the request as its owner until it reaches `status`.
+    pub fn wait_for_status(&self, id: &str, token: &str, status: &str, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let response = self.get(&format!("/api/v1/requests/{id}"), Some(token));
+            if response.body["status"] == status {
+                return response.body;
+            }
+            assert!(Instant::now() < deadline, "request {id} did not become {status}: {}", response.body);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Fetches raw bytes (documents) with the response headers.
+    pub fn get_bytes(&self, path: &str, token: Option<&str>) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let mut request = ureq::http::Request::builder().method("GET").uri(format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let mut response = self.agent.run(request.body(()).expect("valid request")).expect("the runtime answers");
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
+            .collect();
+        (response.status().as_u16(), headers, response.body_mut().read_to_vec().unwrap_or_default())
     }
 
     /// Ends the process at once (SIGKILL), as a crash would.
@@ -135,4 +185,34 @@ impl Drop for Runtime {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Text of a PDF, as `pdftotext` extracts it.
+pub fn pdftotext(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("document.pdf");
+    std::fs::write(&path, pdf).expect("write PDF");
+    let output = Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext is installed (poppler-utils; scripts/test installs it)");
+    assert!(output.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("UTF-8 text")
+}
+
+/// `xmllint --schema` against the project's XFamilie schema; returns its report on failure.
+pub fn validate_xfamilie(xml: &[u8]) -> Result<(), String> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("message.xml");
+    std::fs::write(&path, xml).expect("write XML");
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/schema/sorge-alleinsorge.xsd");
+    let output = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .arg(&path)
+        .output()
+        .expect("xmllint is installed (libxml2-utils; scripts/test installs it)");
+    if output.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&output.stderr).into_owned()) }
 }

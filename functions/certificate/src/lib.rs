@@ -1,1 +1,82 @@
+//! Certificate step: renders the certificate that an approval (automatic or a case worker's)
+//! allows, stores it, and marks the request issued. The request and the code lookup are written
+//! in one conditional transaction, so a request never gets two certificates.
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use render::{CertificateData, OfficeData, Renderer};
+use shared::domain::request::{Certificate, Status};
+use shared::domain::values::{format_date_german, today_in_germany};
+use shared::http::Services;
+use shared::ports::QueueName;
+use shared::records::{self, Audit, Versioned};
+use shared::steps::{Step, StepError};
+
+pub struct CertificateStep {
+    services: Services,
+    renderer: Arc<Renderer>,
+    /// Where `/pruefen/{code}` is served, for the QR code.
+    public_base_url: String,
+}
+
+impl CertificateStep {
+    pub fn new(services: Services, renderer: Arc<Renderer>, public_base_url: impl Into<String>) -> Self {
+        Self { services, renderer, public_base_url: public_base_url.into() }
+    }
+}
+
+#[async_trait]
+impl Step for CertificateStep {
+    fn queue(&self) -> QueueName {
+        QueueName::Issue
+    }
+
+    fn name(&self) -> &'static str {
+        "certificate"
+    }
+
+    async fn run(&self, request_id: &str) -> Result<(), StepError> {
+        let services = &self.services;
+        let store = &*services.store;
+        let Some(Versioned { value: mut request, version }) = records::request(store, request_id).await? else {
+            tracing::warn!(%request_id, "message for an unknown request ignored");
+            return Ok(());
+        };
+        let Some(approval) = request.approval.clone() else { return Ok(()) };
+        if request.certificate.is_some() || !matches!(request.status, Status::Prepared | Status::InReview) {
+            return Ok(());
+        }
+        let directory = records::directory(store).await?;
+        let office = directory
+            .get(&request.office_id)
+            .ok_or_else(|| StepError::Failed(format!("issuing office {} is unknown", request.office_id)))?;
+        let now = services.clock.now();
+        let code = services.ids.secret_code();
+        let application = &request.application;
+        let data = CertificateData {
+            child_given_names: application.child.given_names.as_str().into(),
+            child_family_name: application.child.family_name.as_str().into(),
+            child_birth_date: format_date_german(application.child.birth_date),
+            child_birth_place: application.child.birth_place.as_str().into(),
+            mother_given_names: application.mother.given_names.as_str().into(),
+            mother_family_name: application.mother.family_name.as_str().into(),
+            office: OfficeData::from(office),
+            issued_on: format_date_german(today_in_germany(now)),
+            reference: request.id.clone(),
+            verification_code: code.clone(),
+            verification_url: format!("{}/pruefen/{code}", self.public_base_url.trim_end_matches('/')),
+            partial_parts: approval.partial_parts.clone(),
+        };
+        let pdf = self.renderer.certificate(&data).map_err(|e| StepError::Failed(format!("rendering failed: {e}")))?;
+        // The code is part of the key: a racing duplicate writes its own file, never over ours.
+        let key = format!("{}/requests/{}/bescheinigung-{code}.pdf", request.office_id, request.id);
+        services.documents.put(&key, pdf, "application/pdf").await?;
+        request.certificate = Some(Certificate { code, issued_at: now, document: key });
+        request.advance(Status::Issued, now).map_err(|e| StepError::Failed(e.to_string()))?;
+        records::issue_certificate(store, &request, version, Audit { actor: "system", action: "issued", at: now })
+            .await?;
+        tracing::info!(%request_id, "certificate issued");
+        Ok(())
+    }
+}

@@ -1,5 +1,8 @@
 //! Drafts of the application (`/api/v1/drafts/{id}`): kept 30 days after the last save,
-//! visible to their owner only.
+//! visible to their owner only; and the application form for citizens ([`pages`]), which
+//! saves its draft at every step.
+
+pub mod pages;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,8 +16,9 @@ use shared::input::FieldErrors;
 use shared::records;
 use shared::texts::Lang;
 
+/// The drafts API and the form's pages.
 pub fn router() -> Router<Services> {
-    Router::new().route("/api/v1/drafts/{id}", put(save).get(read).delete(remove))
+    Router::new().route("/api/v1/drafts/{id}", put(save).get(read).delete(remove)).merge(pages::router())
 }
 
 fn draft_id(raw: &str, lang: Lang) -> Result<ClientId, ApiError> {

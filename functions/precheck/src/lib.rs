@@ -1,5 +1,8 @@
 //! The pre-check (`POST /api/v1/precheck`) and the public office directory
-//! (`GET /api/v1/offices`).
+//! (`GET /api/v1/offices`); and the citizen's first pages ([`pages`]): start page, questions and
+//! answers, accessibility statement, and the pre-check one question at a time.
+
+pub mod pages;
 
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
@@ -13,8 +16,14 @@ use shared::input::FieldErrors;
 use shared::records;
 use shared::texts::{Lang, text};
 
+/// The API, the pages, and what every page uses (the stylesheet, signing out): the start page's
+/// function serves those.
 pub fn router() -> Router<Services> {
-    Router::new().route("/api/v1/precheck", post(precheck)).route("/api/v1/offices", get(offices))
+    Router::new()
+        .route("/api/v1/precheck", post(precheck))
+        .route("/api/v1/offices", get(offices))
+        .merge(pages::router())
+        .merge(shared::web::router())
 }
 
 async fn precheck(

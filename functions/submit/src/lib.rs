@@ -1,6 +1,9 @@
 //! Submission of an application (`POST /api/v1/requests`): validates it, routes it to the
 //! office of the mother's residence, stores it with its idempotency key and the removal of its
-//! draft in one transaction, and hands it to the document pipeline.
+//! draft in one transaction, and hands it to the document pipeline. The form's submit button
+//! and its confirmation page ([`pages`]) use the same [`submit_application`].
+
+pub mod pages;
 
 use aws_lc_rs::digest::{SHA256, digest};
 use axum::extract::State;
@@ -11,16 +14,18 @@ use serde_json::{Value, json};
 use shared::auth::CitizenClaims;
 use shared::domain::application::parse_submission;
 use shared::domain::request::{LoginIdentity, Request, Status};
+use shared::domain::upload::Upload;
 use shared::domain::values::{ClientId, Problem, parse_date, today_in_germany};
 use shared::http::{ApiError, Citizen, JsonBody, Services};
 use shared::input::FieldErrors;
 use shared::pipeline::hand_on;
-use shared::ports::{QueueName, StoreError};
+use shared::ports::{DocumentError, QueueName, StoreError};
 use shared::records::{self, Versioned};
 use shared::texts::Lang;
 
+/// The API and the pages.
 pub fn router() -> Router<Services> {
-    Router::new().route("/api/v1/requests", post(submit))
+    Router::new().route("/api/v1/requests", post(submit)).merge(pages::router())
 }
 
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -47,12 +52,133 @@ fn login_identity(citizen: &CitizenClaims) -> LoginIdentity {
     }
 }
 
-fn accepted(request_id: &str, status: Status) -> Response {
-    let mut response = (StatusCode::ACCEPTED, Json(json!({"id": request_id, "status": status}))).into_response();
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/requests/{request_id}")) {
-        response.headers_mut().insert(header::LOCATION, location);
+/// A stored submission: the request and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub id: String,
+    pub status: Status,
+}
+
+/// Why a submission was not stored.
+#[derive(Debug)]
+pub enum SubmitError {
+    /// The caller's fault: the fields that are wrong.
+    Invalid(FieldErrors),
+    /// The idempotency key was used before for a different application.
+    KeyReused,
+    Store(StoreError),
+    Documents(DocumentError),
+    /// A stored idempotency record points nowhere.
+    Inconsistent,
+}
+
+impl From<StoreError> for SubmitError {
+    fn from(error: StoreError) -> Self {
+        SubmitError::Store(error)
     }
-    response
+}
+
+impl From<DocumentError> for SubmitError {
+    fn from(error: DocumentError) -> Self {
+        SubmitError::Documents(error)
+    }
+}
+
+fn invalid_field(path: &str, problem: Problem) -> SubmitError {
+    let mut errors = FieldErrors::default();
+    errors.add(path, problem);
+    SubmitError::Invalid(errors)
+}
+
+/// Submits an application for `citizen`: validates `body` (the contract's shape), routes it to
+/// the office of the mother's residence, moves her `uploads` to the request, stores it with its
+/// idempotency key and the removal of its draft in one transaction, and hands it to the
+/// document pipeline. The JSON API and the form's submit button both come here.
+pub async fn submit_application(
+    services: &Services,
+    citizen: &CitizenClaims,
+    body: &Value,
+    idempotency_key: Option<&ClientId>,
+    uploads: &[Upload],
+) -> Result<Accepted, SubmitError> {
+    let store = &*services.store;
+    let fingerprint = fingerprint(body);
+    if let Some(key) = idempotency_key {
+        if let Some(accepted) = replay(services, &citizen.sub, key, &fingerprint).await? {
+            return Ok(accepted);
+        }
+    }
+
+    let now = services.clock.now();
+    let submission = parse_submission(body, today_in_germany(now)).map_err(SubmitError::Invalid)?;
+    let application = submission.application;
+    let directory = records::directory(store).await?;
+    let office = directory
+        .issuing_office(application.mother.address.postcode.as_str())
+        .map_err(|problem| invalid_field("mother.address.postcode", problem))?;
+    let register_office = directory
+        .register_office(application.child.birth_place.as_str(), application.child.born_abroad)
+        .map(|o| o.id.clone());
+    let mut request = Request::submitted(
+        services.ids.new_id(),
+        login_identity(citizen),
+        office.id.clone(),
+        register_office,
+        application,
+        now,
+    );
+    request.documents.uploads = copy_uploads(services, &request, uploads).await?;
+
+    let idempotency = idempotency_key.map(|key| (key, fingerprint.as_str()));
+    match records::create_request(store, &request, idempotency, submission.draft_id.as_ref(), now).await {
+        Ok(()) => {}
+        // A concurrent retry with the same key won the race: answer as it did.
+        Err(StoreError::ConditionFailed) if idempotency_key.is_some() => {
+            discard(services, &request.documents.uploads).await;
+            let key = idempotency_key.expect("checked above");
+            return replay(services, &citizen.sub, key, &fingerprint).await?.ok_or(SubmitError::Inconsistent);
+        }
+        Err(e) => {
+            discard(services, &request.documents.uploads).await;
+            return Err(e.into());
+        }
+    }
+    // The request has its own copies now; the draft's are no longer needed.
+    discard(services, uploads).await;
+    tracing::info!(request_id = %request.id, office_id = %request.office_id, "request submitted");
+    start_pipeline(services, &request.id).await;
+    Ok(Accepted { id: request.id, status: request.status })
+}
+
+/// Copies the draft's uploads next to the request's other documents, where the office reads
+/// them and its retention period applies.
+async fn copy_uploads(services: &Services, request: &Request, uploads: &[Upload]) -> Result<Vec<Upload>, SubmitError> {
+    let mut copies = Vec::new();
+    for upload in uploads {
+        let Some(bytes) = services.documents.get(&upload.key).await? else {
+            discard(services, &copies).await;
+            return Err(invalid_field(&format!("uploads.{}", upload.kind.code()), Problem::Required));
+        };
+        let key = format!(
+            "{}/requests/{}/nachweis-{}.{}",
+            request.office_id,
+            request.id,
+            upload.kind.code(),
+            upload.file_type.extension()
+        );
+        services.documents.put(&key, bytes, upload.file_type.content_type()).await?;
+        copies.push(Upload { key, ..upload.clone() });
+    }
+    Ok(copies)
+}
+
+/// Deletes documents no longer referenced; a leftover is only storage, so failures are logged.
+async fn discard(services: &Services, uploads: &[Upload]) {
+    for upload in uploads {
+        if let Err(error) = services.documents.delete(&upload.key).await {
+            tracing::warn!(%error, "an upload could not be deleted");
+        }
+    }
 }
 
 async fn submit(
@@ -62,7 +188,6 @@ async fn submit(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let store = &*services.store;
     let idempotency_key = match headers.get(IDEMPOTENCY_HEADER) {
         None => None,
         Some(value) => Some(
@@ -73,80 +198,53 @@ async fn submit(
                 .map_err(|problem| invalid(lang, "Idempotency-Key", problem))?,
         ),
     };
-    let fingerprint = fingerprint(&body);
-    if let Some(key) = &idempotency_key {
-        if let Some(response) = replay(&services, lang, &citizen.sub, key, &fingerprint).await? {
-            return Ok(response);
+    match submit_application(&services, &citizen, &body, idempotency_key.as_ref(), &[]).await {
+        Ok(accepted) => Ok(accepted_response(&accepted)),
+        Err(SubmitError::Invalid(errors)) => Err(ApiError::invalid(lang, &errors)),
+        Err(SubmitError::KeyReused) => {
+            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", lang))
         }
-    }
-
-    let now = services.clock.now();
-    let submission =
-        parse_submission(&body, today_in_germany(now)).map_err(|errors| ApiError::invalid(lang, &errors))?;
-    let application = submission.application;
-    let directory = records::directory(store).await.map_err(|e| ApiError::store(lang, e))?;
-    let office = directory
-        .residence_office(application.mother.address.postcode.as_str())
-        .ok_or_else(|| invalid(lang, "mother.address.postcode", Problem::NoOfficeForPostcode))?;
-    if !office.connected {
-        return Err(invalid(lang, "mother.address.postcode", Problem::OfficeNotConnected));
-    }
-    let register_office = directory
-        .register_office(application.child.birth_place.as_str(), application.child.born_abroad)
-        .map(|o| o.id.clone());
-    let request = Request::submitted(
-        services.ids.new_id(),
-        login_identity(&citizen),
-        office.id.clone(),
-        register_office,
-        application,
-        now,
-    );
-
-    let idempotency = idempotency_key.as_ref().map(|key| (key, fingerprint.as_str()));
-    match records::create_request(store, &request, idempotency, submission.draft_id.as_ref(), now).await {
-        Ok(()) => {}
-        // A concurrent retry with the same key won the race: answer as it did.
-        Err(StoreError::ConditionFailed) if idempotency_key.is_some() => {
-            let key = idempotency_key.as_ref().expect("checked above");
-            return replay(&services, lang, &citizen.sub, key, &fingerprint)
-                .await?
-                .ok_or_else(|| ApiError::internal(lang));
+        Err(SubmitError::Store(error)) => Err(ApiError::store(lang, error)),
+        Err(SubmitError::Documents(error)) => {
+            tracing::error!(%error, "document store failed");
+            Err(ApiError::internal(lang))
         }
-        Err(e) => return Err(ApiError::store(lang, e)),
+        Err(SubmitError::Inconsistent) => Err(ApiError::internal(lang)),
     }
-    tracing::info!(request_id = %request.id, office_id = %request.office_id, "request submitted");
-    start_pipeline(&services, &request.id).await;
-    Ok(accepted(&request.id, request.status))
 }
 
-/// The answer to a repeated idempotency key: the same request, or 422 if the body differs.
+fn accepted_response(accepted: &Accepted) -> Response {
+    let mut response =
+        (StatusCode::ACCEPTED, Json(json!({"id": accepted.id, "status": accepted.status}))).into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/requests/{}", accepted.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// The answer to a repeated idempotency key: the same request, or an error if the body differs.
 async fn replay(
     services: &Services,
-    lang: Lang,
     owner: &str,
     key: &ClientId,
     fingerprint: &str,
-) -> Result<Option<Response>, ApiError> {
+) -> Result<Option<Accepted>, SubmitError> {
     let store = &*services.store;
-    let Some(record) = records::idempotency_record(store, owner, key).await.map_err(|e| ApiError::store(lang, e))?
-    else {
+    let Some(record) = records::idempotency_record(store, owner, key).await? else {
         return Ok(None);
     };
     if record.fingerprint != fingerprint {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", lang));
+        return Err(SubmitError::KeyReused);
     }
-    let Some(Versioned { value: request, .. }) =
-        records::request(store, &record.request_id).await.map_err(|e| ApiError::store(lang, e))?
-    else {
-        return Err(ApiError::internal(lang));
+    let Some(Versioned { value: request, .. }) = records::request(store, &record.request_id).await? else {
+        return Err(SubmitError::Inconsistent);
     };
     // The first attempt may have stored the request but not reached the queue; steps are
     // idempotent, so handing it on again is safe.
     if request.status == Status::Submitted {
         start_pipeline(services, &request.id).await;
     }
-    Ok(Some(accepted(&request.id, request.status)))
+    Ok(Some(Accepted { id: request.id, status: request.status }))
 }
 
 async fn start_pipeline(services: &Services, request_id: &str) {

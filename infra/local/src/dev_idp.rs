@@ -3,11 +3,11 @@
 //! verification path runs locally and in production. It exists only in the local runtime.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,9 @@ use shared::auth::{
 use shared::domain::request::TrustLevel;
 use shared::http::{ApiError, Services};
 use shared::input::FieldErrors;
-use shared::texts::Lang;
+use shared::texts::{Lang, text};
+use shared::web::form::ErrorLink;
+use shared::web::{self, Page, PageResult, SESSION_COOKIE, Templates, context};
 use time::{Duration, OffsetDateTime};
 
 pub const ISSUER: &str = "urn:sorgeregister:local-dev-idp";
@@ -26,8 +28,6 @@ pub const CITIZEN_AUDIENCE: &str = "sorgeregister-citizen";
 pub const STAFF_AUDIENCE: &str = "sorgeregister-staff";
 const TOKEN_LIFETIME: Duration = Duration::hours(8);
 const KEY_FILE: &str = "dev-idp-es256.pk8";
-/// The cookie that carries the session token for pages.
-pub const SESSION_COOKIE: &str = "session";
 
 pub struct DevIdentityProvider {
     key: SigningKey,
@@ -205,8 +205,8 @@ pub fn router(idp: Arc<DevIdentityProvider>) -> Router<Services> {
     Router::new()
         .route("/dev/login", post(login))
         .route("/dev/jwks.json", get(jwks))
-        .route("/anmelden", get(login_page))
         .with_state(idp)
+        .merge(web::pages(Router::new().route("/anmelden", get(login_page))))
 }
 
 #[derive(Deserialize)]
@@ -219,6 +219,7 @@ struct LoginForm {
 async fn login(
     State(idp): State<Arc<DevIdentityProvider>>,
     lang: Lang,
+    page: Page,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
@@ -228,6 +229,12 @@ async fn login(
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let form: Option<LoginForm> =
         if is_form { serde_urlencoded::from_bytes(&body).ok() } else { serde_json::from_slice(&body).ok() };
+    let next = form.as_ref().and_then(|f| f.next.clone()).filter(|n| n.starts_with('/') && !n.starts_with("//"));
+    // The login page sent no persona (or an unknown one): the page again, saying so.
+    if is_form && form.as_ref().and_then(|f| persona(&f.persona)).is_none() {
+        let page = page.at("/anmelden");
+        return web::finish(&page, render_login_page(&page, next.as_deref(), true));
+    }
     let Some(form) = form else {
         return ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", lang).into_response();
     };
@@ -242,13 +249,12 @@ async fn login(
             .into_response();
     }
     // Pages: the token travels in an HttpOnly cookie; only same-site paths are followed.
-    let next = form.next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/anmelden".into());
-    let cookie =
-        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", TOKEN_LIFETIME.whole_seconds());
+    let start = if matches!((persona.claims)(), PersonaClaims::Citizen(_)) { "/antrag" } else { "/amt" };
+    let next = next.unwrap_or_else(|| start.into());
     let mut response = Redirect::to(&next).into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, web::set_cookie(SESSION_COOKIE, &token, Some(TOKEN_LIFETIME.whole_seconds())));
     response
 }
 
@@ -262,21 +268,26 @@ struct PersonaView {
     description: &'static str,
 }
 
-async fn login_page(lang: Lang) -> Response {
+static TEMPLATES: LazyLock<Templates> =
+    LazyLock::new(|| Templates::new(&[("anmelden.html", include_str!("templates/anmelden.html"))]));
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+async fn login_page(page: Page, Query(query): Query<LoginQuery>) -> PageResult {
+    let next = query.next.filter(|n| n.starts_with('/') && !n.starts_with("//"));
+    render_login_page(&page, next.as_deref(), false)
+}
+
+/// The personas to choose from; with `missing_choice`, the page says that one must be chosen.
+fn render_login_page(page: &Page, next: Option<&str>, missing_choice: bool) -> PageResult {
     let personas: Vec<PersonaView> =
         PERSONAS.iter().map(|p| PersonaView { id: p.id, description: p.description }).collect();
-    let mut environment = minijinja::Environment::new();
-    environment
-        .add_template("anmelden.html", include_str!("templates/anmelden.html"))
-        .expect("the login template parses");
-    let page = environment
-        .get_template("anmelden.html")
-        .and_then(|t| t.render(minijinja::context! { lang => lang.tag(), personas => personas }));
-    match page {
-        Ok(html) => Html(html).into_response(),
-        Err(error) => {
-            tracing::error!(%error, "login page failed to render");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
+    let error = missing_choice.then(|| text(page.lang, "anmelden.error"));
+    let errors: Vec<ErrorLink> =
+        error.iter().map(|text| ErrorLink { href: "#persona".into(), text: (*text).to_owned() }).collect();
+    let status = if missing_choice { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    TEMPLATES.render_with_status(status, page, "anmelden.html", context! { personas, next, error, errors })
 }

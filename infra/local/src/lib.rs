@@ -2,7 +2,10 @@
 //! (SQLite on disk, the file system), with the queue consumers polling in-process and the
 //! development identity provider. `cargo run` at the workspace root starts it.
 
+mod aws;
 pub mod dev_idp;
+mod downloads;
+mod faults;
 pub mod seed;
 mod workers;
 
@@ -13,13 +16,18 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
+use certificate::CertificateStep;
+use register::RegisterStep;
+use render::Renderer;
 use shared::auth::Verifier;
 use shared::embedded::{Database, FsDocumentStore, QueueSettings, SqliteQueue, SqliteStateStore};
-use shared::http::{self, Services};
-use shared::ports::{BatchHandler, Clock, Ids, RandomIds, SystemClock};
+use shared::http::Services;
+use shared::ports::{BatchHandler, Clock, DocumentStore, Ids, Queue, QueueName, RandomIds, StateStore, SystemClock};
+use shared::steps::StepHandler;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use xfamilie::XFamilieStep;
 
 use dev_idp::DevIdentityProvider;
 
@@ -28,6 +36,34 @@ use dev_idp::DevIdentityProvider;
 pub struct Config {
     pub port: u16,
     pub data_dir: PathBuf,
+    /// The address people reach the service at (for the QR code on certificates); by default
+    /// the local address.
+    pub public_base_url: Option<String>,
+    /// How long a received message stays hidden before it is delivered again.
+    pub visibility_timeout: time::Duration,
+    /// Crash tests: die when handing a message to this queue.
+    pub crash_on_send: Option<QueueName>,
+    pub backend: Backend,
+}
+
+/// The adapters the runtime uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite and files under the data directory.
+    Embedded,
+    /// DynamoDB, S3 and SQS (see `aws.rs`).
+    Aws,
+}
+
+/// The state store, documents and queues the services run on, with what goes with them.
+struct Backing {
+    store: Arc<dyn StateStore>,
+    documents: Arc<dyn DocumentStore>,
+    queue: Arc<dyn Queue>,
+    /// Deliveries after which a message goes to the dead-letter queue.
+    max_receives: u32,
+    /// Routes the backend adds (local download links).
+    routes: Router<Services>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +83,7 @@ pub enum StartError {
 }
 
 impl Config {
-    /// `PORT` (default 3000), `DATA_DIR` (default `.local-data`), `BACKEND` (`embedded`).
+    /// `PORT` (default 3000), `DATA_DIR` (default `.local-data`), `BACKEND` (`embedded` or `aws`).
     pub fn from_env() -> Result<Config, StartError> {
         let port = match std::env::var("PORT") {
             Ok(raw) => {
@@ -56,15 +92,29 @@ impl Config {
             Err(_) => 3000,
         };
         let data_dir = std::env::var_os("DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".local-data"));
-        match std::env::var("BACKEND").as_deref() {
-            Err(_) | Ok("embedded") => {}
+        let backend = match std::env::var("BACKEND").as_deref() {
+            Err(_) | Ok("embedded") => Backend::Embedded,
+            Ok("aws") => Backend::Aws,
             Ok(other) => {
-                return Err(StartError::Config(format!(
-                    "BACKEND={other} is not available in this build; use BACKEND=embedded"
-                )));
+                return Err(StartError::Config(format!("BACKEND={other} is unknown; use embedded or aws")));
             }
-        }
-        Ok(Config { port, data_dir })
+        };
+        let public_base_url = std::env::var("PUBLIC_BASE_URL").ok().filter(|url| !url.is_empty());
+        let visibility_timeout =
+            match std::env::var("QUEUE_VISIBILITY_SECONDS") {
+                Ok(raw) => time::Duration::seconds(raw.parse().map_err(|_| {
+                    StartError::Config(format!("QUEUE_VISIBILITY_SECONDS must be a number, not {raw:?}"))
+                })?),
+                Err(_) => QueueSettings::default().visibility_timeout,
+            };
+        let crash_on_send = match std::env::var("CRASH_ON_SEND") {
+            Ok(name) => Some(
+                QueueName::parse(&name)
+                    .ok_or_else(|| StartError::Config(format!("CRASH_ON_SEND: no queue {name:?}")))?,
+            ),
+            Err(_) => None,
+        };
+        Ok(Config { port, data_dir, public_base_url, visibility_timeout, crash_on_send, backend })
     }
 }
 
@@ -88,20 +138,48 @@ async fn health() -> StatusCode {
 }
 
 /// The queue functions, each polling its queue.
-fn consumers(_services: &Services) -> Vec<Arc<dyn BatchHandler>> {
-    vec![]
+fn consumers(services: &Services, public_base_url: &str, max_receives: u32) -> Vec<Arc<dyn BatchHandler>> {
+    let renderer = Arc::new(Renderer::new());
+    vec![
+        Arc::new(StepHandler::new(XFamilieStep::new(services.clone(), renderer.clone()), services, max_receives)),
+        Arc::new(StepHandler::new(RegisterStep::new(services.clone()), services, max_receives)),
+        Arc::new(StepHandler::new(
+            CertificateStep::new(services.clone(), renderer, public_base_url),
+            services,
+            max_receives,
+        )),
+    ]
 }
 
 pub async fn start(config: Config) -> Result<Runtime, StartError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
-    let database = Database::open(&config.data_dir.join("state.sqlite3"))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids: Arc<dyn Ids> = Arc::new(RandomIds);
     let idp = Arc::new(DevIdentityProvider::load_or_create(&config.data_dir)?);
+    let backing = match config.backend {
+        Backend::Embedded => {
+            let database = Database::open(&config.data_dir.join("state.sqlite3"))?;
+            let documents = Arc::new(FsDocumentStore::new(config.data_dir.join("documents"), clock.clone()));
+            let queue_settings =
+                QueueSettings { visibility_timeout: config.visibility_timeout, ..QueueSettings::default() };
+            Backing {
+                store: Arc::new(SqliteStateStore::new(database.clone(), clock.clone())),
+                documents: documents.clone(),
+                queue: Arc::new(SqliteQueue::new(database, clock.clone(), ids.clone(), queue_settings)),
+                max_receives: queue_settings.max_receives,
+                routes: downloads::router(documents),
+            }
+        }
+        Backend::Aws => aws::backing(clock.clone()).await?,
+    };
+    let mut queue = backing.queue;
+    if let Some(crash_on) = config.crash_on_send {
+        queue = Arc::new(faults::CrashingQueue::new(queue, crash_on));
+    }
     let services = Services {
-        store: Arc::new(SqliteStateStore::new(database.clone(), clock.clone())),
-        documents: Arc::new(FsDocumentStore::new(config.data_dir.join("documents"))),
-        queue: Arc::new(SqliteQueue::new(database, clock.clone(), ids.clone(), QueueSettings::default())),
+        store: backing.store,
+        documents: backing.documents,
+        queue,
         clock,
         ids,
         verifier: Arc::new(Verifier::new(idp.trusted_issuers())),
@@ -117,9 +195,14 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
         .merge(drafts::router())
         .merge(submit::router())
         .merge(status::router())
+        .merge(verify::router())
+        .merge(inbox::router())
+        .merge(register_entries::router())
+        .merge(tenants::router())
         .merge(dev_idp::router(idp))
-        .fallback(http::not_found)
-        .method_not_allowed_fallback(http::method_not_allowed)
+        .merge(backing.routes)
+        .fallback(shared::web::fallback)
+        .method_not_allowed_fallback(shared::web::method_not_allowed)
         .with_state(services.clone());
 
     let listener =
@@ -136,9 +219,10 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
             tracing::error!(%error, "HTTP server failed");
         }
     });
-    for handler in consumers(&services) {
+    let public_base_url = config.public_base_url.clone().unwrap_or_else(|| format!("http://{address}"));
+    for handler in consumers(&services, &public_base_url, backing.max_receives) {
         tasks.spawn(workers::poll(services.queue.clone(), handler, stopped.clone()));
     }
-    tasks.spawn(workers::purge_expired(services.store.clone(), stopped));
+    tasks.spawn(workers::retention(services.clone(), stopped));
     Ok(Runtime { address, stop, tasks })
 }

@@ -38,6 +38,8 @@ pub fn demo_offices() -> Vec<Office> {
             required_documents: vec![],
             retention_days: 365,
             keeps_register_for_born_abroad: false,
+            staff_identity_provider: None,
+            letterhead: None,
         },
         Office {
             id: "jugendamt-cuxhaven".into(),
@@ -63,9 +65,12 @@ pub fn demo_offices() -> Vec<Office> {
             ]),
             connected: true,
             auto_issue: true,
-            required_documents: vec![],
+            // One demo office asks for the birth certificate, so the form's upload step is seen.
+            required_documents: strings(&["geburtsurkunde"]),
             retention_days: 365,
             keeps_register_for_born_abroad: false,
+            staff_identity_provider: None,
+            letterhead: None,
         },
         Office {
             id: "jugendamt-berlin".into(),
@@ -81,6 +86,8 @@ pub fn demo_offices() -> Vec<Office> {
             required_documents: vec![],
             retention_days: 365,
             keeps_register_for_born_abroad: true,
+            staff_identity_provider: None,
+            letterhead: None,
         },
         Office {
             id: "jugendamt-hamburg-mitte".into(),
@@ -96,6 +103,8 @@ pub fn demo_offices() -> Vec<Office> {
             required_documents: vec![],
             retention_days: 365,
             keeps_register_for_born_abroad: false,
+            staff_identity_provider: None,
+            letterhead: None,
         },
     ]
 }

@@ -1,15 +1,16 @@
 //! Background work of the local runtime: queue consumers in place of Lambda's event source
-//! mapping, and the purge of expired items in place of DynamoDB's TTL sweeper.
+//! mapping, and retention (with the purge of expired items) in place of the scheduled function.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::ports::{BatchHandler, Queue, StateStore};
+use shared::http::Services;
+use shared::ports::{BatchHandler, Queue};
 use tokio::sync::watch;
 
 const BATCH_SIZE: usize = 10;
 const LONG_POLL: Duration = Duration::from_secs(1);
-const PURGE_EVERY: Duration = Duration::from_secs(600);
+const RETENTION_EVERY: Duration = Duration::from_secs(600);
 const BACKOFF: Duration = Duration::from_secs(1);
 
 /// Receives batches and acknowledges every message the handler did not report as failed;
@@ -42,16 +43,15 @@ pub async fn poll(queue: Arc<dyn Queue>, handler: Arc<dyn BatchHandler>, mut sto
     }
 }
 
-/// Deletes expired items (drafts after 30 days) for good, now and then.
-pub async fn purge_expired(store: Arc<dyn StateStore>, mut stop: watch::Receiver<bool>) {
+/// Retention in place of the scheduled function: expired drafts and finished requests past
+/// their office's retention period are deleted, now and then.
+pub async fn retention(services: Services, mut stop: watch::Receiver<bool>) {
     loop {
-        match store.purge_expired().await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "expired items purged"),
-            Err(error) => tracing::error!(%error, "purging expired items failed"),
+        if let Err(error) = retention::run(&services).await {
+            tracing::error!(%error, "retention run failed");
         }
         tokio::select! {
-            _ = tokio::time::sleep(PURGE_EVERY) => {}
+            _ = tokio::time::sleep(RETENTION_EVERY) => {}
             _ = stop.changed() => break,
         }
     }

@@ -1,10 +1,14 @@
 //! Rules of the service, free of AWS and HTTP types.
 
 pub mod application;
+pub mod audit;
 pub mod din91379;
 pub mod draft;
+pub mod message;
 pub mod normalize;
 pub mod office;
 pub mod precheck;
+pub mod register;
 pub mod request;
+pub mod upload;
 pub mod values;

@@ -6,8 +6,10 @@
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
-use super::application::Application;
-use super::values::iso_date;
+use super::application::{Application, Delivery};
+use super::register::ReviewReason;
+use super::upload::Upload;
+use super::values::{LongText, iso_date};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -98,6 +100,136 @@ pub struct Request {
     pub timeline: Vec<TimelineEntry>,
     /// Why the request failed, for operators (no personal data).
     pub failure: Option<String>,
+    /// Where the request's documents are kept, once written.
+    #[serde(default)]
+    pub documents: Documents,
+    /// What the register check found and decided.
+    #[serde(default)]
+    pub register_result: Option<RegisterResult>,
+    /// The approval the certificate step acts on (automatic or a case worker's).
+    #[serde(default)]
+    pub approval: Option<Approval>,
+    /// The certificate, once issued.
+    #[serde(default)]
+    pub certificate: Option<Certificate>,
+    /// Why the office refused, in words for the mother.
+    #[serde(default)]
+    pub rejection_reason: Option<LongText>,
+}
+
+/// What a case worker decides on a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The register holds no entry: the full certificate.
+    Issue,
+    /// Entries exist only for these parts of custody (§ 58 Abs. 2 SGB VIII).
+    Partial { parts: Vec<String> },
+    /// No certificate, for this reason.
+    Reject { reason: LongText },
+    /// The issued certificate went out by post.
+    Posted,
+}
+
+impl Outcome {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Issue => "issue",
+            Outcome::Partial { .. } => "partial",
+            Outcome::Reject { .. } => "reject",
+            Outcome::Posted => "posted",
+        }
+    }
+}
+
+/// Parses `{"outcome": "issue"|"partial"|"reject"|"posted", "reason"?, "parts"?}`.
+pub fn parse_outcome(body: &serde_json::Value) -> Result<Outcome, crate::input::FieldErrors> {
+    use super::values::{Problem, Text};
+    use crate::input::{FieldErrors, Object};
+    let root = Object::root(body);
+    let mut errors = FieldErrors::default();
+    let name =
+        errors.take("outcome", root.choice("outcome", &[("issue", 0), ("partial", 1), ("reject", 2), ("posted", 3)]));
+    let outcome = match name {
+        Some(0) => Some(Outcome::Issue),
+        Some(1) => {
+            let parts = match root.value("parts") {
+                Some(serde_json::Value::Array(items)) if !items.is_empty() => items
+                    .iter()
+                    .map(|item| {
+                        item.as_str().ok_or(Problem::NotText).and_then(Text::parse).map(|t| t.as_str().to_owned())
+                    })
+                    .collect::<Result<Vec<_>, _>>(),
+                Some(serde_json::Value::Array(_)) | None => Err(Problem::Required),
+                Some(_) => Err(Problem::NotText),
+            };
+            errors.take("parts", parts).map(|parts| Outcome::Partial { parts })
+        }
+        Some(2) => errors
+            .take("reason", root.text("reason").and_then(LongText::parse))
+            .map(|reason| Outcome::Reject { reason }),
+        Some(_) => Some(Outcome::Posted),
+        None => None,
+    };
+    errors.finish(outcome)
+}
+
+/// What follows from a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionEffect {
+    /// The certificate step renders the approved certificate.
+    Certify,
+    /// Nothing more to do.
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DecisionError {
+    #[error("the request is no longer open for this decision")]
+    NotOpen,
+}
+
+/// Document keys in the document store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Documents {
+    /// XFamilie 0801 (the request).
+    pub antrag_xml: Option<String>,
+    /// The request as PDF for the office.
+    pub antrag_pdf: Option<String>,
+    /// XFamilie 0803 (the register's answer).
+    pub auskunft_xml: Option<String>,
+    /// What the mother uploaded because her office requires it.
+    #[serde(default)]
+    pub uploads: Vec<Upload>,
+}
+
+/// The outcome of the register check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterResult {
+    #[serde(with = "time::serde::rfc3339")]
+    pub checked_at: OffsetDateTime,
+    /// Empty: a clean "no entry" with everything allowing automation.
+    pub review_reasons: Vec<ReviewReason>,
+}
+
+/// Permission to issue: the certificate step renders exactly what this says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    /// `automatic`, or the id of the case worker.
+    pub by: String,
+    /// Empty for a full certificate; else entries exist only for these parts of custody.
+    #[serde(default)]
+    pub partial_parts: Vec<String>,
+}
+
+/// An issued certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Certificate {
+    /// The verification code printed on the certificate (≥ 100 bits).
+    pub code: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+    /// Document key of the PDF.
+    pub document: String,
 }
 
 /// What applying a transition did.
@@ -133,6 +265,37 @@ impl Request {
             status: Status::Submitted,
             timeline: vec![TimelineEntry { at, status: Status::Submitted }],
             failure: None,
+            documents: Documents::default(),
+            register_result: None,
+            approval: None,
+            certificate: None,
+            rejection_reason: None,
+        }
+    }
+
+    /// Applies a case worker's decision. Issue, partial and reject need a request in review
+    /// that nobody decided yet; `posted` needs an issued certificate for post delivery.
+    pub fn decide(&mut self, outcome: Outcome, by: &str, at: OffsetDateTime) -> Result<DecisionEffect, DecisionError> {
+        let undecided = self.status == Status::InReview && self.approval.is_none();
+        match outcome {
+            Outcome::Issue | Outcome::Partial { .. } if undecided => {
+                let partial_parts = match outcome {
+                    Outcome::Partial { parts } => parts,
+                    _ => vec![],
+                };
+                self.approval = Some(Approval { by: by.to_owned(), partial_parts });
+                Ok(DecisionEffect::Certify)
+            }
+            Outcome::Reject { reason } if undecided => {
+                self.rejection_reason = Some(reason);
+                self.advance(Status::Rejected, at).map_err(|_| DecisionError::NotOpen)?;
+                Ok(DecisionEffect::Done)
+            }
+            Outcome::Posted if self.status == Status::Issued && self.application.delivery == Delivery::Post => {
+                self.advance(Status::Posted, at).map_err(|_| DecisionError::NotOpen)?;
+                Ok(DecisionEffect::Done)
+            }
+            _ => Err(DecisionError::NotOpen),
         }
     }
 
@@ -211,6 +374,76 @@ mod tests {
             r.advance(Issued, datetime!(2026-11-23 10:01 UTC)),
             Err(TransitionError { from: Submitted, to: Issued })
         );
+    }
+
+    fn in_review() -> Request {
+        let mut r = request();
+        r.advance(Prepared, datetime!(2026-11-23 10:01 UTC)).unwrap();
+        r.advance(InReview, datetime!(2026-11-23 10:02 UTC)).unwrap();
+        r
+    }
+
+    #[test]
+    fn issuing_approves_once_and_leaves_rendering_to_the_certificate_step() {
+        let mut r = in_review();
+        assert_eq!(r.decide(Outcome::Issue, "staff-1", datetime!(2026-11-23 11:00 UTC)), Ok(DecisionEffect::Certify));
+        assert_eq!(r.approval.as_ref().unwrap().by, "staff-1");
+        assert_eq!(r.status, InReview);
+        assert_eq!(
+            r.decide(
+                Outcome::Reject { reason: LongText::parse("x").unwrap() },
+                "staff-2",
+                datetime!(2026-11-23 11:01 UTC)
+            ),
+            Err(DecisionError::NotOpen)
+        );
+    }
+
+    #[test]
+    fn a_partial_certificate_names_the_parts() {
+        let mut r = in_review();
+        let parts = vec!["Aufenthaltsbestimmungsrecht".to_owned()];
+        r.decide(Outcome::Partial { parts: parts.clone() }, "staff-1", datetime!(2026-11-23 11:00 UTC)).unwrap();
+        assert_eq!(r.approval.unwrap().partial_parts, parts);
+    }
+
+    #[test]
+    fn rejecting_keeps_the_reason_for_the_mother() {
+        let mut r = in_review();
+        let reason = LongText::parse("Im Sorgeregister ist eine Sorgeerklärung eingetragen.").unwrap();
+        assert_eq!(
+            r.decide(Outcome::Reject { reason: reason.clone() }, "staff-1", datetime!(2026-11-23 11:00 UTC)),
+            Ok(DecisionEffect::Done)
+        );
+        assert_eq!((r.status, r.rejection_reason), (Rejected, Some(reason)));
+    }
+
+    #[test]
+    fn decisions_on_closed_requests_are_refused() {
+        let mut r = in_review();
+        r.decide(Outcome::Reject { reason: LongText::parse("x").unwrap() }, "s", datetime!(2026-11-23 11:00 UTC))
+            .unwrap();
+        assert_eq!(r.decide(Outcome::Issue, "s", datetime!(2026-11-23 11:01 UTC)), Err(DecisionError::NotOpen));
+        assert_eq!(
+            request().decide(Outcome::Issue, "s", datetime!(2026-11-23 11:01 UTC)),
+            Err(DecisionError::NotOpen),
+            "not yet in review"
+        );
+    }
+
+    #[test]
+    fn posted_needs_an_issued_certificate_for_post_delivery() {
+        let mut r = request();
+        r.application.delivery = Delivery::Post;
+        r.advance(Prepared, datetime!(2026-11-23 10:01 UTC)).unwrap();
+        assert_eq!(r.decide(Outcome::Posted, "s", datetime!(2026-11-23 10:02 UTC)), Err(DecisionError::NotOpen));
+        r.advance(Issued, datetime!(2026-11-23 10:03 UTC)).unwrap();
+        assert_eq!(r.decide(Outcome::Posted, "s", datetime!(2026-11-23 10:04 UTC)), Ok(DecisionEffect::Done));
+        assert_eq!(r.status, Posted);
+        let mut download = request();
+        download.advance(Prepared, datetime!(2026-11-23 10:01 UTC)).unwrap();
+        download.advance(Issued, datetime!(2026-11-23 10:02 UTC)).unwrap();
+        assert_eq!(download.decide(Outcome::Posted, "s", datetime!(2026-11-23 10:03 UTC)), Err(DecisionError::NotOpen));
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub enum Problem {
     OfficeNotConnected,
     IdFormat,
     NotEligible,
+    PhoneFormat,
+    EmailFormat,
+    UrlFormat,
+    RetentionRange,
 }
 
 impl Problem {
@@ -53,6 +57,10 @@ impl Problem {
             Problem::OfficeNotConnected => "office_not_connected",
             Problem::IdFormat => "id_format",
             Problem::NotEligible => "not_eligible",
+            Problem::PhoneFormat => "phone_format",
+            Problem::EmailFormat => "email_format",
+            Problem::UrlFormat => "url_format",
+            Problem::RetentionRange => "retention_range",
         }
     }
 }
@@ -104,6 +112,41 @@ impl Text {
     }
 }
 
+/// Free text of several lines (messages, reasons): DIN 91379 type C per line, NFC, at most
+/// 2000 characters; surrounding blank space is trimmed, line breaks are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LongText(String);
+
+impl LongText {
+    pub const MAX_CHARS: usize = 2000;
+
+    pub fn parse(raw: &str) -> Result<Self, Problem> {
+        let normalised = raw.replace("\r\n", "\n");
+        let trimmed = normalised.trim();
+        if trimmed.is_empty() {
+            return Err(Problem::Required);
+        }
+        let mut lines = Vec::new();
+        for line in trimmed.split('\n') {
+            let line = line.trim_end();
+            if line.chars().any(|c| c.is_control()) {
+                return Err(Problem::TextCharacters);
+            }
+            lines.push(din91379::conform(line, DataType::C).map_err(|_| Problem::TextCharacters)?);
+        }
+        let text = lines.join("\n");
+        if text.chars().count() > Self::MAX_CHARS {
+            return Err(Problem::TooLong);
+        }
+        Ok(Self(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A German postcode: five digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -136,6 +179,11 @@ pub fn parse_date(raw: &str) -> Result<Date, Problem> {
 
 time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");
 
+/// Formats a date as German documents write it: `14.03.2021`.
+pub fn format_date_german(date: Date) -> String {
+    date.format(format_description!("[day].[month].[year]")).expect("a calendar date always formats")
+}
+
 /// Formats a date as `YYYY-MM-DD`.
 pub fn format_date(date: Date) -> String {
     date.format(format_description!("[year]-[month]-[day]")).expect("a calendar date always formats")
@@ -156,6 +204,11 @@ pub fn parse_birth_date(raw: &str, today: Date) -> Result<Date, Problem> {
 /// The calendar day in Germany at `now` (CET/CEST by the EU summer-time rule), which decides
 /// ages and "today" for the mother, whatever the server's zone.
 pub fn today_in_germany(now: OffsetDateTime) -> Date {
+    in_germany(now).date()
+}
+
+/// `now` in German local time (CET/CEST by the EU summer-time rule), as pages show times.
+pub fn in_germany(now: OffsetDateTime) -> OffsetDateTime {
     let utc = now.to_offset(UtcOffset::UTC);
     let last_sunday_at_one = |month: Month| {
         let last_day = Date::from_calendar_date(utc.year(), month, 31).expect("March and October have 31 days");
@@ -164,7 +217,7 @@ pub fn today_in_germany(now: OffsetDateTime) -> Date {
     };
     let summer = utc >= last_sunday_at_one(Month::March) && utc < last_sunday_at_one(Month::October);
     let offset = UtcOffset::from_hms(if summer { 2 } else { 1 }, 0, 0).expect("valid offset");
-    utc.to_offset(offset).date()
+    utc.to_offset(offset)
 }
 
 /// Completed years of life on `on` (a person born on 29 February turns a year older on 1 March).
@@ -249,6 +302,17 @@ mod tests {
         assert_eq!(age_on(date!(2008 - 11 - 23), date!(2026 - 11 - 23)), 18);
         assert_eq!(age_on(date!(2008 - 02 - 29), date!(2026 - 02 - 28)), 17);
         assert_eq!(age_on(date!(2008 - 02 - 29), date!(2026 - 03 - 01)), 18);
+    }
+
+    #[test]
+    fn long_text_keeps_lines_and_refuses_control_characters() {
+        assert_eq!(
+            LongText::parse("  Guten Tag,\r\nbitte senden Sie uns die Geburtsurkunde.\n ").unwrap().as_str(),
+            "Guten Tag,\nbitte senden Sie uns die Geburtsurkunde."
+        );
+        assert_eq!(LongText::parse("a\u{7}b"), Err(Problem::TextCharacters));
+        assert_eq!(LongText::parse(&"a".repeat(2001)), Err(Problem::TooLong));
+        assert_eq!(LongText::parse(" \n "), Err(Problem::Required));
     }
 
     #[test]

@@ -1,29 +1,61 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use async_trait::async_trait;
+use std::sync::Arc;
 
-use crate::ports::{DocumentError, DocumentStore};
+use async_trait::async_trait;
+use aws_lc_rs::hmac;
+use time::Duration;
+
+use crate::ports::{Clock, DocumentError, DocumentStore, check_document_key};
 
 /// Documents as files under a root folder. Writes go to a temporary file that is synced and
-/// renamed, so a crash never leaves half a document behind.
+/// renamed, so a crash never leaves half a document behind. Download links are URLs of the
+/// local runtime (`/documents/<key>`), signed with a per-process key and valid for a short time.
 pub struct FsDocumentStore {
     root: PathBuf,
+    link_key: hmac::Key,
+    clock: Arc<dyn Clock>,
+}
+
+/// The query of a signed download link.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SignedLink {
+    pub name: String,
+    pub expires: i64,
+    pub signature: String,
+}
+
+fn link_message(key: &str, name: &str, expires: i64) -> Vec<u8> {
+    format!("{key}\n{name}\n{expires}").into_bytes()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl FsDocumentStore {
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+    pub fn new(root: impl Into<PathBuf>, clock: Arc<dyn Clock>) -> Self {
+        let link_key = hmac::Key::generate(hmac::HMAC_SHA256, &aws_lc_rs::rand::SystemRandom::new())
+            .expect("the system's random source works");
+        Self { root: root.into(), link_key, clock }
     }
 
-    /// Keys are relative paths of plain segments; nothing can point outside the root.
-    fn path_of(&self, key: &str) -> Result<PathBuf, DocumentError> {
-        let plain = |segment: &str| {
-            !segment.is_empty()
-                && !segment.starts_with('.')
-                && segment.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    /// Whether a link was signed by this store and has not expired.
+    pub fn link_is_valid(&self, key: &str, link: &SignedLink) -> bool {
+        let Ok(signature) = (0..link.signature.len())
+            .step_by(2)
+            .map(|i| link.signature.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()).ok_or(()))
+            .collect::<Result<Vec<u8>, ()>>()
+        else {
+            return false;
         };
-        if key.split('/').all(plain) { Ok(self.root.join(key)) } else { Err(DocumentError::InvalidKey) }
+        link.expires > self.clock.now().unix_timestamp()
+            && hmac::verify(&self.link_key, &link_message(key, &link.name, link.expires), &signature).is_ok()
+    }
+
+    fn path_of(&self, key: &str) -> Result<PathBuf, DocumentError> {
+        check_document_key(key).map(|()| self.root.join(key))
     }
 }
 
@@ -59,6 +91,19 @@ impl DocumentStore for FsDocumentStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(e)),
         }
+    }
+
+    async fn download_link(&self, key: &str, file_name: &str, valid_for: Duration) -> Result<String, DocumentError> {
+        self.path_of(key)?;
+        let expires = (self.clock.now() + valid_for).unix_timestamp();
+        let signature = hex(hmac::sign(&self.link_key, &link_message(key, file_name, expires)).as_ref());
+        let query = serde_urlencoded::to_string([
+            ("name", file_name),
+            ("expires", &expires.to_string()),
+            ("signature", &signature),
+        ])
+        .expect("plain strings encode");
+        Ok(format!("/documents/{key}?{query}"))
     }
 
     async fn delete(&self, key: &str) -> Result<(), DocumentError> {

@@ -8,7 +8,7 @@ mod queue;
 mod store;
 
 pub use database::Database;
-pub use documents::FsDocumentStore;
+pub use documents::{FsDocumentStore, SignedLink};
 pub use queue::{QueueSettings, SqliteQueue};
 /// What can go wrong opening the database.
 pub use rusqlite::Error as DatabaseError;

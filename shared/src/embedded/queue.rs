@@ -18,9 +18,13 @@ pub struct QueueSettings {
     pub max_receives: u32,
 }
 
+impl QueueSettings {
+    pub const DEFAULT_MAX_RECEIVES: u32 = 5;
+}
+
 impl Default for QueueSettings {
     fn default() -> Self {
-        Self { visibility_timeout: Duration::seconds(30), max_receives: 5 }
+        Self { visibility_timeout: Duration::seconds(30), max_receives: Self::DEFAULT_MAX_RECEIVES }
     }
 }
 
@@ -105,16 +109,19 @@ impl Queue for SqliteQueue {
         max: usize,
         wait: std::time::Duration,
     ) -> Result<Vec<QueueMessage>, QueueError> {
-        // Register interest before looking, so a message sent in between still wakes us.
-        let arrived = self.arrived.notified();
-        tokio::pin!(arrived);
-        arrived.as_mut().enable();
-        let messages = self.take_visible(queue, max).await?;
-        if !messages.is_empty() || wait.is_zero() {
-            return Ok(messages);
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Register interest before looking, so a message sent in between still wakes us.
+            let arrived = self.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let messages = self.take_visible(queue, max).await?;
+            if !messages.is_empty() || tokio::time::Instant::now() >= deadline {
+                return Ok(messages);
+            }
+            // Any send wakes us, also one to another queue: then look again until the deadline.
+            let _ = tokio::time::timeout_at(deadline, arrived).await;
         }
-        let _ = tokio::time::timeout(wait, arrived).await;
-        self.take_visible(queue, max).await
     }
 
     async fn delete(&self, queue: QueueName, receipt: &str) -> Result<(), QueueError> {

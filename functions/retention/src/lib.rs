@@ -1,0 +1,83 @@
+//! Retention: deletes finished requests with their documents and messages once the office's
+//! retention period has passed since the last step, and drafts after 30 days (TTL). The audit
+//! trail keeps a `deleted:retention` entry, without personal data. Runs on a schedule
+//! (EventBridge on AWS, a periodic task locally).
+
+use shared::domain::request::{Request, Status};
+use shared::http::Services;
+use shared::ports::{Condition, StoreError, Write};
+use shared::records::{self, Audit};
+use time::Duration;
+
+/// What a run deleted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    pub requests: usize,
+    pub documents: usize,
+    pub expired_items: usize,
+}
+
+const FINISHED: [Status; 4] = [Status::Issued, Status::Rejected, Status::Posted, Status::Failed];
+
+pub async fn run(services: &Services) -> Result<Report, StoreError> {
+    let store = &*services.store;
+    let now = services.clock.now();
+    let mut report = Report { expired_items: store.purge_expired().await?, ..Report::default() };
+    for office in records::offices(store).await? {
+        let keep = Duration::days(i64::from(office.retention_days));
+        for status in FINISHED {
+            for request in records::office_requests(store, &office.id, Some(status)).await? {
+                let finished_at = request.timeline.last().map(|entry| entry.at).unwrap_or(now);
+                if now - finished_at >= keep {
+                    report.documents += delete_request(services, &request).await?;
+                    report.requests += 1;
+                }
+            }
+        }
+    }
+    if report != Report::default() {
+        tracing::info!(
+            requests = report.requests,
+            documents = report.documents,
+            expired = report.expired_items,
+            "retention run"
+        );
+    }
+    Ok(report)
+}
+
+/// Deletes the documents first: a crash in between leaves a request that the next run deletes
+/// again, never a document nobody knows of.
+async fn delete_request(services: &Services, request: &Request) -> Result<usize, StoreError> {
+    let store = &*services.store;
+    let documents = &request.documents;
+    let keys: Vec<&String> = [&documents.antrag_xml, &documents.antrag_pdf, &documents.auskunft_xml]
+        .into_iter()
+        .flatten()
+        .chain(request.certificate.as_ref().map(|c| &c.document))
+        .collect();
+    for key in &keys {
+        services.documents.delete(key).await.map_err(|e| StoreError::Backend(e.to_string()))?;
+    }
+    let Some(current) = records::request(store, &request.id).await? else { return Ok(keys.len()) };
+    let mut writes: Vec<Write> = store
+        .query(&format!("REQUEST#{}", request.id), "MESSAGE#")
+        .await?
+        .into_iter()
+        .map(|item| Write::Delete { key: item.key, condition: Condition::Always })
+        .collect();
+    if let Some(certificate) = &request.certificate {
+        writes.push(Write::Delete { key: records::certificate_key(&certificate.code), condition: Condition::Always });
+    }
+    // Only if nobody changed the request since this run read it.
+    writes
+        .push(Write::Delete { key: records::request_key(&request.id), condition: Condition::Version(current.version) });
+    store.write(writes).await?;
+    records::append_audit(
+        store,
+        &request.id,
+        Audit { actor: "system", action: "deleted:retention", at: services.clock.now() },
+    )
+    .await?;
+    Ok(keys.len())
+}

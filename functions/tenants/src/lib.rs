@@ -1,0 +1,107 @@
+//! Municipalities subscribe their youth welfare office as a tenant (`POST /api/v1/tenants`,
+//! `PUT /api/v1/tenants/{id}`, operators only; the same rules for the operators' CLI
+//! `sorgeregister tenant add <file>`). Routing and the pre-check use a tenant at once.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{post, put};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use shared::auth::StaffRole;
+use shared::domain::office::{Office, Overlap, overlaps, parse_office};
+use shared::http::{ApiError, JsonBody, Services, Staff, office_contact};
+use shared::input::FieldErrors;
+use shared::ports::{StateStore, StoreError};
+use shared::records;
+use shared::texts::Lang;
+
+pub fn router() -> Router<Services> {
+    Router::new().route("/api/v1/tenants", post(create)).route("/api/v1/tenants/{id}", put(replace))
+}
+
+/// Whether saving may create, replace, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    CreateOnly,
+    CreateOrReplace,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    #[error("invalid tenant")]
+    Invalid(FieldErrors),
+    #[error("the area overlaps with other offices")]
+    Overlap(Vec<Overlap>),
+    #[error("a tenant with this id exists already")]
+    Exists,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Validates and stores a tenant; refuses areas that belong to another office.
+pub async fn save_tenant(store: &dyn StateStore, body: &Value, mode: Mode) -> Result<Office, TenantError> {
+    let office = parse_office(body).map_err(TenantError::Invalid)?;
+    let directory = records::directory(store).await?;
+    let found = overlaps(&directory, &office);
+    if !found.is_empty() {
+        return Err(TenantError::Overlap(found));
+    }
+    if !records::put_office(store, &office, mode == Mode::CreateOnly).await? {
+        return Err(TenantError::Exists);
+    }
+    Ok(office)
+}
+
+fn operators_only(staff: &shared::auth::StaffClaims, lang: Lang) -> Result<(), ApiError> {
+    if staff.role == StaffRole::Admin { Ok(()) } else { Err(ApiError::forbidden(lang)) }
+}
+
+fn answer(
+    result: Result<Office, TenantError>,
+    lang: Lang,
+    created: StatusCode,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    match result {
+        Ok(office) => {
+            tracing::info!(office_id = %office.id, "tenant saved");
+            let mut view = office_contact(&office);
+            view["postcodes"] = json!(office.postcodes);
+            view["municipalities"] = json!(office.municipalities);
+            view["auto_issue"] = json!(office.auto_issue);
+            view["retention_days"] = json!(office.retention_days);
+            Ok((created, Json(view)))
+        }
+        Err(TenantError::Invalid(errors)) => Err(ApiError::invalid(lang, &errors)),
+        Err(TenantError::Overlap(found)) => {
+            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "area_overlap", lang).with_details(json!(found)))
+        }
+        Err(TenantError::Exists) => Err(ApiError::new(StatusCode::CONFLICT, "conflict", lang)),
+        Err(TenantError::Store(e)) => Err(ApiError::store(lang, e)),
+    }
+}
+
+async fn create(
+    State(services): State<Services>,
+    lang: Lang,
+    Staff(staff): Staff,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    operators_only(&staff, lang)?;
+    answer(save_tenant(&*services.store, &body, Mode::CreateOnly).await, lang, StatusCode::CREATED)
+}
+
+async fn replace(
+    State(services): State<Services>,
+    lang: Lang,
+    Staff(staff): Staff,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    operators_only(&staff, lang)?;
+    if body.get("id").and_then(Value::as_str) != Some(id.as_str()) {
+        let mut errors = FieldErrors::default();
+        errors.add("id", shared::domain::values::Problem::IdFormat);
+        return Err(ApiError::invalid(lang, &errors));
+    }
+    answer(save_tenant(&*services.store, &body, Mode::CreateOrReplace).await, lang, StatusCode::OK)
+}

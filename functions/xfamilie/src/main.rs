@@ -1,0 +1,9 @@
+//! The `xfamilie` function on Lambda.
+
+use std::sync::Arc;
+
+fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::run_step(|services| {
+        Ok(xfamilie::XFamilieStep::new(services.clone(), Arc::new(render::Renderer::new())))
+    })
+}

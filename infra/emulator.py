@@ -1,0 +1,368 @@
+"""AWS on this machine for the AWS adapters: moto server on a free loopback port, with the
+tables, queues and bucket of template.yaml, created from the template itself.
+
+    infra/emulator start                 start (or find running) and print the runtime's environment
+    infra/emulator stop                  stop it
+    infra/emulator status                whether it runs (exit status 0) and where
+    infra/emulator create NAME [options] another copy of the resources, named after stack NAME
+                                         (tests use one copy each); prints its environment
+
+The environment is printed as KEY=VALUE lines: the standard AWS_* variables pointing the SDK at
+moto, and the variables template.yaml sets for every function (Globals), with the same values
+CloudFormation would give them for a stack named `sorgeregister-local`.
+"""
+
+import argparse
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template.yaml"
+STATE = Path(os.environ.get("EMULATOR_STATE_DIR", ROOT / ".emulator"))
+STACK = "sorgeregister-local"
+REGION = "eu-central-1"
+# moto's default account; it is part of the bucket name, as on AWS.
+ACCOUNT = "123456789012"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator"}
+
+
+class Tagged(dict):
+    """A CloudFormation short-form function (!Ref, !Sub, ...) as its long form."""
+
+
+def _construct(loader, suffix, node):
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return Tagged({name: value})
+
+
+class TemplateLoader(yaml.SafeLoader):
+    pass
+
+
+TemplateLoader.add_multi_constructor("!", _construct)
+
+
+def load_template():
+    with open(TEMPLATE, encoding="utf-8") as file:
+        return yaml.load(file, Loader=TemplateLoader)
+
+
+class Stack:
+    """The template's data resources as CloudFormation would name them for one stack."""
+
+    def __init__(self, template, name, parameters):
+        self.template = template
+        self.name = name
+        self.parameters = {
+            key: str(spec.get("Default", "")) for key, spec in template.get("Parameters", {}).items()
+        }
+        self.parameters.update(parameters)
+        self.resources = template["Resources"]
+
+    def of_type(self, kind):
+        return {key: r for key, r in self.resources.items() if r["Type"] == kind}
+
+    def physical_name(self, logical):
+        properties = self.resources[logical]["Properties"]
+        name_property = {
+            "AWS::DynamoDB::Table": "TableName",
+            "AWS::SQS::Queue": "QueueName",
+            "AWS::S3::Bucket": "BucketName",
+        }[self.resources[logical]["Type"]]
+        return self.resolve(properties[name_property])
+
+    def queue_url(self, endpoint, logical):
+        return f"{endpoint}/{ACCOUNT}/{self.physical_name(logical)}"
+
+    def resolve(self, value, endpoint=None):
+        """Evaluates the functions the data resources and the Globals use."""
+        if isinstance(value, list):
+            return [self.resolve(v, endpoint) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if "Ref" in value:
+            return self.ref(value["Ref"], endpoint)
+        if "Fn::Sub" in value:
+            text = value["Fn::Sub"]
+            out, rest = "", text
+            while "${" in rest:
+                before, _, after = rest.partition("${")
+                variable, _, rest = after.partition("}")
+                out += before + self.sub_variable(variable, endpoint)
+            return out + rest
+        if "Fn::GetAtt" in value:
+            logical, attribute = value["Fn::GetAtt"]
+            kind = self.resources[logical]["Type"]
+            if attribute == "Arn" and kind == "AWS::SQS::Queue":
+                return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.physical_name(logical)}"
+            if attribute == "QueueName":
+                return self.physical_name(logical)
+            raise SystemExit(f"infra/emulator: !GetAtt {logical}.{attribute} is not supported")
+        if "Fn::If" in value:
+            condition, then, otherwise = value["Fn::If"]
+            return self.resolve(then if self.condition(condition) else otherwise, endpoint)
+        if len(value) == 1 and next(iter(value)).startswith("Fn::"):
+            raise SystemExit(f"infra/emulator: {next(iter(value))} is not supported here")
+        return {k: self.resolve(v, endpoint) for k, v in value.items()}
+
+    def condition(self, name_or_expression):
+        if isinstance(name_or_expression, str):
+            return self.condition(self.template["Conditions"][name_or_expression])
+        (function, arguments), = name_or_expression.items()
+        if function == "Fn::Equals":
+            return str(self.resolve(arguments[0])) == str(self.resolve(arguments[1]))
+        if function == "Fn::Not":
+            return not self.condition(arguments[0])
+        if function == "Fn::And":
+            return all(self.condition(a) for a in arguments)
+        if function == "Fn::Or":
+            return any(self.condition(a) for a in arguments)
+        raise SystemExit(f"infra/emulator: condition {function} is not supported")
+
+    def sub_variable(self, variable, endpoint):
+        if "." in variable:
+            logical, attribute = variable.split(".", 1)
+            return self.resolve({"Fn::GetAtt": [logical, attribute]}, endpoint)
+        return str(self.ref(variable, endpoint))
+
+    def ref(self, name, endpoint):
+        pseudo = {"AWS::StackName": self.name, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        kind = self.resources[name]["Type"]
+        if kind == "AWS::SQS::Queue":
+            return self.queue_url(endpoint, name)
+        return self.physical_name(name)
+
+    def environment(self, endpoint):
+        """The Globals' function environment, as the functions would see it, plus the SDK's."""
+        variables = self.template["Globals"]["Function"]["Environment"]["Variables"]
+        env = {"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, **CREDENTIALS}
+        env.update({key: str(self.resolve(value, endpoint)) for key, value in variables.items()})
+        return env
+
+
+def clients(endpoint):
+    session = boto3.session.Session(
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=REGION,
+    )
+    return {service: session.client(service, endpoint_url=endpoint) for service in ("dynamodb", "sqs", "s3")}
+
+
+def create(endpoint, stack, visibility_timeout=None):
+    """Creates the stack's tables, queues and bucket with the template's settings."""
+    aws = clients(endpoint)
+    for logical, table in stack.of_type("AWS::DynamoDB::Table").items():
+        p = stack.resolve(table["Properties"])
+        aws["dynamodb"].create_table(
+            TableName=p["TableName"],
+            BillingMode=p["BillingMode"],
+            AttributeDefinitions=p["AttributeDefinitions"],
+            KeySchema=p["KeySchema"],
+            GlobalSecondaryIndexes=p.get("GlobalSecondaryIndexes", []),
+            SSESpecification={"Enabled": p["SSESpecification"]["SSEEnabled"]},
+        )
+        if "TimeToLiveSpecification" in p:
+            aws["dynamodb"].update_time_to_live(
+                TableName=p["TableName"], TimeToLiveSpecification=p["TimeToLiveSpecification"]
+            )
+        if "PointInTimeRecoverySpecification" in p:
+            aws["dynamodb"].update_continuous_backups(
+                TableName=p["TableName"],
+                PointInTimeRecoverySpecification={
+                    "PointInTimeRecoveryEnabled": p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+                },
+            )
+
+    queues = stack.of_type("AWS::SQS::Queue")
+    # Dead-letter queues first: a redrive policy must name an existing queue.
+    for logical in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q]["Properties"]):
+        p = stack.resolve(queues[logical]["Properties"], endpoint)
+        attributes = {
+            key: str(p[key]).lower() if isinstance(p[key], bool) else str(p[key])
+            for key in ("VisibilityTimeout", "MessageRetentionPeriod", "SqsManagedSseEnabled")
+            if key in p
+        }
+        if "RedrivePolicy" in p:
+            attributes["RedrivePolicy"] = json.dumps(p["RedrivePolicy"])
+            if visibility_timeout is not None:
+                attributes["VisibilityTimeout"] = str(visibility_timeout)
+        aws["sqs"].create_queue(QueueName=p["QueueName"], Attributes=attributes)
+
+    for logical, bucket in stack.of_type("AWS::S3::Bucket").items():
+        p = stack.resolve(bucket["Properties"])
+        name = p["BucketName"]
+        aws["s3"].create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        aws["s3"].put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=p["PublicAccessBlockConfiguration"]
+        )
+        encryption = [
+            {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+            for rule in p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        ]
+        aws["s3"].put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": encryption})
+        aws["s3"].put_bucket_versioning(Bucket=name, VersioningConfiguration=p["VersioningConfiguration"])
+        aws["s3"].put_bucket_lifecycle_configuration(
+            Bucket=name,
+            LifecycleConfiguration={"Rules": [lifecycle_rule(rule) for rule in p["LifecycleConfiguration"]["Rules"]]},
+        )
+    return stack.environment(endpoint)
+
+
+def lifecycle_rule(rule):
+    """A lifecycle rule in CloudFormation's shape as the S3 API takes it."""
+    api = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if "ExpirationInDays" in rule:
+        api["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if rule.get("ExpiredObjectDeleteMarker"):
+        api["Expiration"] = {"ExpiredObjectDeleteMarker": True}
+    if "NoncurrentVersionExpiration" in rule:
+        api["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
+        }
+    if "AbortIncompleteMultipartUpload" in rule:
+        api["AbortIncompleteMultipartUpload"] = {
+            "DaysAfterInitiation": int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        }
+    return api
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def answers(endpoint):
+    try:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def running():
+    """The endpoint of the running emulator, if there is one."""
+    try:
+        state = json.loads((STATE / "state.json").read_text())
+        os.kill(state["pid"], 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return state if answers(state["endpoint"]) else None
+
+
+def print_env(env):
+    for key, value in env.items():
+        print(f"{key}={value}")
+
+
+def start():
+    state = running()
+    if state:
+        print_env(state["env"])
+        return
+    moto = Path(sys.executable).parent / "moto_server"
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log = open(STATE / "moto.log", "ab")
+    process = subprocess.Popen(
+        [str(moto), "-H", "127.0.0.1", "-p", str(port)],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while not answers(endpoint):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit(f"infra/emulator: moto server did not start; see {STATE / 'moto.log'}")
+        time.sleep(0.1)
+    try:
+        env = create(endpoint, Stack(load_template(), STACK, {}))
+    except BaseException:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
+    (STATE / "state.json").write_text(json.dumps({"pid": process.pid, "endpoint": endpoint, "env": env}))
+    print_env(env)
+
+
+def stop():
+    try:
+        state = json.loads((STATE / "state.json").read_text())
+    except (OSError, ValueError):
+        return
+    try:
+        os.killpg(state["pid"], signal.SIGTERM)
+        for _ in range(50):
+            os.kill(state["pid"], 0)
+            time.sleep(0.1)
+        os.killpg(state["pid"], signal.SIGKILL)
+    except (OSError, KeyError):
+        pass
+    (STATE / "state.json").unlink(missing_ok=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="infra/emulator", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("start", help="start moto server with the resources; print the environment")
+    commands.add_parser("stop", help="stop moto server")
+    commands.add_parser("status", help="exit status 0 and the endpoint if moto server runs, else 1")
+    copy = commands.add_parser("create", help="create another copy of the resources on the running server")
+    copy.add_argument("name", help="stack name the copy's resources are named after")
+    copy.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="template parameter")
+    copy.add_argument(
+        "--visibility-timeout",
+        type=int,
+        help="visibility timeout of the chain's queues in seconds, for tests whose clock runs fast",
+    )
+    arguments = parser.parse_args()
+
+    STATE.mkdir(parents=True, exist_ok=True)
+    with open(STATE / "lock", "w") as lock:
+        # One start or stop at a time: tests running in parallel all call `start`.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if arguments.command == "start":
+            start()
+        elif arguments.command == "stop":
+            stop()
+        elif arguments.command == "status":
+            state = running()
+            if not state:
+                raise SystemExit("infra/emulator: not running")
+            print(state["endpoint"])
+        else:
+            state = running()
+            if not state:
+                raise SystemExit("infra/emulator: not running; `infra/emulator start` first")
+            parameters = dict(p.split("=", 1) for p in arguments.parameter)
+            stack = Stack(load_template(), arguments.name, parameters)
+            print_env(create(state["endpoint"], stack, arguments.visibility_timeout))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+//! The audit trail of a request: append-only entries (who, what, when — ids only, no personal
+//! data), each carrying the hash of the one before, so that changing or removing an earlier
+//! entry is detected.
+
+use aws_lc_rs::digest::{SHA256, digest};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// The hash the first entry links to.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Position in the trail, from 1.
+    pub seq: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// A subject id (citizen pseudonym, staff id) or `system`.
+    pub actor: String,
+    /// What happened, e.g. `submitted`, `decision:reject`, `document:antrag.pdf`.
+    pub action: String,
+    pub previous_hash: String,
+    pub hash: String,
+}
+
+fn hash_of(seq: u64, at: OffsetDateTime, actor: &str, action: &str, previous_hash: &str) -> String {
+    let at = at.unix_timestamp_nanos();
+    // Fields are length-prefixed so that no two different entries share an input.
+    let input = format!("{seq}|{at}|{}:{actor}|{}:{action}|{previous_hash}", actor.len(), action.len());
+    digest(&SHA256, input.as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl AuditEntry {
+    /// The entry that follows `previous` (or starts the trail).
+    pub fn after(previous: Option<&AuditEntry>, at: OffsetDateTime, actor: &str, action: &str) -> AuditEntry {
+        let (seq, previous_hash) = match previous {
+            Some(entry) => (entry.seq + 1, entry.hash.clone()),
+            None => (1, GENESIS.to_owned()),
+        };
+        let hash = hash_of(seq, at, actor, action, &previous_hash);
+        AuditEntry { seq, at, actor: actor.to_owned(), action: action.to_owned(), previous_hash, hash }
+    }
+}
+
+/// Where a trail stops being trustworthy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Broken {
+    pub seq: u64,
+}
+
+/// Checks every link; `Err` names the first entry that was altered, removed or inserted.
+pub fn verify(trail: &[AuditEntry]) -> Result<(), Broken> {
+    let mut previous_hash = GENESIS;
+    for (index, entry) in trail.iter().enumerate() {
+        let expected_seq = index as u64 + 1;
+        let intact = entry.seq == expected_seq
+            && entry.previous_hash == previous_hash
+            && entry.hash == hash_of(entry.seq, entry.at, &entry.actor, &entry.action, &entry.previous_hash);
+        if !intact {
+            return Err(Broken { seq: expected_seq });
+        }
+        previous_hash = &entry.hash;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn trail() -> Vec<AuditEntry> {
+        let mut trail: Vec<AuditEntry> = Vec::new();
+        for (actor, action) in [("bundid-1", "submitted"), ("system", "prepared"), ("staff-7", "decision:reject")] {
+            let entry = AuditEntry::after(trail.last(), datetime!(2026-11-23 10:00 UTC), actor, action);
+            trail.push(entry);
+        }
+        trail
+    }
+
+    #[test]
+    fn an_untouched_trail_verifies() {
+        assert_eq!(verify(&trail()), Ok(()));
+    }
+
+    #[test]
+    fn altering_an_earlier_entry_is_detected() {
+        let mut altered = trail();
+        altered[0].actor = "staff-7".into();
+        assert_eq!(verify(&altered), Err(Broken { seq: 1 }));
+    }
+
+    #[test]
+    fn rehashing_an_altered_entry_breaks_the_next_link() {
+        let mut altered = trail();
+        altered[1].action = "issued".into();
+        altered[1].hash = hash_of(2, altered[1].at, "system", "issued", &altered[1].previous_hash);
+        assert_eq!(verify(&altered), Err(Broken { seq: 3 }));
+    }
+
+    #[test]
+    fn removing_an_entry_is_detected() {
+        let mut shortened = trail();
+        shortened.remove(1);
+        assert_eq!(verify(&shortened), Err(Broken { seq: 2 }));
+    }
+}

@@ -1,0 +1,450 @@
+//! The custody register (Sorgeregister) of a birth-place office, and the decision whether a
+//! request may be certified automatically.
+//!
+//! The check is conservative: any entry that could be this child sends the request to a case
+//! worker. Zero wrongful automatic certificates is the bar; a needless review only costs time.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use super::application::{Applicant, Application};
+use super::normalize::comparison_key;
+use super::office::Directory;
+use super::request::{LoginIdentity, Request, TrustLevel};
+use super::values::{PersonName, Text, iso_date};
+
+/// Kinds of register entries (XFamilie code list `alleinsorgeeintragung`, version 2.0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EntryKind {
+    #[serde(rename = "01")]
+    Sorgeerklaerung,
+    #[serde(rename = "02")]
+    GerichtlicheEntscheidung,
+    #[serde(rename = "03")]
+    Sperrvermerk,
+    #[serde(rename = "04")]
+    GerichtlicheEntscheidungAlleinsorge,
+}
+
+impl EntryKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            EntryKind::Sorgeerklaerung => "01",
+            EntryKind::GerichtlicheEntscheidung => "02",
+            EntryKind::Sperrvermerk => "03",
+            EntryKind::GerichtlicheEntscheidungAlleinsorge => "04",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<EntryKind> {
+        [
+            Self::Sorgeerklaerung,
+            Self::GerichtlicheEntscheidung,
+            Self::Sperrvermerk,
+            Self::GerichtlicheEntscheidungAlleinsorge,
+        ]
+        .into_iter()
+        .find(|kind| kind.code() == code)
+    }
+
+    /// The legal term, as XFamilie names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            EntryKind::Sorgeerklaerung => "Sorgeerklärung",
+            EntryKind::GerichtlicheEntscheidung => "Gerichtliche Entscheidung",
+            EntryKind::Sperrvermerk => "Sperrvermerk",
+            EntryKind::GerichtlicheEntscheidungAlleinsorge => "Gerichtliche Entscheidung: Alleinsorge",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredChild {
+    pub given_names: PersonName,
+    pub family_name: PersonName,
+    #[serde(with = "iso_date")]
+    pub birth_date: Date,
+    pub birth_place: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredMother {
+    pub given_names: PersonName,
+    pub family_name: PersonName,
+}
+
+/// One entry in the register of a birth-place office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterEntry {
+    pub id: String,
+    pub office_id: String,
+    pub child: RegisteredChild,
+    pub mother: RegisteredMother,
+    pub kind: EntryKind,
+    /// Parts of custody a court decision covers, if only parts.
+    #[serde(default)]
+    pub parts: Vec<String>,
+}
+
+fn tokens(names: &[&str]) -> BTreeSet<String> {
+    names
+        .iter()
+        .flat_map(|name| comparison_key(name).split(' ').map(str::to_owned).collect::<Vec<_>>())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+fn overlap(a: &BTreeSet<String>, b: &BTreeSet<String>) -> bool {
+    !a.is_disjoint(b)
+}
+
+/// The birthdays an entry may carry to be this child: the same one, or day and month swapped
+/// (a frequent slip).
+pub fn birthdays_to_check(applied: Date) -> Vec<Date> {
+    let swapped = time::Month::try_from(applied.day())
+        .ok()
+        .and_then(|month| Date::from_calendar_date(applied.year(), month, applied.month() as u8).ok())
+        .filter(|swapped| *swapped != applied);
+    std::iter::once(applied).chain(swapped).collect()
+}
+
+/// Whether an entry could be the child of this application. Names are compared token by token
+/// after normalisation, so one of several given names, one part of a double family name, ä/ae,
+/// ß/ss, accents, case and hyphens all count as the same. A twin shares the family name, a
+/// renamed child shares the mother's name; either is enough together with the birthday.
+pub fn could_be_this_child(application: &Application, entry: &RegisterEntry) -> bool {
+    if !birthdays_to_check(application.child.birth_date).contains(&entry.child.birth_date) {
+        return false;
+    }
+    let child = &application.child;
+    let mother = &application.mother;
+    let child_family = overlap(&tokens(&[child.family_name.as_str()]), &tokens(&[entry.child.family_name.as_str()]));
+    let child_given = overlap(&tokens(&[child.given_names.as_str()]), &tokens(&[entry.child.given_names.as_str()]));
+    let mother_family_names: Vec<&str> =
+        [Some(mother.family_name.as_str()), mother.birth_name.as_ref().map(PersonName::as_str)]
+            .into_iter()
+            .flatten()
+            .collect();
+    let mother_family = overlap(&tokens(&mother_family_names), &tokens(&[entry.mother.family_name.as_str()]));
+    let mother_given = overlap(&tokens(&[mother.given_names.as_str()]), &tokens(&[entry.mother.given_names.as_str()]));
+    child_family || mother_family || (child_given && mother_given)
+}
+
+/// Why a case worker has to look at a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum ReviewReason {
+    /// Entries that could be this child.
+    RegisterEntries { candidates: Vec<RegisterEntry> },
+    /// The birth place maps to no office of the platform.
+    BirthPlaceNotMapped,
+    /// The register office does not take part in the platform.
+    RegisterOfficeNotConnected,
+    /// One of the offices issues only after a case worker's check.
+    AutomationOff,
+    /// The login is below trust level "substantiell" (STORK-QAA-Level-3).
+    TrustLevelTooLow,
+    /// The application was made by a representative; the power of attorney needs a look.
+    Representative,
+    /// The mother's name or birth date in the application differ from the login.
+    IdentityMismatch,
+}
+
+/// What the register step decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The register holds nothing that could be this child and everything allows automation.
+    IssueAutomatically,
+    Review(Vec<ReviewReason>),
+}
+
+/// Whether the login is the mother named in the application.
+pub fn login_matches_mother(login: &LoginIdentity, application: &Application) -> bool {
+    let same = |a: &str, b: &str| comparison_key(a) == comparison_key(b);
+    same(&login.given_names, application.mother.given_names.as_str())
+        && same(&login.family_name, application.mother.family_name.as_str())
+        && login.birth_date == Some(application.mother.birth_date)
+}
+
+/// Decides a prepared request: `entries` are the register entries of the birth-place office.
+pub fn decide(request: &Request, directory: &Directory, entries: &[RegisterEntry]) -> Decision {
+    let application = &request.application;
+    let mut reasons = Vec::new();
+    let register_office = request.register_office_id.as_deref().and_then(|id| directory.get(id));
+    match register_office {
+        None => reasons.push(ReviewReason::BirthPlaceNotMapped),
+        Some(office) if !office.connected => reasons.push(ReviewReason::RegisterOfficeNotConnected),
+        Some(_) => {}
+    }
+    let candidates: Vec<RegisterEntry> =
+        entries.iter().filter(|e| could_be_this_child(application, e)).cloned().collect();
+    if !candidates.is_empty() {
+        reasons.push(ReviewReason::RegisterEntries { candidates });
+    }
+    let issuing_office = directory.get(&request.office_id);
+    if !issuing_office.is_some_and(|o| o.auto_issue) || !register_office.is_some_and(|o| o.auto_issue) {
+        reasons.push(ReviewReason::AutomationOff);
+    }
+    if request.login.trust_level < TrustLevel::Substantiell {
+        reasons.push(ReviewReason::TrustLevelTooLow);
+    }
+    if matches!(application.applicant, Applicant::Representative { .. }) {
+        reasons.push(ReviewReason::Representative);
+    } else if !login_matches_mother(&request.login, application) {
+        reasons.push(ReviewReason::IdentityMismatch);
+    }
+    if reasons.is_empty() { Decision::IssueAutomatically } else { Decision::Review(reasons) }
+}
+
+/// Parses a register entry as `POST /api/v1/registers/{office}/entries` carries it.
+pub fn parse_entry(
+    body: &serde_json::Value,
+    id: String,
+    office_id: &str,
+    today: Date,
+) -> Result<RegisterEntry, crate::input::FieldErrors> {
+    use super::values::{Problem, parse_birth_date};
+    use crate::input::{FieldErrors, Object};
+    let root = Object::root(body);
+    let mut errors = FieldErrors::default();
+    let child = errors.take("child", root.object("child")).and_then(|child| {
+        let given_names = errors.take("child.given_names", child.text("given_names").and_then(PersonName::parse));
+        let family_name = errors.take("child.family_name", child.text("family_name").and_then(PersonName::parse));
+        let birth_date =
+            errors.take("child.birth_date", child.text("birth_date").and_then(|d| parse_birth_date(d, today)));
+        let birth_place = errors.take("child.birth_place", child.text("birth_place").and_then(Text::parse));
+        Some(RegisteredChild {
+            given_names: given_names?,
+            family_name: family_name?,
+            birth_date: birth_date?,
+            birth_place: birth_place?,
+        })
+    });
+    let mother = errors.take("mother", root.object("mother")).and_then(|mother| {
+        let given_names = errors.take("mother.given_names", mother.text("given_names").and_then(PersonName::parse));
+        let family_name = errors.take("mother.family_name", mother.text("family_name").and_then(PersonName::parse));
+        Some(RegisteredMother { given_names: given_names?, family_name: family_name? })
+    });
+    let kind =
+        errors.take("kind", root.text("kind").and_then(|code| EntryKind::parse(code).ok_or(Problem::NotAChoice)));
+    let parts = match root.value("parts") {
+        None => Some(vec![]),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().ok_or(Problem::NotText).and_then(Text::parse).map(|t| t.as_str().to_owned()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|problem| errors.add("parts", problem))
+            .ok(),
+        Some(_) => {
+            errors.add("parts", Problem::NotText);
+            None
+        }
+    };
+    let entry = (|| {
+        Some(RegisterEntry {
+            id,
+            office_id: office_id.to_owned(),
+            child: child?,
+            mother: mother?,
+            kind: kind?,
+            parts: parts?,
+        })
+    })();
+    errors.finish(entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::application::parse_submission;
+    use crate::domain::application::tests::{TODAY, valid_body};
+    use crate::domain::office::tests::directory;
+    use crate::domain::request::{LoginIdentity, Request};
+    use serde_json::{Value, json};
+    use time::macros::{date, datetime};
+
+    /// Sophia Beispiel applies for Mia Beispiel, born 2021-03-14 in Bremen.
+    fn application(changes: &[(&str, Value)]) -> Application {
+        let mut body = valid_body();
+        for (pointer, value) in changes {
+            *body.pointer_mut(pointer).unwrap() = value.clone();
+        }
+        parse_submission(&body, TODAY).unwrap().application
+    }
+
+    fn entry(child: (&str, &str), birth_date: Date, mother: (&str, &str)) -> RegisterEntry {
+        RegisterEntry {
+            id: "e1".into(),
+            office_id: "bremen".into(),
+            child: RegisteredChild {
+                given_names: PersonName::parse(child.0).unwrap(),
+                family_name: PersonName::parse(child.1).unwrap(),
+                birth_date,
+                birth_place: Text::parse("Bremen").unwrap(),
+            },
+            mother: RegisteredMother {
+                given_names: PersonName::parse(mother.0).unwrap(),
+                family_name: PersonName::parse(mother.1).unwrap(),
+            },
+            kind: EntryKind::Sorgeerklaerung,
+            parts: vec![],
+        }
+    }
+
+    const MIA: Date = date!(2021 - 03 - 14);
+
+    #[test]
+    fn the_same_child_is_a_candidate() {
+        assert!(could_be_this_child(&application(&[]), &entry(("Mia", "Beispiel"), MIA, ("Sophia", "Beispiel"))));
+    }
+
+    #[test]
+    fn spelling_variants_still_match() {
+        let a = application(&[
+            ("/child/family_name", json!("Müller-Lüdenscheidt")),
+            ("/child/given_names", json!("Zoë Marie")),
+        ]);
+        assert!(could_be_this_child(&a, &entry(("zoe", "MUELLER LUEDENSCHEIDT"), MIA, ("Anna", "Other"))));
+        assert!(
+            could_be_this_child(&a, &entry(("Marie", "Lüdenscheidt"), MIA, ("Anna", "Other"))),
+            "one part of a double name"
+        );
+        let b = application(&[("/child/family_name", json!("Strauß"))]);
+        assert!(could_be_this_child(&b, &entry(("Mia", "Strauss"), MIA, ("X", "Y"))));
+    }
+
+    #[test]
+    fn a_day_month_swap_is_a_candidate() {
+        let a = application(&[("/child/birth_date", json!("2021-03-04"))]);
+        assert!(could_be_this_child(&a, &entry(("Mia", "Beispiel"), date!(2021 - 04 - 03), ("Sophia", "Beispiel"))));
+        assert_eq!(birthdays_to_check(date!(2021 - 03 - 14)), [date!(2021 - 03 - 14)], "no 14th month");
+    }
+
+    #[test]
+    fn a_twin_shares_mother_and_birthday() {
+        assert!(could_be_this_child(&application(&[]), &entry(("Lea", "Beispiel"), MIA, ("Sophia", "Beispiel"))));
+    }
+
+    #[test]
+    fn a_renamed_child_shares_the_mother() {
+        assert!(could_be_this_child(&application(&[]), &entry(("Mia", "Schulz"), MIA, ("Sophia", "Beispiel"))));
+    }
+
+    #[test]
+    fn a_mother_now_under_another_name_is_found_by_her_birth_name() {
+        let a = application(&[("/child/family_name", json!("Neumann")), ("/mother/family_name", json!("Neumann"))]);
+        let mut body_birth = a.clone();
+        body_birth.mother.birth_name = Some(PersonName::parse("Beispiel").unwrap());
+        assert!(could_be_this_child(&body_birth, &entry(("Lina", "Schulz"), MIA, ("Sophia", "Beispiel"))));
+        assert!(
+            could_be_this_child(&a, &entry(("Mia", "Schulz"), MIA, ("Sophia", "Beispiel"))),
+            "same given names of child and mother"
+        );
+    }
+
+    #[test]
+    fn other_children_born_the_same_day_are_no_candidates() {
+        assert!(!could_be_this_child(&application(&[]), &entry(("Ben", "Yilmaz"), MIA, ("Ayse", "Yilmaz"))));
+        assert!(!could_be_this_child(
+            &application(&[]),
+            &entry(("Mia", "Beispiel"), date!(2021 - 03 - 15), ("Sophia", "Beispiel"))
+        ));
+    }
+
+    fn request(login_level: TrustLevel, application: Application) -> Request {
+        let login = LoginIdentity {
+            subject: "s".into(),
+            given_names: "Sophia".into(),
+            family_name: "Beispiel".into(),
+            birth_date: Some(date!(1994 - 05 - 02)),
+            trust_level: login_level,
+        };
+        Request::submitted(
+            "r".into(),
+            login,
+            "bremen".into(),
+            Some("bremen".into()),
+            application,
+            datetime!(2026-11-23 10:00 UTC),
+        )
+    }
+
+    #[test]
+    fn a_clean_register_with_a_strong_login_is_issued_automatically() {
+        assert_eq!(
+            decide(&request(TrustLevel::Hoch, application(&[])), &directory(), &[]),
+            Decision::IssueAutomatically
+        );
+        assert_eq!(
+            decide(&request(TrustLevel::Substantiell, application(&[])), &directory(), &[]),
+            Decision::IssueAutomatically
+        );
+    }
+
+    #[test]
+    fn a_basic_login_goes_to_review() {
+        assert_eq!(
+            decide(&request(TrustLevel::Basis, application(&[])), &directory(), &[]),
+            Decision::Review(vec![ReviewReason::TrustLevelTooLow])
+        );
+    }
+
+    #[test]
+    fn a_candidate_entry_goes_to_review_with_the_candidate() {
+        let candidate = entry(("Mia", "Beispiel"), MIA, ("Sophia", "Beispiel"));
+        let Decision::Review(reasons) =
+            decide(&request(TrustLevel::Hoch, application(&[])), &directory(), &[candidate.clone()])
+        else {
+            panic!("review")
+        };
+        assert_eq!(reasons, [ReviewReason::RegisterEntries { candidates: vec![candidate] }]);
+    }
+
+    #[test]
+    fn login_and_application_must_name_the_same_mother() {
+        let a = application(&[("/mother/birth_date", json!("1994-05-03"))]);
+        assert_eq!(
+            decide(&request(TrustLevel::Hoch, a), &directory(), &[]),
+            Decision::Review(vec![ReviewReason::IdentityMismatch])
+        );
+    }
+
+    #[test]
+    fn a_representative_goes_to_review() {
+        let a = application(&[(
+            "/applicant",
+            json!({"role": "representative", "representative": {"given_names": "Petra", "family_name": "Hilfreich"}}),
+        )]);
+        assert_eq!(
+            decide(&request(TrustLevel::Hoch, a), &directory(), &[]),
+            Decision::Review(vec![ReviewReason::Representative])
+        );
+    }
+
+    #[test]
+    fn an_unmapped_birth_place_or_automation_off_goes_to_review() {
+        let mut r = request(TrustLevel::Hoch, application(&[]));
+        r.register_office_id = None;
+        assert!(
+            matches!(decide(&r, &directory(), &[]), Decision::Review(reasons) if reasons.contains(&ReviewReason::BirthPlaceNotMapped))
+        );
+        let mut offices = vec![crate::domain::office::tests::office("bremen", &["28195"], &["Bremen"])];
+        offices[0].auto_issue = false;
+        let r = request(TrustLevel::Hoch, application(&[]));
+        assert_eq!(decide(&r, &Directory::new(offices), &[]), Decision::Review(vec![ReviewReason::AutomationOff]));
+    }
+
+    #[test]
+    fn entries_are_parsed_with_field_errors() {
+        let body = json!({"child": {"given_names": "Mia", "family_name": "Beispiel", "birth_date": "2021-03-14", "birth_place": "Bremen"},
+                          "mother": {"given_names": "Sophia", "family_name": "Beispiel"}, "kind": "02", "parts": ["Aufenthaltsbestimmungsrecht"]});
+        let entry = parse_entry(&body, "e".into(), "bremen", TODAY).unwrap();
+        assert_eq!((entry.kind, entry.parts.len()), (EntryKind::GerichtlicheEntscheidung, 1));
+        let errors = parse_entry(&json!({"kind": "05", "child": {}}), "e".into(), "bremen", TODAY).unwrap_err();
+        assert_eq!(errors.get("kind"), Some(crate::domain::values::Problem::NotAChoice));
+        assert_eq!(errors.get("child.birth_date"), Some(crate::domain::values::Problem::Required));
+        assert_eq!(errors.get("mother"), Some(crate::domain::values::Problem::Required));
+    }
+}

@@ -1,0 +1,205 @@
+//! The Lambda entrypoints: every function's `main` is one call of [`run_api`], [`run_step`] or
+//! [`run_scheduled`].
+//!
+//! - An API function is its axum `Router`, served by lambda_http when `AWS_LAMBDA_RUNTIME_API` is
+//!   set (on Lambda, or under a runtime API emulator), else as a plain HTTP server on
+//!   `127.0.0.1:$PORT`.
+//! - A queue function handles SQS batches and reports the messages that failed
+//!   (`ReportBatchItemFailures`), which SQS delivers again and finally moves to the dead-letter
+//!   queue.
+//! - A scheduled function runs a job whenever EventBridge invokes it.
+//!
+//! Configuration comes only from the environment `template.yaml` sets: the resources (see
+//! [`crate::aws::Resources`]), `PUBLIC_BASE_URL` for the certificate, and for each identity
+//! provider whose tokens a function accepts `CITIZEN_ISSUER`/`CITIZEN_AUDIENCE`/`CITIZEN_JWKS_URL`
+//! or the same with `STAFF_`. Logs are JSON lines with the Lambda request id, never personal data.
+
+use std::sync::Arc;
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use http_body_util::{BodyExt, Empty};
+use jsonwebtoken::jwk::JwkSet;
+use lambda_runtime::{LambdaEvent, service_fn};
+
+use crate::auth::{PrincipalKind, TrustedIssuer, Verifier};
+use crate::aws::{Adapters, ConfigError, Resources, required_env};
+use crate::http::{self, Services};
+use crate::ports::{BatchHandler, Clock, QueueMessage, RandomIds, SystemClock};
+use crate::steps::{Step, StepHandler};
+
+pub use lambda_runtime::Error;
+
+/// Serves an API function's router.
+pub fn run_api(router: Router<Services>) -> Result<(), Error> {
+    run(async move {
+        let verifier = verifier_from_env().await?;
+        let (services, _) = services_from_env(verifier).await?;
+        let app = api(router, services);
+        if on_lambda() {
+            lambda_http::run(app).await
+        } else {
+            let port = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+            tracing::info!(address = %listener.local_addr()?, "serving");
+            Ok(axum::serve(listener, app).await?)
+        }
+    })
+}
+
+/// Runs a step of the chain as a queue function; `make` builds the step from the services.
+pub fn run_step<S: Step + 'static>(make: impl FnOnce(&Services) -> Result<S, Error>) -> Result<(), Error> {
+    run(async move {
+        if !on_lambda() {
+            // Outside Lambda the local runtime (`cargo run`, `BACKEND=aws`) polls the queues.
+            return Err("AWS_LAMBDA_RUNTIME_API is not set: queue functions run on Lambda".into());
+        }
+        let (services, resources) = services_from_env(Verifier::default()).await?;
+        let handler = StepHandler::new(make(&services)?, &services, resources.max_receives);
+        let handler = &handler;
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+            Ok::<_, Error>(handle_batch(handler, event.payload).await)
+        }))
+        .await
+    })
+}
+
+/// Runs `job` on every invocation (an EventBridge schedule; the event itself says nothing).
+pub fn run_scheduled<F, Fut>(job: F) -> Result<(), Error>
+where
+    F: Fn(Services) -> Fut,
+    Fut: Future<Output = Result<(), Error>>,
+{
+    run(async move {
+        let (services, _) = services_from_env(Verifier::default()).await?;
+        let (job, services) = (&job, &services);
+        lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| job(services.clone()))).await
+    })
+}
+
+/// The router as a function serves it: with `/health`, the contract's 404 and 405, and the
+/// services as state.
+pub fn api(router: Router<Services>, services: Services) -> Router {
+    router
+        .route("/health", get(|| async { StatusCode::OK }))
+        .fallback(http::not_found)
+        .method_not_allowed_fallback(http::method_not_allowed)
+        .with_state(services)
+}
+
+/// One SQS batch through a queue function: the failed messages are reported by id, so SQS
+/// deletes the others and delivers these again.
+pub async fn handle_batch(handler: &dyn BatchHandler, event: SqsEvent) -> SqsBatchResponse {
+    let batch = event
+        .records
+        .into_iter()
+        .map(|record| QueueMessage {
+            message_id: record.message_id.unwrap_or_default(),
+            receipt: record.receipt_handle.unwrap_or_default(),
+            body: record.body.unwrap_or_default(),
+            receive_count: record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1),
+        })
+        .collect::<Vec<_>>();
+    tracing::info!(queue = handler.queue().as_str(), messages = batch.len(), "batch received");
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = handler
+        .handle(batch)
+        .await
+        .into_iter()
+        .map(|id| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            failure
+        })
+        .collect();
+    response
+}
+
+fn on_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
+}
+
+/// A single-threaded runtime: a Lambda instance handles one event at a time, and a fresh
+/// thread pool would only lengthen the cold start.
+fn run(main: impl Future<Output = Result<(), Error>>) -> Result<(), Error> {
+    init_logs();
+    let result = tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(main);
+    if let Err(error) = &result {
+        tracing::error!(%error, "function stopped");
+    }
+    result
+}
+
+/// JSON lines; the span list carries lambda_runtime's `requestId` and `xrayTraceId`. The level
+/// comes from `RUST_LOG`, else from Lambda's log level setting, else `info`.
+fn init_logs() {
+    use tracing_subscriber::EnvFilter;
+    let lambda_level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().filter(|level| !level.is_empty());
+    let filter = EnvFilter::try_from_default_env()
+        .ok()
+        .or_else(|| lambda_level.and_then(|level| EnvFilter::try_new(level.to_lowercase()).ok()))
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_target(false)
+        .with_current_span(false)
+        .flatten_event(true)
+        .init();
+}
+
+/// The services on the AWS adapters, with the resources they were built from.
+pub async fn services_from_env(verifier: Verifier) -> Result<(Services, Resources), ConfigError> {
+    let resources = Resources::from_env()?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let adapters = Adapters::connect(&resources, clock.clone()).await;
+    let services = Services {
+        store: adapters.store,
+        documents: adapters.documents,
+        queue: adapters.queue,
+        clock,
+        ids: Arc::new(RandomIds),
+        verifier: Arc::new(verifier),
+    };
+    Ok((services, resources))
+}
+
+/// Trusts the identity providers configured for this function (none for public ones), with
+/// their keys fetched now, at the cold start. A key rotation reaches a function when Lambda
+/// recycles its instances (within hours); API Gateway's JWT authorizer, which checks every token
+/// first, follows rotations at once.
+pub async fn verifier_from_env() -> Result<Verifier, Error> {
+    let mut trusted = Vec::new();
+    for (prefix, kind) in [("CITIZEN", PrincipalKind::Citizen), ("STAFF", PrincipalKind::Staff)] {
+        let Ok(jwks_url) = required_env(&format!("{prefix}_JWKS_URL")) else { continue };
+        trusted.push(TrustedIssuer {
+            issuer: required_env(&format!("{prefix}_ISSUER"))?,
+            audience: required_env(&format!("{prefix}_AUDIENCE"))?,
+            kind,
+            keys: fetch_jwks(&jwks_url).await?,
+        });
+    }
+    Ok(Verifier::new(trusted))
+}
+
+/// How long a cold start waits for an identity provider's keys.
+const JWKS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn fetch_jwks(url: &str) -> Result<JwkSet, Error> {
+    let uri: axum::http::Uri = url.parse()?;
+    if uri.scheme_str() != Some("https") {
+        return Err(format!("JWKS URL {url} must use https").into());
+    }
+    let connector = hyper_rustls::HttpsConnectorBuilder::new().with_native_roots()?.https_only().enable_http1().build();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, Empty<axum::body::Bytes>>(connector);
+    let response = tokio::time::timeout(JWKS_TIMEOUT, client.get(uri)).await??;
+    if !response.status().is_success() {
+        return Err(format!("JWKS {url}: HTTP {}", response.status()).into());
+    }
+    let body = tokio::time::timeout(JWKS_TIMEOUT, response.into_body().collect()).await??.to_bytes();
+    Ok(serde_json::from_slice(&body)?)
+}

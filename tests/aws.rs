@@ -1,0 +1,267 @@
+//! The service on the AWS adapters against moto server: the emulator builds exactly what
+//! `template.yaml` declares, and the whole chain runs with `BACKEND=aws`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{KeyType, ProjectionType, TimeToLiveStatus};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_json::{Value, json};
+use serde_yaml::Value as Yaml;
+use shared::aws::Resources;
+use system_tests::{Runtime, emulator, pdftotext};
+
+fn template() -> Yaml {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    serde_yaml::from_str(&std::fs::read_to_string(path).expect("template.yaml")).expect("YAML")
+}
+
+/// The emulator's stack, as CloudFormation would name its resources.
+const STACK: &str = "sorgeregister-local";
+
+/// A `!Sub` of a resource name, for the emulator's stack.
+fn name(value: &Yaml, env: &HashMap<String, String>) -> String {
+    let Yaml::Tagged(sub) = value else { panic!("names are !Sub: {value:?}") };
+    assert_eq!(sub.tag, "!Sub");
+    sub.value
+        .as_str()
+        .expect("a string")
+        .replace("${AWS::StackName}", STACK)
+        .replace("${AWS::Region}", &env["AWS_REGION"])
+        // moto's account.
+        .replace("${AWS::AccountId}", "123456789012")
+}
+
+fn resources_of<'a>(template: &'a Yaml, kind: &str) -> Vec<(&'a str, &'a Yaml)> {
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    resources
+        .iter()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some(kind))
+        .map(|(logical, resource)| (logical.as_str().expect("logical id"), &resource["Properties"]))
+        .collect()
+}
+
+fn parameter_default(template: &Yaml, parameter: &str) -> i64 {
+    template["Parameters"][parameter]["Default"].as_i64().expect("a number")
+}
+
+fn ref_to(value: &Yaml) -> &str {
+    match value {
+        Yaml::Tagged(tagged) if tagged.tag == "!Ref" => tagged.value.as_str().expect("a name"),
+        other => panic!("expected !Ref: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_emulator_builds_what_the_template_declares() {
+    let template = template();
+    let env = emulator::start();
+    let config = emulator::sdk_config(&env).await;
+
+    // The runtime's environment is the functions' environment.
+    let globals = template["Globals"]["Function"]["Environment"]["Variables"].as_mapping().expect("variables");
+    for variable in globals.keys() {
+        assert!(env.contains_key(variable.as_str().unwrap()), "{variable:?} in the emulator's environment");
+    }
+    let resources = Resources::from_lookup(&|name| env.get(name).cloned()).expect("the adapters' variables");
+    assert_eq!(resources.max_receives as i64, parameter_default(&template, "MaxReceiveCount"));
+
+    let [(_, table)] = resources_of(&template, "AWS::DynamoDB::Table")[..] else { panic!("one table") };
+    assert_eq!(resources.table, name(&table["TableName"], &env));
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let described = dynamodb.describe_table().table_name(&resources.table).send().await.unwrap().table.unwrap();
+    let keys = |schema: &[aws_sdk_dynamodb::types::KeySchemaElement]| -> Vec<(String, KeyType)> {
+        schema.iter().map(|k| (k.attribute_name.clone(), k.key_type.clone())).collect()
+    };
+    let declared_keys = |schema: &Yaml| -> Vec<(String, KeyType)> {
+        schema
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|k| (k["AttributeName"].as_str().unwrap().to_owned(), KeyType::from(k["KeyType"].as_str().unwrap())))
+            .collect()
+    };
+    assert_eq!(keys(described.key_schema()), declared_keys(&table["KeySchema"]));
+    let [index] = described.global_secondary_indexes() else { panic!("one index") };
+    let declared_index = &table["GlobalSecondaryIndexes"][0];
+    assert_eq!(index.index_name(), declared_index["IndexName"].as_str());
+    assert_eq!(index.index_name(), Some(shared::aws::INDEX_NAME), "the adapter queries the template's index");
+    assert_eq!(keys(index.key_schema()), declared_keys(&declared_index["KeySchema"]));
+    assert_eq!(index.projection().and_then(|p| p.projection_type()), Some(&ProjectionType::All));
+    let ttl = dynamodb.describe_time_to_live().table_name(&resources.table).send().await.unwrap();
+    let ttl = ttl.time_to_live_description.unwrap();
+    assert_eq!(ttl.attribute_name(), table["TimeToLiveSpecification"]["AttributeName"].as_str());
+    assert_eq!(ttl.attribute_name(), Some("expires_at"), "the adapter's TTL attribute");
+    assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+    let backups = dynamodb.describe_continuous_backups().table_name(&resources.table).send().await.unwrap();
+    let recovery = backups.continuous_backups_description.unwrap().point_in_time_recovery_description.unwrap();
+    assert_eq!(recovery.point_in_time_recovery_status().map(|s| s.as_str()), Some("ENABLED"));
+    assert_eq!(described.sse_description().and_then(|s| s.status()).map(|s| s.as_str()), Some("ENABLED"));
+
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let queues = resources_of(&template, "AWS::SQS::Queue");
+    assert_eq!(queues.len(), 6, "three queues, each with its dead-letter queue");
+    for (logical, queue) in &queues {
+        let url = sqs.get_queue_url().queue_name(name(&queue["QueueName"], &env)).send().await.unwrap();
+        let attributes =
+            sqs.get_queue_attributes().queue_url(url.queue_url().unwrap()).attribute_names(QueueAttributeName::All);
+        let attributes = attributes.send().await.unwrap().attributes.unwrap();
+        let attribute = |name: QueueAttributeName| attributes.get(&name).cloned();
+        for (property, attribute_name) in [
+            ("VisibilityTimeout", QueueAttributeName::VisibilityTimeout),
+            ("MessageRetentionPeriod", QueueAttributeName::MessageRetentionPeriod),
+        ] {
+            if let Some(declared) = queue[property].as_i64() {
+                assert_eq!(attribute(attribute_name), Some(declared.to_string()), "{logical}.{property}");
+            }
+        }
+        assert_eq!(attribute(QueueAttributeName::SqsManagedSseEnabled).as_deref(), Some("true"), "{logical}");
+        if let Some(redrive) = queue.get("RedrivePolicy") {
+            let policy: Value = serde_json::from_str(&attribute(QueueAttributeName::RedrivePolicy).unwrap()).unwrap();
+            assert_eq!(
+                policy["maxReceiveCount"].as_i64(),
+                Some(parameter_default(&template, ref_to(&redrive["maxReceiveCount"])))
+            );
+            let Yaml::Tagged(target) = &redrive["deadLetterTargetArn"] else { panic!("!GetAtt") };
+            let dead_letter_queue = target.value.as_str().unwrap().trim_end_matches(".Arn");
+            let dead_letter_name = name(&template["Resources"][dead_letter_queue]["Properties"]["QueueName"], &env);
+            assert!(
+                policy["deadLetterTargetArn"].as_str().unwrap().ends_with(&format!(":{dead_letter_name}")),
+                "{logical}"
+            );
+        }
+    }
+    for queue in shared::ports::QueueName::ALL {
+        let url = &resources.queue_urls[&queue];
+        assert!(url.ends_with(&format!("{STACK}-{}", queue.as_str())), "{url}");
+    }
+
+    let [(_, bucket)] = resources_of(&template, "AWS::S3::Bucket")[..] else { panic!("one bucket") };
+    assert_eq!(resources.bucket, name(&bucket["BucketName"], &env));
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+    let block = s3.get_public_access_block().bucket(&resources.bucket).send().await.unwrap();
+    let block = block.public_access_block_configuration.unwrap();
+    let all_blocked =
+        [block.block_public_acls, block.block_public_policy, block.ignore_public_acls, block.restrict_public_buckets];
+    assert_eq!(all_blocked, [Some(true); 4], "private bucket");
+    let encryption = s3.get_bucket_encryption().bucket(&resources.bucket).send().await.unwrap();
+    let rule = &encryption.server_side_encryption_configuration.unwrap().rules[0];
+    assert_eq!(rule.apply_server_side_encryption_by_default().unwrap().sse_algorithm().as_str(), "AES256");
+    let versioning = s3.get_bucket_versioning().bucket(&resources.bucket).send().await.unwrap();
+    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
+    let lifecycle = s3.get_bucket_lifecycle_configuration().bucket(&resources.bucket).send().await.unwrap();
+    let retention = lifecycle.rules().iter().find(|r| r.id() == Some("retention")).expect("retention rule");
+    assert_eq!(
+        retention.expiration().and_then(|e| e.days()).map(i64::from),
+        Some(parameter_default(&template, "DocumentRetentionDays"))
+    );
+}
+
+/// Each queue hides a message for at least 6 x the timeout of the function consuming it, and
+/// every queue function reports partial batch failures.
+#[test]
+fn queue_visibility_outlasts_six_function_timeouts() {
+    let template = template();
+    let default_timeout = template["Globals"]["Function"]["Timeout"].as_i64().unwrap();
+    let mut consumers = 0;
+    for (logical, function) in resources_of(&template, "AWS::Serverless::Function") {
+        for event in function["Events"].as_mapping().into_iter().flat_map(|events| events.values()) {
+            if event["Type"].as_str() != Some("SQS") {
+                continue;
+            }
+            consumers += 1;
+            let Yaml::Tagged(queue) = &event["Properties"]["Queue"] else { panic!("!GetAtt") };
+            let queue = queue.value.as_str().unwrap().trim_end_matches(".Arn");
+            let visibility = template["Resources"][queue]["Properties"]["VisibilityTimeout"].as_i64().unwrap();
+            let timeout = function["Timeout"].as_i64().unwrap_or(default_timeout);
+            assert!(visibility >= 6 * timeout, "{queue}: {visibility} s < 6 x {timeout} s of {logical}");
+            assert_eq!(event["Properties"]["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"));
+        }
+    }
+    assert_eq!(consumers, 3);
+}
+
+/// Every crate in functions/ is deployed as one function built from its binary.
+#[test]
+fn every_function_crate_is_deployed() {
+    let template = template();
+    let binaries: Vec<&str> = resources_of(&template, "AWS::Serverless::Function")
+        .iter()
+        .map(|(logical, _)| template["Resources"][*logical]["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap())
+        .collect();
+    let functions = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../functions");
+    for crate_dir in std::fs::read_dir(functions).unwrap() {
+        let crate_dir = crate_dir.unwrap().path();
+        let name = crate_dir.file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(crate_dir.join("src/main.rs").exists(), "functions/{name} has a Lambda entrypoint");
+        assert!(binaries.contains(&name.as_str()), "functions/{name} is a function in template.yaml");
+    }
+}
+
+#[test]
+fn the_chain_runs_on_the_aws_adapters() {
+    let env = emulator::fresh_resources(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut variables: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    variables.push(("BACKEND", "aws"));
+    let runtime = Runtime::start_with(dir.path(), &variables);
+
+    let mother = runtime.login("mother");
+    let application = json!({
+        "applicant": {"role": "mother"},
+        "mother": {
+            "given_names": "Sophia", "family_name": "Beispiel", "birth_date": "1994-05-02", "birth_place": "Bremen",
+            "address": {"street": "Am Markt", "house_number": "1", "postcode": "28195", "city": "Bremen"}
+        },
+        "child": {"given_names": "Mia", "family_name": "Beispiel", "birth_date": "2021-03-14", "birth_place": "Cuxhaven", "born_abroad": false},
+        "delivery": "download"
+    });
+    let submitted = runtime.send("POST", "/api/v1/requests", Some(&mother), Some(&application));
+    assert_eq!(submitted.status, 202, "{}", submitted.body);
+    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    let status = runtime.wait_for_status(&id, &mother, "issued", Duration::from_secs(60));
+    let steps: Vec<&str> =
+        status["timeline"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["submitted", "prepared", "issued"]);
+
+    // The download is a presigned S3 URL, valid for a minute.
+    let (redirect, headers, _) = runtime.get_bytes(&format!("/api/v1/requests/{id}/certificate"), Some(&mother));
+    assert_eq!(redirect, 302);
+    let location = headers.iter().find(|(k, _)| k == "location").map(|(_, v)| v.clone()).expect("Location");
+    assert!(location.starts_with(&env["AWS_ENDPOINT_URL"]), "{location}");
+    assert!(location.contains("X-Amz-Expires=60"), "{location}");
+    let mut response = ureq::get(&location).call().expect("the link works");
+    let pdf = response.body_mut().read_to_vec().unwrap();
+    assert!(pdftotext(&pdf).contains("Mia"), "the certificate");
+
+    let code = status["certificate"]["code"].as_str().unwrap();
+    assert_eq!(runtime.get(&format!("/api/v1/verify/{code}"), None).body["valid"], true);
+}
+
+/// `cfn-lint` and `sam validate --lint` find nothing (tools from scripts/venv).
+#[test]
+fn the_template_is_lint_clean() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let venv = std::process::Command::new(root.join("scripts/venv")).output().expect("scripts/venv runs");
+    assert!(venv.status.success(), "scripts/venv: {}", String::from_utf8_lossy(&venv.stderr));
+    let bin = PathBuf::from(String::from_utf8(venv.stdout).unwrap().trim()).join("bin");
+    for (tool, arguments) in [
+        ("cfn-lint", &["template.yaml"][..]),
+        ("sam", &["validate", "--lint", "--template", "template.yaml", "--region", "eu-central-1"][..]),
+    ] {
+        let output = std::process::Command::new(bin.join(tool))
+            .args(arguments)
+            .current_dir(&root)
+            .env("SAM_CLI_TELEMETRY", "0")
+            .output()
+            .unwrap_or_else(|e| panic!("{tool}: {e}"));
+        assert!(
+            output.status.success(),
+            "{tool} {}:\n{}{}",
+            arguments.join(" "),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

@@ -1,0 +1,233 @@
+// The whole citizen journey in a real browser with JavaScript off on a 320 px wide screen:
+// pre-check → login → form (with a validation error and a refused file) → submit → status →
+// download; and the same forms by keyboard alone.
+
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import { after, before, test } from "node:test";
+
+import { FILES, screenshot, startBrowser, startRuntime } from "./support.mjs";
+
+let runtime;
+let chromium;
+
+before(async () => {
+  runtime = await startRuntime();
+  chromium = await startBrowser();
+});
+
+after(async () => {
+  await chromium?.stop();
+  await runtime?.stop();
+});
+
+async function choose(page, label) {
+  await page.getByLabel(label, { exact: true }).check();
+}
+
+async function next(page, button = "Weiter") {
+  await page.getByRole("button", { name: button, exact: true }).click();
+}
+
+test("a mother gets her certificate with JavaScript off on a small screen", async () => {
+  const context = await chromium.browser.newContext({
+    baseURL: runtime.url,
+    javaScriptEnabled: false,
+    locale: "de-DE",
+    viewport: { width: 320, height: 640 },
+    acceptDownloads: true,
+  });
+  const page = await context.newPage();
+
+  await page.goto("/");
+  assert.equal(await page.locator("html").getAttribute("lang"), "de");
+  await screenshot(page, "journey-320-01-start");
+  await page.getByRole("link", { name: "Jetzt prüfen, ob Sie den Dienst nutzen können" }).click();
+
+  // The pre-check, one question per page.
+  await page.waitForURL("**/vorab-check/wer");
+  await screenshot(page, "journey-320-02-vorab-frage");
+  await choose(page, "Ich bin die Mutter des Kindes");
+  await next(page);
+  await next(page);
+  assert.match(await page.title(), /^Fehler: /, "an empty postcode is an error");
+  await page.getByLabel("Wie lautet die Postleitzahl der Mutter?").fill("27472");
+  await next(page);
+  for (const answer of ["Ja", "Ja", "Nein", "Weiß ich nicht", "Nein", "Nein", "Nein"]) {
+    await choose(page, answer);
+    await next(page);
+  }
+  await page.waitForURL("**/vorab-check/ergebnis");
+  await page.getByRole("heading", { level: 1, name: "Sie können die Bescheinigung online beantragen" }).waitFor();
+  assert.ok(await page.getByText("Jugendamt Landkreis Cuxhaven (Demo)").isVisible());
+  await screenshot(page, "journey-320-03-vorab-ergebnis");
+
+  // A back link keeps the answers.
+  await page.getByRole("link", { name: "Zurück" }).click();
+  assert.ok(await page.getByLabel("Nein", { exact: true }).isChecked());
+  await page.goto("/vorab-check/ergebnis");
+
+  await page.getByRole("link", { name: "Weiter zur Anmeldung" }).click();
+  await page.waitForURL("**/anmelden?next=%2Fantrag");
+  await screenshot(page, "journey-320-04-anmelden");
+  await choose(page, "mother");
+  await next(page, "Anmelden");
+
+  // The form: who applies (known from the pre-check), the mother (from BundID).
+  await page.waitForURL("**/antrag/antragsteller");
+  assert.ok(await page.getByLabel("Ich bin die Mutter des Kindes").isChecked());
+  await next(page, "Speichern und weiter");
+  await page.waitForURL("**/antrag/mutter");
+  assert.equal(await page.getByLabel("Vorname oder Vornamen").inputValue(), "Sophia");
+  await page.getByLabel("Straße").fill("Deichstraße");
+  await page.getByLabel("Hausnummer").fill("5");
+  await page.getByLabel("Postleitzahl").fill("27472");
+  await page.getByLabel("Ort", { exact: true }).fill("Cuxhaven");
+  await page.getByLabel("Tag").fill("31");
+  await page.getByLabel("Monat").fill("2");
+  await next(page, "Speichern und weiter");
+
+  // The GOV.UK error pattern: "Fehler:" in the title, a focused summary linking to the field,
+  // the message at the field, the input kept.
+  assert.match(await page.title(), /^Fehler: Angaben zur Mutter/);
+  const summary = page.locator(".error-summary");
+  assert.ok(await summary.evaluate((element) => element === document.activeElement), "the summary has the focus");
+  const link = summary.getByRole("link", { name: "Bitte geben Sie ein gültiges Datum an, zum Beispiel 14 3 2021." });
+  assert.equal(await link.getAttribute("href"), "#mother-birth_date-day");
+  assert.equal(await page.getByLabel("Tag").inputValue(), "31");
+  assert.equal(await page.getByLabel("Straße").inputValue(), "Deichstraße");
+  await screenshot(page, "journey-320-05-fehler");
+  await link.click();
+  await page.getByLabel("Tag").fill("2");
+  await page.getByLabel("Monat").fill("5");
+  await next(page, "Speichern und weiter");
+
+  await page.waitForURL("**/antrag/kind");
+  assert.ok(await page.getByText(/Ihr Antrag ist gespeichert bis zum \d+\. \p{L}+ \d{4}\./u).isVisible());
+  await page.getByLabel("Vorname oder Vornamen").fill("Mia");
+  await page.getByLabel("Familienname bei der Geburt").fill("Beispiel");
+  await page.getByLabel("Tag").fill("14");
+  await page.getByLabel("Monat").fill("3");
+  await page.getByLabel("Jahr").fill("2021");
+  await page.getByLabel("Geburtsort").fill("Bremen");
+  assert.ok(await page.getByLabel("Nein").isChecked(), "born in Germany, as the pre-check said");
+  await next(page, "Speichern und weiter");
+
+  await page.waitForURL("**/antrag/zustellung");
+  await choose(page, "Zum Herunterladen in diesem Dienst");
+  await next(page, "Speichern und weiter");
+
+  // Cuxhaven wants the birth certificate; a file is judged by its content, not its name.
+  await page.waitForURL("**/antrag/nachweise");
+  await page.getByLabel("Geburtsurkunde des Kindes").setInputFiles(FILES.fakePdf);
+  await next(page, "Speichern und weiter");
+  assert.match(await page.title(), /^Fehler: /);
+  assert.ok(await page.locator(".error-message").getByText("ist kein PDF, JPEG oder PNG").isVisible());
+  await page.getByLabel("Geburtsurkunde des Kindes").setInputFiles(FILES.png);
+  await next(page, "Speichern und weiter");
+
+  // Check answers, change one, submit.
+  await page.waitForURL("**/antrag/pruefen");
+  await screenshot(page, "journey-320-06-pruefen");
+  assert.ok(await page.getByText("geburtsurkunde.png").isVisible());
+  await page.getByRole("link", { name: "Ändern Geburtsort" }).last().click();
+  await page.waitForURL("**/antrag/kind?zurueck=pruefen**");
+  await next(page, "Speichern und weiter");
+  await page.waitForURL("**/antrag/pruefen");
+  await page.getByRole("button", { name: "Antrag absenden" }).click();
+
+  await page.waitForURL("**/antrag/eingereicht/*");
+  const reference = (await page.locator(".panel .code").textContent()).trim();
+  assert.match(reference, /^[0-9a-f-]{36}$/);
+  await screenshot(page, "journey-320-07-eingereicht");
+
+  // The status page; reloaded by hand (no script) until the certificate is there.
+  await page.getByRole("link", { name: "Stand Ihres Antrags ansehen" }).click();
+  await page.waitForURL(`**/antraege/${reference}`);
+  const download = page.getByRole("link", { name: "Bescheinigung herunterladen (PDF)" });
+  for (let attempt = 0; !(await download.isVisible()); attempt += 1) {
+    assert.ok(attempt < 60, "the certificate was issued within 30 seconds");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await page.reload();
+  }
+  assert.ok(await page.getByText("Bescheinigung ausgestellt").first().isVisible());
+  await screenshot(page, "journey-320-08-status");
+  const [file] = await Promise.all([page.waitForEvent("download"), download.click()]);
+  const stream = await file.createReadStream();
+  const chunks = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  assert.equal(Buffer.concat(chunks).subarray(0, 5).toString(), "%PDF-");
+
+  // A Kita checks the code printed on the certificate.
+  const code = (await page.locator("strong.code").textContent()).trim();
+  await page.goto(`/pruefen/${code.replaceAll(" ", "").toLowerCase()}`);
+  await page.getByRole("heading", { level: 1, name: "Die Bescheinigung ist echt" }).waitFor();
+  await screenshot(page, "journey-320-09-pruefen");
+
+  // Someone else's status page does not exist for her.
+  const stranger = await page.goto("/antraege/00000000-0000-0000-0000-000000000000");
+  assert.equal(stranger.status(), 404);
+  assert.equal(await page.locator("h1").textContent(), "Diese Seite gibt es nicht");
+  await context.close();
+});
+
+test("the pre-check can be answered by keyboard alone, starting at the skip link", async () => {
+  const context = await chromium.browser.newContext({ baseURL: runtime.url, javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/vorab-check/wer?lang=en");
+  await page.keyboard.press("Tab");
+  const skip = page.getByRole("link", { name: "Skip to main content" });
+  assert.ok(await skip.evaluate((element) => element === document.activeElement), "the skip link comes first");
+  await page.keyboard.press("Enter");
+  // Into the radios (Tab), pick the second answer (arrow key), on to the button, send.
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  await page.waitForURL("**/vorab-check/wohnort");
+  assert.equal(await page.locator("html").getAttribute("lang"), "en", "the language is remembered");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("28195");
+  await page.keyboard.press("Enter");
+  await page.waitForURL("**/vorab-check/alter-kind");
+  await page.goto("/vorab-check/wer");
+  assert.ok(await page.getByLabel("I have the mother's written power of attorney").isChecked());
+  await context.close();
+});
+
+test("a form posted from another site is refused, even with the session cookie", async () => {
+  const context = await chromium.browser.newContext({ baseURL: runtime.url, javaScriptEnabled: false, locale: "de-DE" });
+  const page = await context.newPage();
+  await page.goto("/anmelden");
+  await page.getByLabel("other-mother", { exact: true }).check();
+  await page.getByRole("button", { name: "Anmelden" }).click();
+  await page.waitForURL("**/antrag/antragsteller");
+
+  // Another site (a page on "localhost", which is not "127.0.0.1" to the browser) posts a form
+  // to the service; the session cookie would not even travel (SameSite=Lax), and the service
+  // refuses the post.
+  const attacker = createServer((_, response) => {
+    response.setHeader("content-type", "text/html; charset=utf-8");
+    response.end(
+      `<!doctype html><title>x</title><form method="post" action="${runtime.url}/antrag/antragsteller">` +
+        `<input name="applicant.role" value="representative"><button>go</button></form>`,
+    );
+  });
+  attacker.listen(0, "127.0.0.1");
+  await once(attacker, "listening");
+  await page.goto(`http://localhost:${attacker.address().port}/`);
+  const [response] = await Promise.all([page.waitForNavigation(), page.getByRole("button", { name: "go" }).click()]);
+  attacker.close();
+  assert.equal(response.status(), 403);
+  assert.equal(await page.locator("h1").textContent(), "Diese Aktion wurde aus Sicherheitsgründen abgebrochen");
+  await page.goto("/antrag/antragsteller");
+  assert.equal(
+    await page.getByLabel("Ich habe eine schriftliche Vollmacht der Mutter").isChecked(),
+    false,
+    "nothing was saved",
+  );
+  await context.close();
+});

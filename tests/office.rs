@@ -1,0 +1,314 @@
+//! The office side: decisions, messages, audit trail and the register, each confined to the
+//! staff member's own office.
+
+use serde_json::{Value, json};
+use shared::domain::request::Status;
+use shared::ports::{Condition, Item, Key, Write};
+use system_tests::chain::Chain;
+use system_tests::pdftotext;
+
+/// A request that the register step sent to the Bremen office for review (username/password login).
+async fn in_review(chain: &Chain, changes: &[(&str, Value)]) -> String {
+    let basic = chain.app.citizen("sophia", "Sophia", "Beispiel", "1994-05-02", "STORK-QAA-Level-1");
+    let id = chain.submit(&basic, changes).await;
+    chain.run(false).await;
+    assert_eq!(chain.request(&id).await.status, Status::InReview);
+    id
+}
+
+async fn decide(chain: &Chain, id: &str, token: &str, body: Value) -> (u16, Value) {
+    let (status, answer) =
+        chain.app.call("POST", &format!("/api/v1/staff/requests/{id}/decision"), Some(token), Some(body)).await;
+    (status.as_u16(), answer)
+}
+
+#[tokio::test]
+async fn a_case_worker_issues_the_certificate_through_the_certificate_step() {
+    let chain = Chain::new().await;
+    let id = in_review(&chain, &[]).await;
+    let staff = chain.app.staff("jugendamt-bremen");
+    assert_eq!(decide(&chain, &id, &staff, json!({"outcome": "issue"})).await.0, 200);
+    chain.run(false).await;
+    let request = chain.request(&id).await;
+    assert_eq!(request.status, Status::Issued);
+    assert_eq!(request.approval.unwrap().by, "staff-jugendamt-bremen");
+    let pdf = chain.app.services.documents.get(&request.certificate.unwrap().document).await.unwrap().unwrap();
+    assert!(pdftotext(&pdf).contains("Mia"));
+    assert_eq!(
+        decide(&chain, &id, &staff, json!({"outcome": "reject", "reason": "zu spät"})).await.0,
+        409,
+        "decided requests stay decided"
+    );
+}
+
+#[tokio::test]
+async fn a_partial_certificate_names_the_parts_with_entries() {
+    let chain = Chain::new().await;
+    let id = in_review(&chain, &[]).await;
+    let staff = chain.app.staff("jugendamt-bremen");
+    let (status, _) =
+        decide(&chain, &id, &staff, json!({"outcome": "partial", "parts": ["Aufenthaltsbestimmungsrecht"]})).await;
+    assert_eq!(status, 200);
+    chain.run(false).await;
+    let request = chain.request(&id).await;
+    assert_eq!(request.status, Status::Issued);
+    let pdf = chain.app.services.documents.get(&request.certificate.unwrap().document).await.unwrap().unwrap();
+    assert!(pdftotext(&pdf).contains("Aufenthaltsbestimmungsrecht"));
+    let (status, answer) = decide(&chain, &id, &staff, json!({"outcome": "partial", "parts": []})).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("invalid_input")));
+}
+
+#[tokio::test]
+async fn a_rejection_reaches_the_mother_in_plain_words() {
+    let chain = Chain::new().await;
+    let id = in_review(&chain, &[]).await;
+    let staff = chain.app.staff("jugendamt-bremen");
+    let reason =
+        "Im Sorgeregister ist eine Sorgeerklärung eingetragen. Sie haben gemeinsam mit dem Vater das Sorgerecht.";
+    assert_eq!(decide(&chain, &id, &staff, json!({"outcome": "reject", "reason": reason})).await.0, 200);
+    let basic = chain.app.citizen("sophia", "Sophia", "Beispiel", "1994-05-02", "STORK-QAA-Level-1");
+    let (_, status) = chain.app.call("GET", &format!("/api/v1/requests/{id}"), Some(&basic), None).await;
+    assert_eq!(status["status"], "rejected");
+    assert_eq!(status["rejection_reason"], reason);
+    assert_eq!(decide(&chain, &id, &staff, json!({"outcome": "issue"})).await.0, 409);
+}
+
+#[tokio::test]
+async fn posted_needs_an_issued_certificate_for_delivery_by_post() {
+    let chain = Chain::new().await;
+    let id = in_review(&chain, &[("/delivery", json!("post"))]).await;
+    let staff = chain.app.staff("jugendamt-bremen");
+    assert_eq!(decide(&chain, &id, &staff, json!({"outcome": "posted"})).await.0, 409, "nothing to post yet");
+    decide(&chain, &id, &staff, json!({"outcome": "issue"})).await;
+    chain.run(false).await;
+    assert_eq!(decide(&chain, &id, &staff, json!({"outcome": "posted"})).await.0, 200);
+    assert_eq!(chain.request(&id).await.status, Status::Posted);
+}
+
+#[tokio::test]
+async fn machine_clients_read_but_do_not_decide() {
+    let chain = Chain::new().await;
+    let id = in_review(&chain, &[]).await;
+    let machine = chain.app.machine("jugendamt-bremen");
+    assert_eq!(chain.app.call("GET", &format!("/api/v1/staff/requests/{id}"), Some(&machine), None).await.0, 200);
+    assert_eq!(decide(&chain, &id, &machine, json!({"outcome": "issue"})).await.0, 403);
+}
+
+#[tokio::test]
+async fn every_office_endpoint_is_confined_to_the_own_office() {
+    let chain = Chain::new().await;
+    let id = in_review(&chain, &[]).await;
+    let berlin = chain.app.staff("jugendamt-berlin");
+    for path in ["", "/xfamilie.xml", "/auskunft.xml", "/antrag.pdf", "/messages", "/audit"] {
+        let (status, _) =
+            chain.app.call("GET", &format!("/api/v1/staff/requests/{id}{path}"), Some(&berlin), None).await;
+        assert_eq!(status, 404, "GET {path}");
+    }
+    assert_eq!(decide(&chain, &id, &berlin, json!({"outcome": "issue"})).await.0, 404);
+    let (status, _) = chain
+        .app
+        .call("POST", &format!("/api/v1/staff/requests/{id}/messages"), Some(&berlin), Some(json!({"text": "Hallo"})))
+        .await;
+    assert_eq!(status, 404);
+    let (_, inbox) = chain.app.call("GET", "/api/v1/staff/requests?status=in_review", Some(&berlin), None).await;
+    assert_eq!(inbox, json!([]), "the Berlin inbox does not show Bremen's request");
+    let (_, inbox) = chain
+        .app
+        .call("GET", "/api/v1/staff/requests?status=in_review", Some(&chain.app.staff("jugendamt-bremen")), None)
+        .await;
+    assert_eq!(inbox[0]["id"], id.as_str());
+    assert_eq!(chain.app.call("GET", "/api/v1/staff/requests?status=lost", Some(&berlin), None).await.0, 422);
+}
+
+#[tokio::test]
+async fn office_and_mother_exchange_messages() {
+    let chain = Chain::new().await;
+    let id = in_review(&chain, &[]).await;
+    let staff = chain.app.staff("jugendamt-bremen");
+    let mother = chain.app.citizen("sophia", "Sophia", "Beispiel", "1994-05-02", "STORK-QAA-Level-1");
+    let ask = json!({"text": "Guten Tag,\nbitte senden Sie uns die Geburtsurkunde."});
+    assert_eq!(
+        chain.app.call("POST", &format!("/api/v1/staff/requests/{id}/messages"), Some(&staff), Some(ask)).await.0,
+        201
+    );
+    let (_, seen) = chain.app.call("GET", &format!("/api/v1/requests/{id}/messages"), Some(&mother), None).await;
+    assert_eq!(seen[0]["from"], "office");
+    assert!(seen[0]["text"].as_str().unwrap().contains("Geburtsurkunde"));
+    chain.app.clock.advance(time::Duration::minutes(5));
+    let reply = json!({"text": "Die Urkunde kommt mit der Post."});
+    assert_eq!(
+        chain.app.call("POST", &format!("/api/v1/requests/{id}/messages"), Some(&mother), Some(reply)).await.0,
+        201
+    );
+    let (_, thread) = chain.app.call("GET", &format!("/api/v1/staff/requests/{id}/messages"), Some(&staff), None).await;
+    assert_eq!(
+        thread.as_array().unwrap().iter().map(|m| m["from"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["office", "citizen"]
+    );
+    let other = chain.app.other_mother();
+    assert_eq!(chain.app.call("GET", &format!("/api/v1/requests/{id}/messages"), Some(&other), None).await.0, 404);
+    let (status, _) = chain
+        .app
+        .call("POST", &format!("/api/v1/requests/{id}/messages"), Some(&mother), Some(json!({"text": "\u{7}"})))
+        .await;
+    assert_eq!(status, 422);
+}
+
+#[tokio::test]
+async fn the_audit_trail_records_every_step_and_detects_tampering() {
+    let chain = Chain::new().await;
+    let id = in_review(&chain, &[]).await;
+    let staff = chain.app.staff("jugendamt-bremen");
+    chain.app.call("GET", &format!("/api/v1/staff/requests/{id}/antrag.pdf"), Some(&staff), None).await;
+    decide(&chain, &id, &staff, json!({"outcome": "issue"})).await;
+    chain.run(false).await;
+    let (_, audit) = chain.app.call("GET", &format!("/api/v1/staff/requests/{id}/audit"), Some(&staff), None).await;
+    assert_eq!(audit["intact"], true);
+    let actions: Vec<&str> =
+        audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for expected in ["submitted", "prepared", "register:review", "read:antrag.pdf", "decision:issue", "issued"] {
+        assert!(actions.contains(&expected), "{expected} in {actions:?}");
+    }
+    let text = audit.to_string();
+    assert!(!text.contains("Beispiel") && !text.contains("Mia"), "no personal data in the trail");
+
+    // Someone with database access rewrites who decided.
+    let mut forged =
+        audit["entries"].as_array().unwrap().iter().find(|e| e["action"] == "decision:issue").unwrap().clone();
+    let seq = forged["seq"].as_u64().unwrap();
+    forged["actor"] = json!("staff-somebody-else");
+    let key = Key::new(format!("AUDIT#{id}"), format!("{seq:010}"));
+    chain
+        .app
+        .services
+        .store
+        .write(vec![Write::Put { item: Item::new(key, forged), condition: Condition::Always }])
+        .await
+        .unwrap();
+    let (_, audit) = chain.app.call("GET", &format!("/api/v1/staff/requests/{id}/audit"), Some(&staff), None).await;
+    assert_eq!(audit["intact"], false);
+    assert_eq!(audit["broken_at"], seq);
+}
+
+#[tokio::test]
+async fn a_bulk_import_reports_accepted_and_refused_rows() {
+    let chain = Chain::new().await;
+    let staff = chain.app.staff("jugendamt-bremen");
+    let csv = "child_given_names,child_family_name,child_birth_date,child_birth_place,mother_given_names,mother_family_name,kind,parts\n\
+               Mia,Beispiel,2021-03-14,Bremen,Sophia,Beispiel,01,\n\
+               Ben,Yılmaz,2020-13-01,Bremen,Ayşe,Yılmaz,02,\n\
+               \"Anna, Lena\",Schulz,2019-07-01,Bremen,Eva,Schulz,05,\n\
+               Paul,Meier,2018-02-02,Bremen,Jana,Meier,02,Aufenthaltsbestimmungsrecht;Vermögenssorge\n";
+    let (status, report) = chain
+        .app
+        .call_raw(
+            "POST",
+            "/api/v1/registers/jugendamt-bremen/import",
+            Some(&staff),
+            "text/csv",
+            csv.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        report["accepted"].as_array().unwrap().iter().map(|r| r["line"].as_u64().unwrap()).collect::<Vec<_>>(),
+        [2, 5]
+    );
+    assert_eq!(report["refused"][0]["line"], 3);
+    assert!(report["refused"][0]["fields"]["child.birth_date"].is_string());
+    assert_eq!(report["refused"][1]["line"], 4);
+    assert!(report["refused"][1]["fields"]["kind"].is_string());
+
+    let lines = "{\"child\": {\"given_names\": \"Lea\", \"family_name\": \"Kurz\", \"birth_date\": \"2022-01-01\", \"birth_place\": \"Bremen\"}, \"mother\": {\"given_names\": \"Ina\", \"family_name\": \"Kurz\"}, \"kind\": \"01\"}\nnot json\n";
+    let (status, report) = chain
+        .app
+        .call_raw(
+            "POST",
+            "/api/v1/registers/jugendamt-bremen/import",
+            Some(&staff),
+            "application/x-ndjson",
+            lines.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!((report["accepted"].as_array().unwrap().len(), report["refused"][0]["line"].as_u64()), (1, Some(2)));
+
+    let cuxhaven = chain.app.staff("jugendamt-cuxhaven");
+    let (status, _) = chain
+        .app
+        .call_raw(
+            "POST",
+            "/api/v1/registers/jugendamt-bremen/import",
+            Some(&cuxhaven),
+            "text/csv",
+            csv.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(status, 403, "only the register's own office imports");
+}
+
+#[tokio::test]
+async fn a_corrected_or_deleted_entry_changes_the_register_check() {
+    let chain = Chain::new().await;
+    let staff = chain.app.staff("jugendamt-bremen");
+    let entry = json!({"child": {"given_names": "Mia", "family_name": "Beispiel", "birth_date": "2021-03-14", "birth_place": "Bremen"},
+                       "mother": {"given_names": "Sophia", "family_name": "Beispiel"}, "kind": "01"});
+    let (_, created) =
+        chain.app.call("POST", "/api/v1/registers/jugendamt-bremen/entries", Some(&staff), Some(entry.clone())).await;
+    let entry_id = created["id"].as_str().unwrap().to_owned();
+
+    // Corrected to another child's birthday (0805): it no longer blocks Mia.
+    let mut corrected = entry.clone();
+    corrected["child"]["birth_date"] = json!("2020-01-01");
+    let path = format!("/api/v1/registers/jugendamt-bremen/entries/{entry_id}");
+    assert_eq!(chain.app.call("PUT", &path, Some(&staff), Some(corrected)).await.0, 200);
+    let id = chain.submit(&chain.app.mother(), &[]).await;
+    chain.run(false).await;
+    assert_eq!(chain.request(&id).await.status, Status::Issued);
+
+    // Deleted (0806): gone for good.
+    assert_eq!(chain.app.call("DELETE", &path, Some(&staff), None).await.0, 204);
+    assert_eq!(chain.app.call("DELETE", &path, Some(&staff), None).await.0, 404);
+    let cuxhaven = chain.app.staff("jugendamt-cuxhaven");
+    assert_eq!(chain.app.call("PUT", &path, Some(&cuxhaven), Some(entry)).await.0, 403);
+}
+
+#[tokio::test]
+async fn retention_deletes_finished_requests_after_the_offices_period_and_keeps_open_ones() {
+    let chain = Chain::new().await;
+    let issued = chain.submit(&chain.app.mother(), &[]).await;
+    chain.run(false).await;
+    let open = in_review(&chain, &[("/child/given_names", json!("Lea"))]).await;
+    let staff = chain.app.staff("jugendamt-bremen");
+    chain
+        .app
+        .call(
+            "POST",
+            &format!("/api/v1/staff/requests/{issued}/messages"),
+            Some(&staff),
+            Some(json!({"text": "Alles gut."})),
+        )
+        .await;
+    let before = chain.request(&issued).await;
+    let certificate = before.certificate.clone().unwrap();
+
+    chain.app.clock.advance(time::Duration::days(364));
+    assert_eq!(
+        retention::run(&chain.app.services).await.unwrap().requests,
+        0,
+        "the office keeps requests for 365 days"
+    );
+
+    chain.app.clock.advance(time::Duration::days(2));
+    let report = retention::run(&chain.app.services).await.unwrap();
+    assert_eq!((report.requests, report.documents), (1, 4));
+    assert!(shared::records::request(&*chain.app.services.store, &issued).await.unwrap().is_none());
+    assert!(chain.app.services.documents.get(&certificate.document).await.unwrap().is_none());
+    assert!(shared::records::messages(&*chain.app.services.store, &issued).await.unwrap().is_empty());
+    let (_, verified) = chain.app.call("GET", &format!("/api/v1/verify/{}", certificate.code), None, None).await;
+    assert_eq!(verified["valid"], false);
+    let trail = shared::records::audit_trail(&*chain.app.services.store, &issued).await.unwrap();
+    assert_eq!(trail.last().unwrap().action, "deleted:retention");
+    assert!(shared::domain::audit::verify(&trail).is_ok());
+    assert_eq!(chain.request(&open).await.status, Status::InReview, "open requests are never deleted");
+}

@@ -1,0 +1,61 @@
+//! moto server through `infra/emulator`: tests that need AWS start it (or find it running, as
+//! `scripts/test` leaves it for them) and fail, never skip, when it is not to be had.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use shared::ports::{Ids, RandomIds};
+
+fn emulator(arguments: &[&str]) -> HashMap<String, String> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/emulator");
+    let output = Command::new(&script)
+        .args(arguments)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        output.status.success(),
+        "`infra/emulator {}` failed: the AWS tests need moto server\n{}",
+        arguments.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("UTF-8 output")
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect()
+}
+
+/// The environment of the emulator's own resources (those of the stack `sorgeregister-local`),
+/// as `BACKEND=aws cargo run` takes it.
+pub fn start() -> HashMap<String, String> {
+    emulator(&["start"])
+}
+
+/// A fresh copy of the template's resources, for one test; `options` as `infra/emulator create`
+/// takes them. Returns its environment.
+pub fn fresh_resources(options: &[&str]) -> HashMap<String, String> {
+    start();
+    // Unique across test processes and runs (the server keeps its state between runs); short,
+    // because the bucket name adds 40 characters and may have 63.
+    let name = format!("t{}", &RandomIds.new_id().replace('-', "")[..16]);
+    emulator(&[&["create", name.as_str()], options].concat())
+}
+
+/// The SDK configuration for the emulator in `env`.
+pub async fn sdk_config(env: &HashMap<String, String>) -> aws_config::SdkConfig {
+    let credentials = aws_sdk_dynamodb::config::Credentials::new(
+        &env["AWS_ACCESS_KEY_ID"],
+        &env["AWS_SECRET_ACCESS_KEY"],
+        None,
+        None,
+        "emulator",
+    );
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&env["AWS_ENDPOINT_URL"])
+        .region(aws_config::Region::new(env["AWS_REGION"].clone()))
+        .credentials_provider(credentials)
+        .load()
+        .await
+}
