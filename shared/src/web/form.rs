@@ -276,7 +276,9 @@ pub fn date_value(day: &str, month: &str, year: &str) -> String {
     if day.is_empty() && month.is_empty() && year.is_empty() {
         return String::new();
     }
-    let pad = |part: &str| if part.len() == 1 { format!("0{part}") } else { part.to_owned() };
+    let pad = |part: &str| {
+        if part.len() == 1 && part.bytes().all(|b| b.is_ascii_digit()) { format!("0{part}") } else { part.to_owned() }
+    };
     format!("{year}-{}-{}", pad(month), pad(day))
 }
 
