@@ -148,8 +148,10 @@ async fn the_emulator_builds_what_the_template_declares() {
     let encryption = s3.get_bucket_encryption().bucket(&resources.bucket).send().await.unwrap();
     let rule = &encryption.server_side_encryption_configuration.unwrap().rules[0];
     assert_eq!(rule.apply_server_side_encryption_by_default().unwrap().sse_algorithm().as_str(), "AES256");
-    let versioning = s3.get_bucket_versioning().bucket(&resources.bucket).send().await.unwrap();
-    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
+    // moto answers GetBucketVersioning with a root element the SDK refuses; read it as text.
+    let versioning = format!("{}/{}?versioning", env["AWS_ENDPOINT_URL"], resources.bucket);
+    let versioning = ureq::get(&versioning).call().unwrap().body_mut().read_to_string().unwrap();
+    assert!(versioning.contains("<Status>Enabled</Status>"), "versioning: {versioning}");
     let lifecycle = s3.get_bucket_lifecycle_configuration().bucket(&resources.bucket).send().await.unwrap();
     let retention = lifecycle.rules().iter().find(|r| r.id() == Some("retention")).expect("retention rule");
     assert_eq!(
@@ -227,7 +229,7 @@ fn the_chain_runs_on_the_aws_adapters() {
 
     // The download is a presigned S3 URL, valid for a minute.
     let (redirect, headers, _) = runtime.get_bytes(&format!("/api/v1/requests/{id}/certificate"), Some(&mother));
-    assert_eq!(redirect, 302);
+    assert!((300..400).contains(&redirect), "a redirect: {redirect}");
     let location = headers.iter().find(|(k, _)| k == "location").map(|(_, v)| v.clone()).expect("Location");
     assert!(location.starts_with(&env["AWS_ENDPOINT_URL"]), "{location}");
     assert!(location.contains("X-Amz-Expires=60"), "{location}");

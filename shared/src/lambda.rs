@@ -203,3 +203,14 @@ async fn fetch_jwks(url: &str) -> Result<JwkSet, Error> {
     let body = tokio::time::timeout(JWKS_TIMEOUT, response.into_body().collect()).await??.to_bytes();
     Ok(serde_json::from_slice(&body)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn keys_come_only_over_https() {
+        let error = fetch_jwks("http://127.0.0.1:9/jwks.json").await.unwrap_err();
+        assert!(error.to_string().contains("must use https"), "{error}");
+    }
+}

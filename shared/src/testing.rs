@@ -174,6 +174,42 @@ impl TestApp {
         (status, json)
     }
 
+    /// A page as a browser asks for it, with `cookies` (`name=value; …`).
+    pub async fn page_get(&self, uri: &str, cookies: &str) -> PageResponse {
+        self.page_send("GET", uri, &[(header::COOKIE.as_str(), cookies)], None).await
+    }
+
+    /// A form posted from one of the service's own pages.
+    pub async fn page_post(&self, uri: &str, cookies: &str, form: &[(&str, &str)]) -> PageResponse {
+        let body = serde_urlencoded::to_string(form).expect("form pairs encode").into_bytes();
+        let headers = [(header::COOKIE.as_str(), cookies), ("sec-fetch-site", "same-origin")];
+        self.page_send("POST", uri, &headers, Some(("application/x-www-form-urlencoded", body))).await
+    }
+
+    /// Any page request: headers as given, and a body with its content type.
+    pub async fn page_send(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> PageResponse {
+        let mut request = Request::builder().method(method).uri(uri);
+        for (name, value) in headers.iter().filter(|(_, value)| !value.is_empty()) {
+            request = request.header(*name, *value);
+        }
+        let request = match body {
+            Some((content_type, bytes)) => request.header(header::CONTENT_TYPE, content_type).body(Body::from(bytes)),
+            None => request.body(Body::empty()),
+        }
+        .expect("valid test request");
+        let response = self.router.clone().oneshot(request).await.expect("router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        PageResponse { status, headers, html: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
     pub async fn call_with_headers(
         &self,
         method: &str,
@@ -196,4 +232,40 @@ impl TestApp {
         .expect("valid test request");
         self.send(request).await
     }
+}
+
+/// A page's answer.
+pub struct PageResponse {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub html: String,
+}
+
+impl PageResponse {
+    /// The HTML with the escapes of harmless characters undone (`/` in links, quotes), for
+    /// comparing with what a browser shows.
+    pub fn text(&self) -> String {
+        self.html.replace("&#x2f;", "/").replace("&#x27;", "'").replace("&quot;", "\"")
+    }
+
+    /// Where a redirect leads.
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok())
+    }
+
+    /// The cookies set, as `name=value` (without attributes).
+    pub fn cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// The cookie of a citizen signed in with `token`, as pages carry it.
+pub fn session(token: &str) -> String {
+    format!("{}={token}", crate::web::SESSION_COOKIE)
 }

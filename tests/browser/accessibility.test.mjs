@@ -35,7 +35,11 @@ for (const lang of LANGUAGES) {
       });
       const page = await context.newPage();
       const failures = [];
-      const audit = async (state, { expectError = false, shot = false } = {}) => {
+      const audit = async (state, { expectError = false, shot = false, errorPage = null } = {}) => {
+        // A page that failed to render would still pass axe: it must be the page we expect.
+        const errorMark = page.locator("[data-error]");
+        const shown = (await errorMark.count()) > 0 ? await errorMark.getAttribute("data-error") : null;
+        assert.equal(shown, errorPage, state);
         const title = await page.title();
         assert.equal(title.startsWith("Fehler:") || title.startsWith("Error:"), expectError, `${state}: ${title}`);
         assert.equal(await page.locator("html").getAttribute("lang"), lang === "en" ? "en" : "de", state);
@@ -59,7 +63,7 @@ for (const lang of LANGUAGES) {
       await page.goto("/pruefen/AAAAAAAAAAAAAAAAAAAA");
       await audit("pruefen-unbekannt");
       await page.goto("/gibt-es-nicht");
-      await audit("nicht-gefunden");
+      await audit("nicht-gefunden", { errorPage: "not_found" });
 
       // The pre-check: every question, empty first (error), then answered.
       const answers = [

@@ -477,24 +477,8 @@ fn layout(step: Step, form: &mut FormView, data: &Json, lang: Lang) -> Vec<Item>
         Step::Mother => {
             // Autofill only helps where the data is her own (WCAG 1.3.5), not for a representative.
             let self_applying = !Application(data).is_representative();
-            let address = vec![
-                Item::Text(
-                    form.text("mother.address.street", "antrag.street")
-                        .autocomplete(own("address-line1", self_applying)),
-                ),
-                Item::Text(form.text("mother.address.house_number", "antrag.house_number").width(Width::Chars5)),
-                Item::Text(
-                    form.text("mother.address.postcode", "antrag.postcode")
-                        .autocomplete(own("postal-code", self_applying))
-                        .width(Width::Chars5)
-                        .numeric()
-                        .no_spellcheck(),
-                ),
-                Item::Text(
-                    form.text("mother.address.city", "antrag.city").autocomplete(own("address-level2", self_applying)),
-                ),
-            ];
-            vec![
+            // Laid out top to bottom: the error summary follows this order.
+            let mut items = vec![
                 Item::Text(
                     form.text("mother.given_names", "antrag.given_names")
                         .autocomplete(own("given-name", self_applying))
@@ -516,12 +500,30 @@ fn layout(step: Step, form: &mut FormView, data: &Json, lang: Lang) -> Vec<Item>
                         .autocomplete(own("bday", self_applying)),
                 ),
                 Item::Text(form.text("mother.birth_place", "antrag.birth_place")),
-                Item::Group {
-                    legend: text(lang, "antrag.mother.address").to_owned(),
-                    conditional: false,
-                    items: address,
-                },
-            ]
+            ];
+            let address = vec![
+                Item::Text(
+                    form.text("mother.address.street", "antrag.street")
+                        .autocomplete(own("address-line1", self_applying)),
+                ),
+                Item::Text(form.text("mother.address.house_number", "antrag.house_number").width(Width::Chars5)),
+                Item::Text(
+                    form.text("mother.address.postcode", "antrag.postcode")
+                        .autocomplete(own("postal-code", self_applying))
+                        .width(Width::Chars5)
+                        .numeric()
+                        .no_spellcheck(),
+                ),
+                Item::Text(
+                    form.text("mother.address.city", "antrag.city").autocomplete(own("address-level2", self_applying)),
+                ),
+            ];
+            items.push(Item::Group {
+                legend: text(lang, "antrag.mother.address").to_owned(),
+                conditional: false,
+                items: address,
+            });
+            items
         }
         Step::Child => vec![
             Item::Text(form.text("child.given_names", "antrag.given_names").no_spellcheck()),
@@ -710,13 +712,12 @@ fn kind_label(lang: Lang, kind: DocumentKind) -> String {
 
 fn render_documents(
     page: &Page,
+    step: &DocumentsStep,
     draft: &Draft,
-    office: &Office,
-    required: &[DocumentKind],
     problems: &[(DocumentKind, UploadProblem)],
-    steps: &[Step],
     to_check: bool,
 ) -> PageResult {
+    let DocumentsStep { office, required, steps, .. } = step;
     let lang = page.lang;
     let uploads = Application(&draft.data).uploads();
     let uploaded: Vec<UploadedView> = uploads
@@ -761,7 +762,7 @@ fn render_documents(
         &page.clone().at(DOCUMENTS_PATH),
         "nachweise.html",
         context! {
-            office => OfficeView::from(office).name,
+            office => office.name,
             uploaded,
             inputs,
             errors,
@@ -774,11 +775,19 @@ fn render_documents(
     )
 }
 
-/// Her draft with the office and the documents it requires, or where to go instead.
-async fn documents_context(
+/// The documents step: her draft, her office, what it requires, and the steps around it.
+struct DocumentsStep {
+    draft: Draft,
+    office: Office,
+    required: Vec<DocumentKind>,
+    steps: Vec<Step>,
+}
+
+/// The documents step, or where she belongs instead (no draft yet, or nothing to upload).
+async fn documents_step(
     services: &Services,
     citizen: &CitizenClaims,
-) -> Result<Result<(Draft, Office, Vec<DocumentKind>, Vec<Step>), String>, PageError> {
+) -> Result<Result<DocumentsStep, String>, PageError> {
     let Some(draft) = load_draft(services, citizen).await? else { return Ok(Err("/antrag".into())) };
     let directory = records::directory(&*services.store).await?;
     let application = Application(&draft.data);
@@ -786,17 +795,15 @@ async fn documents_context(
     match application.office(&directory).cloned() {
         Some(office) if !required.is_empty() => {
             let steps = application.steps(&directory);
-            Ok(Ok((draft, office, required, steps)))
+            Ok(Ok(DocumentsStep { draft, office, required, steps }))
         }
         _ => Ok(Err(application.resume_path(&directory))),
     }
 }
 
 async fn documents(State(services): State<Services>, page: Page, SignedIn(citizen): SignedIn) -> PageResult {
-    match documents_context(&services, &citizen).await? {
-        Ok((draft, office, required, steps)) => {
-            render_documents(&page, &draft, &office, &required, &[], &steps, to_check(&page, None))
-        }
+    match documents_step(&services, &citizen).await? {
+        Ok(step) => render_documents(&page, &step, &step.draft, &[], to_check(&page, None)),
         Err(elsewhere) => Ok(Redirect::to(&elsewhere).into_response()),
     }
 }
@@ -849,21 +856,22 @@ async fn upload(
     SignedIn(citizen): SignedIn,
     mut multipart: Multipart,
 ) -> PageResult {
-    let (mut draft, office, required, steps) = match documents_context(&services, &citizen).await? {
-        Ok(context) => context,
+    let step = match documents_step(&services, &citizen).await? {
+        Ok(step) => step,
         Err(elsewhere) => return Ok(Redirect::to(&elsewhere).into_response()),
     };
     let (files, back_to_check) = match read_files(&mut multipart).await {
         Ok(read) => read,
         Err(error) => {
+            // Mostly a post beyond MAX_UPLOAD_REQUEST: too large for any file to be judged.
             tracing::info!(%error, "upload could not be read");
-            let problems: Vec<_> = required.iter().map(|kind| (*kind, UploadProblem::TooLarge)).collect();
-            return render_documents(&page, &draft, &office, &required, &problems, &steps, false);
+            let problems: Vec<_> = step.required.iter().map(|kind| (*kind, UploadProblem::TooLarge)).collect();
+            return render_documents(&page, &step, &step.draft, &problems, false);
         }
     };
-    let mut uploads = Application(&draft.data).uploads();
+    let mut uploads = Application(&step.draft.data).uploads();
     let mut problems = Vec::new();
-    for file in files.into_iter().filter(|f| required.contains(&f.kind)) {
+    for file in files.into_iter().filter(|f| step.required.contains(&f.kind)) {
         let checked = if file.too_large { Err(UploadProblem::TooLarge) } else { upload::check(&file.bytes) };
         let file_type = match checked {
             Ok(file_type) => file_type,
@@ -882,15 +890,16 @@ async fn upload(
         }
         uploads.push(Upload { kind: file.kind, key, file_type, file_name, size });
     }
-    set_path(&mut draft.data, "uploads", serde_json::to_value(&uploads).expect("uploads serialise"));
-    let draft = save_draft(&services, &citizen, draft.data).await?;
-    for kind in &required {
+    let mut data = step.draft.data.clone();
+    set_path(&mut data, "uploads", serde_json::to_value(&uploads).expect("uploads serialise"));
+    let draft = save_draft(&services, &citizen, data).await?;
+    for kind in &step.required {
         if !uploads.iter().any(|u| u.kind == *kind) && !problems.iter().any(|(k, _)| k == kind) {
             problems.push((*kind, UploadProblem::Missing));
         }
     }
     if !problems.is_empty() {
-        return render_documents(&page, &draft, &office, &required, &problems, &steps, back_to_check);
+        return render_documents(&page, &step, &draft, &problems, back_to_check);
     }
     Ok(Redirect::to(CHECK_PATH).into_response())
 }

@@ -2,8 +2,8 @@
 //! its certificate (`GET /api/v1/requests/{id}/certificate`).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -96,7 +96,8 @@ async fn certificate_download(services: &Services, request: &Request) -> Result<
         .documents
         .download_link(&certificate.document, "Bescheinigung-Sorgeregister.pdf", DOWNLOAD_LINK_LIFETIME)
         .await?;
-    let mut response = Redirect::to(&link).into_response();
+    // 302, as the contract says (and as S3's presigned links are usually followed).
+    let mut response = (StatusCode::FOUND, [(header::LOCATION, link)]).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(Some(response))
 }

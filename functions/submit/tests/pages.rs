@@ -1,0 +1,166 @@
+//! Submitting the form's draft from the check-answers page: the same `submit_application` as
+//! the API, once per click, with the uploads moved to the request.
+
+use std::time::Duration as StdDuration;
+
+use serde_json::json;
+use shared::ports::QueueName;
+use shared::records;
+use shared::testing::{PageResponse, TestApp, session};
+
+const STEPS: [(&str, &[(&str, &str)]); 4] = [
+    ("antragsteller", &[("applicant.role", "mother")]),
+    (
+        "mutter",
+        &[
+            ("mother.given_names", "Sophia"),
+            ("mother.family_name", "Beispiel"),
+            ("mother.birth_date.day", "2"),
+            ("mother.birth_date.month", "5"),
+            ("mother.birth_date.year", "1994"),
+            ("mother.birth_place", "Bremen"),
+            ("mother.address.street", "Am Markt"),
+            ("mother.address.house_number", "1"),
+            ("mother.address.postcode", "28195"),
+            ("mother.address.city", "Bremen"),
+        ],
+    ),
+    (
+        "kind",
+        &[
+            ("child.given_names", "Mia"),
+            ("child.family_name", "Beispiel"),
+            ("child.birth_date.day", "14"),
+            ("child.birth_date.month", "3"),
+            ("child.birth_date.year", "2021"),
+            ("child.born_abroad", "no"),
+            ("child.birth_place", "Bremen"),
+        ],
+    ),
+    ("zustellung", &[("delivery", "download")]),
+];
+
+async fn app() -> TestApp {
+    TestApp::new(submit::router().merge(drafts::router())).await
+}
+
+async fn fill_in(app: &TestApp, cookie: &str) {
+    for (step, form) in STEPS {
+        let saved = app.page_post(&format!("/antrag/{step}"), cookie, form).await;
+        assert_eq!(saved.status, 303, "{step}: {}", saved.html);
+    }
+}
+
+/// The idempotency key the check-answers page gives its submit button.
+fn key(check: &PageResponse) -> String {
+    let html = check.text();
+    let start = html.find("name=\"idempotency_key\" value=\"").expect("a key") + 30;
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+async fn queued(app: &TestApp) -> usize {
+    app.services.queue.receive(QueueName::Submitted, 10, StdDuration::ZERO).await.unwrap().len()
+}
+
+#[tokio::test]
+async fn the_draft_is_submitted_once_and_she_sees_her_reference() {
+    let app = app().await;
+    let cookie = session(&app.mother());
+    fill_in(&app, &cookie).await;
+    let check = app.page_get("/antrag/pruefen", &cookie).await;
+    let key = key(&check);
+
+    let sent = app.page_post("/antrag/absenden", &cookie, &[("idempotency_key", &key)]).await;
+    let location = sent.location().expect("a redirect").to_owned();
+    let id = location.strip_prefix("/antrag/eingereicht/").expect("to the confirmation").to_owned();
+    let request = records::request(&*app.services.store, &id).await.unwrap().unwrap().value;
+    assert_eq!(request.office_id, "jugendamt-bremen");
+    assert_eq!(request.application.child.given_names.as_str(), "Mia");
+    assert_eq!(
+        app.call("GET", "/api/v1/drafts/antrag", Some(&app.mother()), None).await.0,
+        404,
+        "the draft is used up"
+    );
+
+    let again = app.page_post("/antrag/absenden", &cookie, &[("idempotency_key", &key)]).await;
+    assert_eq!(again.location(), Some(location.as_str()), "a second click finds the same request");
+    assert_eq!(queued(&app).await, 1, "one request reached the pipeline");
+
+    for (lang, heading) in
+        [("de", "Antrag abgeschickt"), ("ls", "Ihr Antrag ist abgeschickt."), ("en", "Application sent")]
+    {
+        let confirmation = app.page_get(&location, &format!("{cookie}; lang={lang}")).await;
+        assert_eq!(confirmation.status, 200);
+        assert!(confirmation.text().contains(heading) && confirmation.text().contains(&id), "{lang}");
+        assert!(confirmation.text().contains(&format!("href=\"/antraege/{id}\"")));
+    }
+    let stranger = app.page_get(&location, &session(&app.other_mother())).await;
+    assert_eq!(stranger.status, 404, "someone else's request does not exist for her");
+}
+
+#[tokio::test]
+async fn uploads_move_to_the_request_and_are_required_where_the_office_asks() {
+    let app = app().await;
+    let mut bremen = shared::testing::offices().into_iter().find(|o| o.id == "jugendamt-bremen").unwrap();
+    bremen.required_documents = vec!["geburtsurkunde".into()];
+    records::put_office(&*app.services.store, &bremen, false).await.unwrap();
+    let cookie = session(&app.mother());
+    fill_in(&app, &cookie).await;
+
+    let missing = app.page_post("/antrag/absenden", &cookie, &[]).await;
+    assert_eq!(missing.status, 422, "no submission without the required document");
+    assert!(missing.text().contains("<title>Fehler: Prüfen Sie Ihre Angaben"));
+    assert!(missing.text().contains("href=\"/antrag/nachweise#uploads-geburtsurkunde\""));
+
+    let mut body =
+        b"--g\r\nContent-Disposition: form-data; name=\"upload.geburtsurkunde\"; filename=\"u.pdf\"\r\n\r\n".to_vec();
+    body.extend_from_slice(b"%PDF-1.7 a birth certificate\r\n--g--\r\n");
+    let headers = [("cookie", cookie.as_str()), ("sec-fetch-site", "same-origin")];
+    let uploaded =
+        app.page_send("POST", "/antrag/nachweise", &headers, Some(("multipart/form-data; boundary=g", body))).await;
+    assert_eq!(uploaded.location(), Some("/antrag/pruefen"));
+    let draft = app.call("GET", "/api/v1/drafts/antrag", Some(&app.mother()), None).await.1;
+    let draft_key = draft["data"]["uploads"][0]["key"].as_str().unwrap().to_owned();
+
+    let sent = app.page_post("/antrag/absenden", &cookie, &[("idempotency_key", "k1")]).await;
+    let id = sent.location().unwrap().rsplit('/').next().unwrap().to_owned();
+    let request = records::request(&*app.services.store, &id).await.unwrap().unwrap().value;
+    let upload = &request.documents.uploads[0];
+    assert_eq!(upload.key, format!("jugendamt-bremen/requests/{id}/nachweis-geburtsurkunde.pdf"));
+    assert!(app.services.documents.get(&upload.key).await.unwrap().unwrap().starts_with(b"%PDF-"));
+    assert!(app.services.documents.get(&draft_key).await.unwrap().is_none(), "the draft's copy is gone");
+}
+
+#[tokio::test]
+async fn problems_found_on_submission_send_her_to_the_field() {
+    let app = app().await;
+    let cookie = session(&app.mother());
+    fill_in(&app, &cookie).await;
+    // The draft changed behind the form's back (another tab, the API): the domain still judges.
+    let mut data = app.call("GET", "/api/v1/drafts/antrag", Some(&app.mother()), None).await.1["data"].clone();
+    data["child"]["birth_date"] = json!("2099-01-01");
+    app.call("PUT", "/api/v1/drafts/antrag", Some(&app.mother()), Some(data)).await;
+
+    let refused = app.page_post("/antrag/absenden", &cookie, &[("idempotency_key", "k2")]).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.text().contains("href=\"/antrag/kind?zurueck=pruefen#child-birth_date\""));
+    assert!(refused.text().contains("Das Datum darf nicht in der Zukunft liegen."));
+    assert_eq!(queued(&app).await, 0);
+}
+
+#[tokio::test]
+async fn the_submit_button_needs_her_session_and_her_site() {
+    let app = app().await;
+    let anonymous = app.page_post("/antrag/absenden", "", &[]).await;
+    assert_eq!(anonymous.location(), Some("/anmelden?next=%2Fantrag"));
+    let cookie = session(&app.mother());
+    let cross = app
+        .page_send(
+            "POST",
+            "/antrag/absenden",
+            &[("cookie", &cookie), ("sec-fetch-site", "cross-site")],
+            Some(("application/x-www-form-urlencoded", Vec::new())),
+        )
+        .await;
+    assert_eq!(cross.status, 403);
+}
