@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use shared::domain::request::Status;
 use shared::ports::{Condition, Item, Key, Write};
 use system_tests::chain::Chain;
-use system_tests::pdftotext;
+use system_tests::{pdftotext, pdftotext_in};
 
 /// A request that the register step sent to the Bremen office for review (username/password login).
 async fn in_review(chain: &Chain, changes: &[(&str, Value)]) -> String {
@@ -73,16 +73,54 @@ async fn a_rejection_reaches_the_mother_in_plain_words() {
     assert_eq!(decide(&chain, &id, &staff, json!({"outcome": "issue"})).await.0, 409);
 }
 
+/// DIN 5008 form B: the window of the envelope, 85 × 45 mm at 20 mm from the left, 45 mm from the top.
+const ADDRESS_FIELD: (f64, f64, f64, f64) = (20.0, 45.0, 85.0, 45.0);
+
+async fn letter(chain: &Chain, id: &str, token: &str) -> (u16, Vec<u8>) {
+    let (status, pdf) = chain.app.get_bytes(&format!("/api/v1/staff/requests/{id}/letter.pdf"), token).await;
+    (status.as_u16(), pdf)
+}
+
 #[tokio::test]
-async fn posted_needs_an_issued_certificate_for_delivery_by_post() {
+async fn a_letter_carries_the_certificate_by_post_and_the_request_is_marked_posted() {
     let chain = Chain::new().await;
     let id = in_review(&chain, &[("/delivery", json!("post"))]).await;
     let staff = chain.app.staff("jugendamt-bremen");
     assert_eq!(decide(&chain, &id, &staff, json!({"outcome": "posted"})).await.0, 409, "nothing to post yet");
+    assert_eq!(letter(&chain, &id, &staff).await.0, 409, "no letter before the certificate");
     decide(&chain, &id, &staff, json!({"outcome": "issue"})).await;
     chain.run(false).await;
+
+    let (status, pdf) = letter(&chain, &id, &staff).await;
+    assert_eq!(status, 200);
+    let window = pdftotext_in(&pdf, ADDRESS_FIELD);
+    for line in ["Sophia Beispiel", "Am Markt 1", "28195 Bremen", "Jugendamt Bremen · Amtsweg 1"] {
+        assert!(window.contains(line), "{line:?} in the window: {window}");
+    }
+    let text = pdftotext(&pdf);
+    let pages: Vec<&str> = text.split('\u{c}').filter(|page| !page.trim().is_empty()).collect();
+    assert_eq!(pages.len(), 2, "the letter and the certificate");
+    assert!(pages[0].contains("Jugendamt Bremen") && pages[0].contains("bremen@example.org"), "letterhead");
+    let code = chain.request(&id).await.certificate.unwrap().code;
+    assert!(pages[1].contains("Mia Beispiel") && pages[1].contains(&code[..4]), "the issued certificate on page 2");
+    assert_eq!(letter(&chain, &id, &chain.app.staff("jugendamt-berlin")).await.0, 404, "another office's");
+
     assert_eq!(decide(&chain, &id, &staff, json!({"outcome": "posted"})).await.0, 200);
     assert_eq!(chain.request(&id).await.status, Status::Posted);
+    assert_eq!(letter(&chain, &id, &staff).await.0, 200, "the letter stays for a second print");
+    let (_, audit) = chain.app.call("GET", &format!("/api/v1/staff/requests/{id}/audit"), Some(&staff), None).await;
+    let actions =
+        audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect::<Vec<_>>();
+    assert!(actions.contains(&"read:letter.pdf") && actions.contains(&"decision:posted"), "{actions:?}");
+}
+
+#[tokio::test]
+async fn a_certificate_to_download_has_no_letter() {
+    let chain = Chain::new().await;
+    let id = chain.submit(&chain.app.mother(), &[]).await;
+    chain.run(false).await;
+    assert_eq!(chain.request(&id).await.status, Status::Issued);
+    assert_eq!(letter(&chain, &id, &chain.app.staff("jugendamt-bremen")).await.0, 409);
 }
 
 #[tokio::test]
@@ -99,7 +137,7 @@ async fn every_office_endpoint_is_confined_to_the_own_office() {
     let chain = Chain::new().await;
     let id = in_review(&chain, &[]).await;
     let berlin = chain.app.staff("jugendamt-berlin");
-    for path in ["", "/xfamilie.xml", "/auskunft.xml", "/antrag.pdf", "/messages", "/audit"] {
+    for path in ["", "/xfamilie.xml", "/auskunft.xml", "/antrag.pdf", "/letter.pdf", "/messages", "/audit"] {
         let (status, _) =
             chain.app.call("GET", &format!("/api/v1/staff/requests/{id}{path}"), Some(&berlin), None).await;
         assert_eq!(status, 404, "GET {path}");
@@ -303,7 +341,9 @@ async fn retention_deletes_finished_requests_after_the_offices_period_and_keeps_
     let report = retention::run(&chain.app.services).await.unwrap();
     assert_eq!((report.requests, report.documents), (1, 4));
     assert!(shared::records::request(&*chain.app.services.store, &issued).await.unwrap().is_none());
-    assert!(chain.app.services.documents.get(&certificate.document).await.unwrap().is_none());
+    for key in before.document_keys() {
+        assert!(chain.app.services.documents.get(key).await.unwrap().is_none(), "{key} deleted");
+    }
     assert!(shared::records::messages(&*chain.app.services.store, &issued).await.unwrap().is_empty());
     let (_, verified) = chain.app.call("GET", &format!("/api/v1/verify/{}", certificate.code), None, None).await;
     assert_eq!(verified["valid"], false);

@@ -4,16 +4,19 @@
 //! so `none` and HS256-with-the-public-key are refused), its key id names a key of a trusted
 //! issuer's JWKS, the signature holds, and `iss`, `aud`, `exp` and `nbf` are right. Whether the
 //! token speaks for a citizen or for staff follows from the issuer and audience it was verified
-//! against, never from a claim the token chooses itself.
+//! against, never from a claim the token chooses itself. Staff tokens of an office's own
+//! identity provider are verified the same way (see [`crate::office_idp`]).
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use jsonwebtoken::jwk::{Jwk, JwkSet, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::request::TrustLevel;
+use crate::office_idp::OfficeIdentityProviders;
 
 /// Only asymmetric signatures.
 pub const ALLOWED_ALGORITHMS: [Algorithm; 4] = [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::EdDSA];
@@ -99,18 +102,36 @@ pub enum AuthError {
     AlgorithmNotAllowed,
     #[error("the token's key is unknown")]
     UnknownKey,
+    #[error("the token's issuer is not trusted")]
+    UnknownIssuer,
     #[error("the token is invalid: {0}")]
     Invalid(String),
 }
 
+/// The platform's own identity providers (citizens' BundID, the operators' and the local ones)
+/// and, if set, the offices' providers for their staff.
 #[derive(Debug, Clone, Default)]
 pub struct Verifier {
     trusted: Vec<TrustedIssuer>,
+    offices: Option<Arc<OfficeIdentityProviders>>,
 }
 
 impl Verifier {
     pub fn new(trusted: Vec<TrustedIssuer>) -> Self {
-        Self { trusted }
+        Self { trusted, offices: None }
+    }
+
+    /// Also accepts staff tokens from the identity provider an office configured.
+    pub fn with_office_providers(mut self, offices: Arc<OfficeIdentityProviders>) -> Self {
+        self.offices = Some(offices);
+        self
+    }
+
+    /// The offices' providers, for a token that names none of the platform's issuers.
+    pub fn office_providers(&self, token: &str) -> Option<&OfficeIdentityProviders> {
+        let issuer = unverified_issuer(token)?;
+        let platform = self.trusted.iter().any(|trusted| trusted.issuer == issuer);
+        self.offices.as_deref().filter(|_| !platform)
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
@@ -118,31 +139,52 @@ impl Verifier {
         if !ALLOWED_ALGORITHMS.contains(&header.alg) {
             return Err(AuthError::AlgorithmNotAllowed);
         }
-        let kid = header.kid.ok_or(AuthError::UnknownKey)?;
         let mut last_error = AuthError::UnknownKey;
         for trusted in &self.trusted {
-            let Some(jwk) = trusted.keys.find(&kid) else { continue };
-            // The key itself may pin its algorithm; the token must not choose another one.
-            if let Some(pinned) = jwk.common.key_algorithm {
-                if Algorithm::try_from(pinned).ok() != Some(header.alg) {
-                    last_error = AuthError::AlgorithmNotAllowed;
-                    continue;
-                }
-            }
-            let key = DecodingKey::from_jwk(jwk).map_err(|e| AuthError::Invalid(e.to_string()))?;
-            let mut validation = Validation::new(header.alg);
-            validation.set_issuer(&[&trusted.issuer]);
-            validation.set_audience(&[&trusted.audience]);
-            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-            validation.validate_nbf = true;
-            validation.leeway = LEEWAY_SECONDS;
-            match decode::<serde_json::Value>(token, &key, &validation) {
-                Ok(data) => return principal(trusted.kind, data.claims),
-                Err(e) => last_error = AuthError::Invalid(e.to_string()),
+            match verify_claims(token, trusted) {
+                Ok(claims) => return principal(trusted.kind, claims),
+                Err(AuthError::UnknownKey) => {}
+                Err(error) => last_error = error,
             }
         }
         Err(last_error)
     }
+}
+
+/// The token's claims if it is signed by a key of `trusted` with an allowed algorithm and its
+/// `iss`, `aud`, `exp`, `nbf` and `sub` are right for `trusted`.
+pub fn verify_claims(token: &str, trusted: &TrustedIssuer) -> Result<serde_json::Value, AuthError> {
+    let header = decode_header(token).map_err(|_| AuthError::Malformed)?;
+    if !ALLOWED_ALGORITHMS.contains(&header.alg) {
+        return Err(AuthError::AlgorithmNotAllowed);
+    }
+    let kid = header.kid.ok_or(AuthError::UnknownKey)?;
+    let jwk = trusted.keys.find(&kid).ok_or(AuthError::UnknownKey)?;
+    // The key itself may pin its algorithm; the token must not choose another one.
+    if let Some(pinned) = jwk.common.key_algorithm {
+        if Algorithm::try_from(pinned).ok() != Some(header.alg) {
+            return Err(AuthError::AlgorithmNotAllowed);
+        }
+    }
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| AuthError::Invalid(e.to_string()))?;
+    let mut validation = Validation::new(header.alg);
+    validation.set_issuer(&[&trusted.issuer]);
+    validation.set_audience(&[&trusted.audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    validation.leeway = LEEWAY_SECONDS;
+    decode::<serde_json::Value>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| AuthError::Invalid(e.to_string()))
+}
+
+/// The `iss` a token names, before any check: only to choose whose keys to check it with.
+pub fn unverified_issuer(token: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("iss")?.as_str().map(str::to_owned)
 }
 
 fn principal(kind: PrincipalKind, claims: serde_json::Value) -> Result<Principal, AuthError> {

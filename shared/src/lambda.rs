@@ -12,7 +12,9 @@
 //! Configuration comes only from the environment `template.yaml` sets: the resources (see
 //! [`crate::aws::Resources`]), `PUBLIC_BASE_URL` for the certificate, and for each identity
 //! provider whose tokens a function accepts `CITIZEN_ISSUER`/`CITIZEN_AUDIENCE`/`CITIZEN_JWKS_URL`
-//! or the same with `STAFF_`. Logs are JSON lines with the Lambda request id, never personal data.
+//! or the same with `STAFF_`; staff tokens of an office's own provider are accepted as the
+//! offices are configured (see [`crate::office_idp`]). Logs are JSON lines with the Lambda
+//! request id, never personal data.
 
 use std::sync::Arc;
 
@@ -20,13 +22,12 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use http_body_util::{BodyExt, Empty};
-use jsonwebtoken::jwk::JwkSet;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 use crate::auth::{PrincipalKind, TrustedIssuer, Verifier};
 use crate::aws::{Adapters, ConfigError, Resources, required_env};
 use crate::http::{self, Services};
+use crate::office_idp::{HttpsJwks, JwksSource, OfficeIdentityProviders};
 use crate::ports::{BatchHandler, Clock, QueueMessage, RandomIds, SystemClock};
 use crate::steps::{Step, StepHandler};
 
@@ -168,9 +169,10 @@ pub async fn services_from_env(verifier: Verifier) -> Result<(Services, Resource
 }
 
 /// Trusts the identity providers configured for this function (none for public ones), with
-/// their keys fetched now, at the cold start. A key rotation reaches a function when Lambda
-/// recycles its instances (within hours); API Gateway's JWT authorizer, which checks every token
-/// first, follows rotations at once.
+/// their keys fetched now, at the cold start, and the offices' own providers for staff. A key
+/// rotation of the platform's providers reaches a function when Lambda recycles its instances
+/// (within hours); API Gateway's JWT authorizer, which checks every token first, follows
+/// rotations at once.
 pub async fn verifier_from_env() -> Result<Verifier, Error> {
     let mut trusted = Vec::new();
     for (prefix, kind) in [("CITIZEN", PrincipalKind::Citizen), ("STAFF", PrincipalKind::Staff)] {
@@ -179,38 +181,9 @@ pub async fn verifier_from_env() -> Result<Verifier, Error> {
             issuer: required_env(&format!("{prefix}_ISSUER"))?,
             audience: required_env(&format!("{prefix}_AUDIENCE"))?,
             kind,
-            keys: fetch_jwks(&jwks_url).await?,
+            keys: HttpsJwks.fetch(&jwks_url).await?,
         });
     }
-    Ok(Verifier::new(trusted))
-}
-
-/// How long a cold start waits for an identity provider's keys.
-const JWKS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
-async fn fetch_jwks(url: &str) -> Result<JwkSet, Error> {
-    let uri: axum::http::Uri = url.parse()?;
-    if uri.scheme_str() != Some("https") {
-        return Err(format!("JWKS URL {url} must use https").into());
-    }
-    let connector = hyper_rustls::HttpsConnectorBuilder::new().with_native_roots()?.https_only().enable_http1().build();
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build::<_, Empty<axum::body::Bytes>>(connector);
-    let response = tokio::time::timeout(JWKS_TIMEOUT, client.get(uri)).await??;
-    if !response.status().is_success() {
-        return Err(format!("JWKS {url}: HTTP {}", response.status()).into());
-    }
-    let body = tokio::time::timeout(JWKS_TIMEOUT, response.into_body().collect()).await??.to_bytes();
-    Ok(serde_json::from_slice(&body)?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn keys_come_only_over_https() {
-        let error = fetch_jwks("http://127.0.0.1:9/jwks.json").await.unwrap_err();
-        assert!(error.to_string().contains("must use https"), "{error}");
-    }
+    let offices = OfficeIdentityProviders::new(Arc::new(HttpsJwks), Arc::new(SystemClock));
+    Ok(Verifier::new(trusted).with_office_providers(Arc::new(offices)))
 }

@@ -5,7 +5,8 @@
 //! - [`embedded`]: the default adapters (SQLite on disk, the file system).
 //! - `aws` (feature `aws`): the adapters on DynamoDB, S3 and SQS.
 //! - `lambda` (feature `lambda`): the Lambda entrypoints of the functions.
-//! - [`auth`]: verification of citizen and staff tokens.
+//! - [`auth`]: verification of citizen and staff tokens; [`office_idp`]: staff tokens from an
+//!   office's own identity provider.
 //! - [`texts`]: the text catalogue (German, Leichte Sprache, English).
 //! - [`http`]: the plumbing every API function shares (errors, extractors, context).
 //! - [`web`]: what every function's pages share (layout, templates, session cookie, CSRF).
@@ -19,6 +20,7 @@ pub mod http;
 pub mod input;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod office_idp;
 pub mod pipeline;
 pub mod ports;
 pub mod records;

@@ -162,6 +162,19 @@ impl TestApp {
         self.send(request.body(Body::from(body)).expect("valid test request")).await
     }
 
+    /// A document (PDF, XML) as bytes, with a bearer token.
+    pub async fn get_bytes(&self, uri: &str, token: &str) -> (StatusCode, Vec<u8>) {
+        let request = Request::builder()
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("valid test request");
+        let response = self.router.clone().oneshot(request).await.expect("router answers");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        (status, bytes.to_vec())
+    }
+
     async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
         let response = self.router.clone().oneshot(request).await.expect("router answers");
         let status = response.status();

@@ -81,6 +81,8 @@ export async function startBrowser() {
   const executable = process.env.CHROMIUM ?? "/usr/bin/chromium";
   const child = spawn(executable, [...CHROMIUM_FLAGS, "--remote-debugging-port=0", `--user-data-dir=${profile}`], {
     stdio: ["ignore", "ignore", "pipe"],
+    // Its own process group, so that stop() ends the helper processes too.
+    detached: true,
   });
   const [, endpoint] = await firstMatch(child.stderr, /DevTools listening on (ws:\/\/\S+)/, "Chromium");
   child.stderr.resume();
@@ -89,10 +91,19 @@ export async function startBrowser() {
     browser,
     async stop() {
       await browser.close().catch(() => {});
-      child.kill("SIGTERM");
-      if (child.exitCode === null) await once(child, "exit");
-      // Chromium's helper processes may still be closing files.
-      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+      const exited = child.exitCode === null ? once(child, "exit") : Promise.resolve();
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // The group is gone already.
+      }
+      await exited;
+      // A helper process may still be closing files; a left-over profile is no test failure.
+      try {
+        rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
+      } catch (error) {
+        console.warn(`Chromium profile ${profile} not removed: ${error.message}`);
+      }
     },
   };
 }

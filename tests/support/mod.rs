@@ -189,10 +189,24 @@ impl Drop for Runtime {
 
 /// Text of a PDF, as `pdftotext` extracts it.
 pub fn pdftotext(pdf: &[u8]) -> String {
+    pdftotext_with(pdf, &[])
+}
+
+/// The text of page 1 inside a rectangle, in millimetres from the top left corner (`x`, `y`,
+/// width, height), e.g. the address field of a letter.
+pub fn pdftotext_in(pdf: &[u8], (x, y, width, height): (f64, f64, f64, f64)) -> String {
+    // At pdftotext's 72 dpi one point is one pixel.
+    let pt = |mm: f64| ((mm * 72.0 / 25.4).round() as i64).to_string();
+    let (x, y, width, height) = (pt(x), pt(y), pt(width), pt(height));
+    pdftotext_with(pdf, &["-f", "1", "-l", "1", "-x", &x, "-y", &y, "-W", &width, "-H", &height])
+}
+
+fn pdftotext_with(pdf: &[u8], args: &[&str]) -> String {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("document.pdf");
     std::fs::write(&path, pdf).expect("write PDF");
     let output = Command::new("pdftotext")
+        .args(args)
         .arg(&path)
         .arg("-")
         .output()

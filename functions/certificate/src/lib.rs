@@ -1,11 +1,13 @@
 //! Certificate step: renders the certificate that an approval (automatic or a case worker's)
-//! allows, stores it, and marks the request issued. The request and the code lookup are written
+//! allows (for delivery by post also the letter that carries it), stores it, and marks the
+//! request issued. The request and the code lookup are written
 //! in one conditional transaction, so a request never gets two certificates.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use render::{CertificateData, OfficeData, Renderer};
+use render::{CertificateData, LetterData, OfficeData, RecipientAddress, Renderer};
+use shared::domain::application::Delivery;
 use shared::domain::request::{Certificate, Status};
 use shared::domain::values::{format_date_german, today_in_germany};
 use shared::http::Services;
@@ -68,9 +70,29 @@ impl Step for CertificateStep {
             verification_url: format!("{}/pruefen/{code}", self.public_base_url.trim_end_matches('/')),
             partial_parts: approval.partial_parts.clone(),
         };
-        let pdf = self.renderer.certificate(&data).map_err(|e| StepError::Failed(format!("rendering failed: {e}")))?;
+        let rendering_failed = |e: render::RenderError| StepError::Failed(format!("rendering failed: {e}"));
+        let pdf = self.renderer.certificate(&data).map_err(rendering_failed)?;
         // The code is part of the key: a racing duplicate writes its own file, never over ours.
         let key = format!("{}/requests/{}/bescheinigung-{code}.pdf", request.office_id, request.id);
+        if application.delivery == Delivery::Post {
+            // Rendered with the certificate, so the letter carries exactly the issued one.
+            let address = &application.mother.address;
+            let submitted_at = request.timeline.first().map_or(now, |event| event.at);
+            let letter = LetterData {
+                certificate: data,
+                recipient: RecipientAddress {
+                    street: address.street.as_str().into(),
+                    house_number: address.house_number.as_str().into(),
+                    postcode: address.postcode.as_str().into(),
+                    city: address.city.as_str().into(),
+                },
+                submitted_on: format_date_german(today_in_germany(submitted_at)),
+            };
+            let letter_pdf = self.renderer.letter(&letter).map_err(rendering_failed)?;
+            let letter_key = format!("{}/requests/{}/brief-{code}.pdf", request.office_id, request.id);
+            services.documents.put(&letter_key, letter_pdf, "application/pdf").await?;
+            request.documents.letter_pdf = Some(letter_key);
+        }
         services.documents.put(&key, pdf, "application/pdf").await?;
         request.certificate = Some(Certificate { code, issued_at: now, document: key });
         request.advance(Status::Issued, now).map_err(|e| StepError::Failed(e.to_string()))?;

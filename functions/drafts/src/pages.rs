@@ -22,17 +22,19 @@ use shared::auth::CitizenClaims;
 use shared::domain::application::parse_submission;
 use shared::domain::draft::Draft;
 use shared::domain::office::{Directory, Office};
-use shared::domain::upload::{self, DocumentKind, MAX_UPLOAD_BYTES, Upload, UploadProblem, required_documents};
+use shared::domain::upload::{DocumentKind, MAX_UPLOAD_BYTES, Upload, UploadProblem, required_documents};
 use shared::domain::values::{ClientId, Problem, today_in_germany};
 use shared::http::Services;
 use shared::input::FieldErrors;
 use shared::records;
 use shared::texts::{Lang, text};
 use shared::web::form::{
-    DateInput, ErrorLink, FieldKind, FormView, Radios, TextInput, Width, date_parts, date_value, field_id,
+    DateInput, ErrorLink, FieldKind, FileInput, FormView, Radios, TextInput, Width, date_parts, date_value, field_id,
     problem_message,
 };
-use shared::web::{self, FormData, OfficeView, Page, PageError, PageResult, SignedIn, Templates, context};
+use shared::web::{
+    self, FormData, OfficeView, Page, PageError, PageResult, ReceivedFile, SignedIn, Templates, context,
+};
 
 /// The draft the web form keeps (one per citizen; drafts live under their owner).
 pub const WEB_DRAFT_ID: &str = "antrag";
@@ -687,25 +689,6 @@ struct UploadedView {
     size: String,
 }
 
-#[derive(Serialize)]
-struct FileInput {
-    id: String,
-    name: String,
-    label: String,
-    hint: String,
-    error: Option<String>,
-}
-
-/// A file size as people read it: `1,2 MB`, `340 KB`.
-fn file_size(lang: Lang, bytes: u64) -> String {
-    let kilobytes = bytes.div_ceil(1024);
-    if kilobytes < 1024 {
-        return format!("{kilobytes} KB");
-    }
-    let megabytes = format!("{:.1}", bytes as f64 / (1024.0 * 1024.0));
-    format!("{} MB", megabytes.replace('.', text(lang, "common.decimal_separator")))
-}
-
 fn kind_label(lang: Lang, kind: DocumentKind) -> String {
     text(lang, &format!("nachweise.kind.{}", kind.code())).to_owned()
 }
@@ -727,7 +710,7 @@ fn render_documents(
             kind: u.kind.code(),
             label: kind_label(lang, u.kind),
             file_name: u.file_name.clone(),
-            size: file_size(lang, u.size),
+            size: web::file_size(lang, u.size),
         })
         .collect();
     let mut errors = Vec::new();
@@ -808,44 +791,22 @@ async fn documents(State(services): State<Services>, page: Page, SignedIn(citize
     }
 }
 
-/// A received file, read up to the size limit (the rest is read and dropped, so she gets an
-/// answer rather than a broken connection).
-struct Received {
-    kind: DocumentKind,
-    file_name: String,
-    bytes: Vec<u8>,
-    too_large: bool,
-}
-
+/// The files of the form (`upload.<kind>`), and whether she came from the check-answers page.
 async fn read_files(
     multipart: &mut Multipart,
-) -> Result<(Vec<Received>, bool), axum::extract::multipart::MultipartError> {
+) -> Result<(Vec<(DocumentKind, ReceivedFile)>, bool), axum::extract::multipart::MultipartError> {
     let mut files = Vec::new();
     let mut to_check = false;
-    while let Some(mut field) = multipart.next_field().await? {
+    while let Some(field) = multipart.next_field().await? {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "zurueck" {
             to_check = field.text().await? == "pruefen";
             continue;
         }
         let Some(kind) = name.strip_prefix("upload.").and_then(DocumentKind::parse) else { continue };
-        let file_name: String =
-            field.file_name().unwrap_or_default().chars().filter(|c| !c.is_control()).take(100).collect();
-        let mut bytes = Vec::new();
-        let mut too_large = false;
-        while let Some(chunk) = field.chunk().await? {
-            if bytes.len() + chunk.len() > MAX_UPLOAD_BYTES {
-                too_large = true;
-                bytes.clear();
-            } else if !too_large {
-                bytes.extend_from_slice(&chunk);
-            }
+        if let Some(file) = ReceivedFile::read(field).await? {
+            files.push((kind, file));
         }
-        // A file input left empty arrives as a part without name and content.
-        if file_name.is_empty() && bytes.is_empty() && !too_large {
-            continue;
-        }
-        files.push(Received { kind, file_name, bytes, too_large });
     }
     Ok((files, to_check))
 }
@@ -871,24 +832,23 @@ async fn upload(
     };
     let mut uploads = Application(&step.draft.data).uploads();
     let mut problems = Vec::new();
-    for file in files.into_iter().filter(|f| step.required.contains(&f.kind)) {
-        let checked = if file.too_large { Err(UploadProblem::TooLarge) } else { upload::check(&file.bytes) };
-        let file_type = match checked {
+    for (kind, file) in files.into_iter().filter(|(kind, _)| step.required.contains(kind)) {
+        let file_type = match file.check() {
             Ok(file_type) => file_type,
             Err(problem) => {
-                problems.push((file.kind, problem));
+                problems.push((kind, problem));
                 continue;
             }
         };
-        let key = format!("drafts/{}/{}.{}", services.ids.new_id(), file.kind.code(), file_type.extension());
+        let key = format!("drafts/{}/{}.{}", services.ids.new_id(), kind.code(), file_type.extension());
         let size = file.bytes.len() as u64;
         services.documents.put(&key, file.bytes, file_type.content_type()).await?;
-        let file_name = if file.file_name.is_empty() { kind_label(page.lang, file.kind) } else { file.file_name };
-        if let Some(replaced) = uploads.iter().position(|u| u.kind == file.kind) {
+        let file_name = if file.file_name.is_empty() { kind_label(page.lang, kind) } else { file.file_name };
+        if let Some(replaced) = uploads.iter().position(|u| u.kind == kind) {
             let old = uploads.remove(replaced);
             services.documents.delete(&old.key).await?;
         }
-        uploads.push(Upload { kind: file.kind, key, file_type, file_name, size });
+        uploads.push(Upload { kind, key, file_type, file_name, size });
     }
     let mut data = step.draft.data.clone();
     set_path(&mut data, "uploads", serde_json::to_value(&uploads).expect("uploads serialise"));
@@ -1022,7 +982,7 @@ fn sections(lang: Lang, data: &Json, directory: &Directory) -> Vec<Section> {
             .iter()
             .map(|u| Row {
                 key: kind_label(lang, u.kind),
-                lines: vec![format!("{} ({})", u.file_name, file_size(lang, u.size))],
+                lines: vec![format!("{} ({})", u.file_name, web::file_size(lang, u.size))],
                 href: DOCUMENTS_PATH.to_owned(),
             })
             .collect();
@@ -1128,12 +1088,5 @@ mod tests {
         assert_eq!(Step::of_field("declarations.married_to_father"), None);
         assert_eq!(field_kind("child.birth_date"), FieldKind::Date);
         assert_eq!(field_kind("delivery"), FieldKind::Choice);
-    }
-
-    #[test]
-    fn file_sizes_read_naturally() {
-        assert_eq!(file_size(Lang::De, 300), "1 KB");
-        assert_eq!(file_size(Lang::De, 1_300_000), "1,2 MB");
-        assert_eq!(file_size(Lang::En, 1_300_000), "1.2 MB");
     }
 }

@@ -50,12 +50,7 @@ pub async fn run(services: &Services) -> Result<Report, StoreError> {
 /// again, never a document nobody knows of.
 async fn delete_request(services: &Services, request: &Request) -> Result<usize, StoreError> {
     let store = &*services.store;
-    let documents = &request.documents;
-    let keys: Vec<&String> = [&documents.antrag_xml, &documents.antrag_pdf, &documents.auskunft_xml]
-        .into_iter()
-        .flatten()
-        .chain(request.certificate.as_ref().map(|c| &c.document))
-        .collect();
+    let keys = request.document_keys();
     for key in &keys {
         services.documents.delete(key).await.map_err(|e| StoreError::Backend(e.to_string()))?;
     }

@@ -4,10 +4,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::Value;
-use shared::domain::message::{Author, Message};
+use shared::auth::CitizenClaims;
+use shared::domain::message::{Author, Message, parse_text};
 use shared::domain::values::LongText;
 use shared::http::{ApiError, Citizen, JsonBody, Services};
-use shared::input::{FieldErrors, Object};
+use shared::ports::StoreError;
 use shared::records::{self, Audit};
 use shared::texts::Lang;
 
@@ -32,15 +33,23 @@ pub async fn send(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     own_request(&services, lang, &citizen, &id).await?;
-    let mut errors = FieldErrors::default();
-    let text = errors.take("text", Object::root(&body).text("text").and_then(LongText::parse));
-    let text = errors.finish(text).map_err(|errors| ApiError::invalid(lang, &errors))?;
-    let now = services.clock.now();
-    let message = Message { id: services.ids.new_id(), at: now, author: Author::Citizen, text };
-    let store = &*services.store;
-    records::add_message(store, &id, &message).await.map_err(|e| ApiError::store(lang, e))?;
-    records::append_audit(store, &id, Audit { actor: &citizen.sub, action: "message:citizen", at: now })
-        .await
-        .map_err(|e| ApiError::store(lang, e))?;
+    let text = parse_text(&body).map_err(|errors| ApiError::invalid(lang, &errors))?;
+    let message = send_citizen_message(&services, &citizen, &id, text).await.map_err(|e| ApiError::store(lang, e))?;
     Ok((StatusCode::CREATED, Json(serde_json::to_value(&message).expect("messages serialise"))))
+}
+
+/// Stores her message to the office of her request `id` (its ownership already checked), for
+/// the API and the status page alike.
+pub async fn send_citizen_message(
+    services: &Services,
+    citizen: &CitizenClaims,
+    id: &str,
+    text: LongText,
+) -> Result<Message, StoreError> {
+    let now = services.clock.now();
+    let message = Message { id: services.ids.new_id(), at: now, author: Author::Citizen, text, asks_for: None };
+    let store = &*services.store;
+    records::add_message(store, id, &message).await?;
+    records::append_audit(store, id, Audit { actor: &citizen.sub, action: "message:citizen", at: now }).await?;
+    Ok(message)
 }

@@ -78,3 +78,93 @@ async fn once_issued_the_certificate_is_downloaded_by_a_short_lived_link() {
         .await;
     assert_eq!(api.0, 302, "the API takes the same path");
 }
+
+/// The office writes to her and asks for the child's birth certificate, as its inbox does.
+async fn office_asks_for_birth_certificate(app: &TestApp, id: &str) {
+    use shared::domain::message::{Author, Message};
+    use shared::domain::upload::DocumentKind;
+    use shared::domain::values::LongText;
+    let store = &*app.services.store;
+    let stored = records::request(store, id).await.unwrap().unwrap();
+    let mut request = stored.value;
+    request.ask_for(DocumentKind::BirthCertificate).unwrap();
+    let now = app.clock.now();
+    let audit = records::Audit { actor: "staff", action: "ask:geburtsurkunde", at: now };
+    records::update_request(store, &request, stored.version, audit).await.unwrap();
+    let text = LongText::parse("Bitte senden Sie uns die Geburtsurkunde.\n<i>Danke</i>").unwrap();
+    let message = Message {
+        id: "m1".into(),
+        at: now,
+        author: Author::Office { staff_id: "staff".into() },
+        text,
+        asks_for: Some(DocumentKind::BirthCertificate),
+    };
+    records::add_message(store, id, &message).await.unwrap();
+}
+
+#[tokio::test]
+async fn she_reads_and_answers_the_offices_messages_on_her_status_page() {
+    let app = TestApp::new(status::router().merge(submit::router())).await;
+    let id = submitted(&app).await;
+    let cookie = session(&app.mother());
+    let path = format!("/antraege/{id}");
+    let page = app.page_get(&path, &cookie).await;
+    assert!(page.text().contains("Noch keine Nachrichten."));
+    assert!(!page.text().contains("type=\"file\""), "nothing asked for, nothing to upload");
+
+    office_asks_for_birth_certificate(&app, &id).await;
+    let page = app.page_get(&path, &cookie).await;
+    assert!(page.text().contains("Bitte senden Sie uns die Geburtsurkunde.\n&lt;i&gt;Danke&lt;/i&gt;"), "as text");
+    assert!(page.text().contains("href=\"#nachweise\""), "told at the top");
+    assert!(page.text().contains("name=\"upload.geburtsurkunde\""));
+
+    let empty = app.page_post(&format!("{path}/nachricht"), &cookie, &[("text", "  ")]).await;
+    assert_eq!(empty.status, 422);
+    assert!(empty.text().contains("<title>Fehler: "));
+    assert!(empty.text().contains("href=\"#text\">Bitte schreiben Sie eine Nachricht."));
+    let too_long = "a".repeat(2001);
+    let long = app.page_post(&format!("{path}/nachricht"), &cookie, &[("text", &too_long)]).await;
+    assert!(long.text().contains("höchstens 2000 Zeichen"));
+    assert!(long.text().contains(&too_long), "what she wrote stays in the box");
+
+    app.clock.advance(time::Duration::minutes(1));
+    let sent = app.page_post(&format!("{path}/nachricht"), &cookie, &[("text", "{{7*7}} Kommt morgen.")]).await;
+    assert_eq!(sent.status, 303);
+    let page = app.page_get(sent.location().unwrap(), &cookie).await;
+    assert!(page.text().contains("Ihre Nachricht ist beim Jugendamt angekommen."));
+    assert!(page.text().contains("{{7*7}} Kommt morgen."), "literally");
+    let messages = records::messages(&*app.services.store, &id).await.unwrap();
+    assert_eq!(messages.len(), 2, "stored like the API's");
+}
+
+#[tokio::test]
+async fn only_the_owner_writes_and_uploads() {
+    let app = TestApp::new(status::router().merge(submit::router())).await;
+    let id = submitted(&app).await;
+    office_asks_for_birth_certificate(&app, &id).await;
+    let stranger = session(&app.other_mother());
+    let path = format!("/antraege/{id}");
+    assert_eq!(app.page_post(&format!("{path}/nachricht"), &stranger, &[("text", "Hallo")]).await.status, 404);
+    let signed_out = app.page_post(&format!("{path}/nachricht"), "", &[("text", "Hallo")]).await;
+    assert_eq!(signed_out.status, 303);
+    let boundary = "x7Grenze";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"upload.geburtsurkunde\"; filename=\"a.pdf\"\r\n\r\n%PDF-1.7\r\n--{boundary}--\r\n"
+    );
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let headers = [("cookie", stranger.as_str()), ("sec-fetch-site", "same-origin")];
+    let upload =
+        app.page_send("POST", &format!("{path}/nachweise"), &headers, Some((&content_type, body.into()))).await;
+    assert_eq!(upload.status, 404);
+
+    let owner = session(&app.mother());
+    let headers = [("cookie", owner.as_str()), ("sec-fetch-site", "same-origin")];
+    let empty = format!("--{boundary}--\r\n");
+    let nothing =
+        app.page_send("POST", &format!("{path}/nachweise"), &headers, Some((&content_type, empty.into()))).await;
+    assert_eq!(nothing.status, 422, "no file chosen");
+    assert!(nothing.text().contains("Bitte laden Sie die Datei hoch: Geburtsurkunde des Kindes."));
+    let request = records::request(&*app.services.store, &id).await.unwrap().unwrap().value;
+    assert!(request.documents.uploads.is_empty());
+    assert_eq!(records::messages(&*app.services.store, &id).await.unwrap().len(), 1);
+}

@@ -7,6 +7,7 @@ pub mod dev_idp;
 mod downloads;
 mod faults;
 pub mod seed;
+pub mod tenant_cli;
 mod workers;
 
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use render::Renderer;
 use shared::auth::Verifier;
 use shared::embedded::{Database, FsDocumentStore, QueueSettings, SqliteQueue, SqliteStateStore};
 use shared::http::Services;
+use shared::office_idp::{HttpsJwks, OfficeIdentityProviders};
 use shared::ports::{BatchHandler, Clock, DocumentStore, Ids, Queue, QueueName, RandomIds, StateStore, SystemClock};
 use shared::steps::StepHandler;
 use tokio::net::TcpListener;
@@ -151,12 +153,10 @@ fn consumers(services: &Services, public_base_url: &str, max_receives: u32) -> V
     ]
 }
 
-pub async fn start(config: Config) -> Result<Runtime, StartError> {
+/// The adapters `config` names, on its data directory.
+async fn backing(config: &Config, clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> Result<Backing, StartError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let ids: Arc<dyn Ids> = Arc::new(RandomIds);
-    let idp = Arc::new(DevIdentityProvider::load_or_create(&config.data_dir)?);
-    let backing = match config.backend {
+    Ok(match config.backend {
         Backend::Embedded => {
             let database = Database::open(&config.data_dir.join("state.sqlite3"))?;
             let documents = Arc::new(FsDocumentStore::new(config.data_dir.join("documents"), clock.clone()));
@@ -170,24 +170,46 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
                 routes: downloads::router(documents),
             }
         }
-        Backend::Aws => aws::backing(clock.clone()).await?,
-    };
+        Backend::Aws => aws::backing(clock).await?,
+    })
+}
+
+/// The state store the runtime with `config` uses, with the demo offices seeded as on its first
+/// start, for the operators' commands (`sorgeregister tenant add`).
+pub async fn state_store(config: &Config) -> Result<Arc<dyn StateStore>, StartError> {
+    let store = backing(config, Arc::new(SystemClock), Arc::new(RandomIds)).await?.store;
+    seed_demo_offices(&*store).await?;
+    Ok(store)
+}
+
+async fn seed_demo_offices(store: &dyn StateStore) -> Result<(), StartError> {
+    let seeded = seed::seed(store).await?;
+    if seeded > 0 {
+        tracing::info!(offices = seeded, "demo offices seeded");
+    }
+    Ok(())
+}
+
+pub async fn start(config: Config) -> Result<Runtime, StartError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let ids: Arc<dyn Ids> = Arc::new(RandomIds);
+    let backing = backing(&config, clock.clone(), ids.clone()).await?;
+    let idp = Arc::new(DevIdentityProvider::load_or_create(&config.data_dir)?);
     let mut queue = backing.queue;
     if let Some(crash_on) = config.crash_on_send {
         queue = Arc::new(faults::CrashingQueue::new(queue, crash_on));
     }
+    // The development identity provider, and the offices' own ones as their tenants say.
+    let offices = OfficeIdentityProviders::new(Arc::new(HttpsJwks), clock.clone());
     let services = Services {
         store: backing.store,
         documents: backing.documents,
         queue,
         clock,
         ids,
-        verifier: Arc::new(Verifier::new(idp.trusted_issuers())),
+        verifier: Arc::new(Verifier::new(idp.trusted_issuers()).with_office_providers(Arc::new(offices))),
     };
-    let seeded = seed::seed(&*services.store).await?;
-    if seeded > 0 {
-        tracing::info!(offices = seeded, "demo offices seeded");
-    }
+    seed_demo_offices(&*services.store).await?;
 
     let app = Router::new()
         .route("/health", get(health))

@@ -1,9 +1,10 @@
 //! `cargo run`: starts the local runtime and prints its URL.
+//! `cargo run -- tenant add|update <tenant.json>`: adds or changes an office (see `tenant_cli`).
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use local_runtime::{Config, start};
+use local_runtime::{Config, start, tenant_cli};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -12,6 +13,15 @@ async fn main() -> ExitCode {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.split_first() {
+        None => {}
+        Some((command, rest)) if command == "tenant" => return tenant_cli::run(rest).await,
+        Some(_) => {
+            eprintln!("Ohne Argumente startet sorgeregister den Dienst.\n{}", tenant_cli::USAGE);
+            return ExitCode::from(2);
+        }
+    }
     let runtime = match Config::from_env() {
         Ok(config) => start(config).await,
         Err(error) => Err(error),

@@ -29,6 +29,8 @@ fn data() -> CertificateData {
             city: "Bremen".into(),
             phone: "+49 421 000000-0".into(),
             email: "sorgeregister@jugendamt-bremen.example".into(),
+            department: None,
+            website: None,
         },
         issued_on: "23.11.2026".into(),
         reference: "0b8f2c1e-5d0a-4c9e-9a57-3f1d2e4b6a70".into(),

@@ -1,5 +1,6 @@
 //! The PDFs of the service, typeset with typst as a library: the certificate
-//! (Negativbescheinigung, § 58 SGB VIII) and the request for the office.
+//! (Negativbescheinigung, § 58 SGB VIII), the letter that carries it by post, and the request for
+//! the office.
 //!
 //! Data reaches the templates (`templates/*.typ`) only as a virtual JSON file (`/data.json`), never
 //! as markup, so no user string can become typst code. Nothing is read from disk or the network.
@@ -38,6 +39,9 @@ pub struct OfficeData {
     pub city: String,
     pub phone: String,
     pub email: String,
+    /// From the office's letterhead settings, printed under its name.
+    pub department: Option<String>,
+    pub website: Option<String>,
 }
 
 impl From<&shared::domain::office::Office> for OfficeData {
@@ -50,6 +54,8 @@ impl From<&shared::domain::office::Office> for OfficeData {
             city: office.address.city.clone(),
             phone: office.phone.clone(),
             email: office.email.clone(),
+            department: office.letterhead.as_ref().and_then(|l| l.department.clone()),
+            website: office.letterhead.as_ref().and_then(|l| l.website.clone()),
         }
     }
 }
@@ -77,6 +83,25 @@ pub struct CertificateData {
     /// Empty: full certificate. Otherwise the register holds entries only for these parts of
     /// custody, and the certificate names them (partial certificate).
     pub partial_parts: Vec<String>,
+}
+
+/// The letter for delivery by post: a cover letter to the mother, then the certificate.
+#[derive(Debug, Clone, Serialize)]
+pub struct LetterData {
+    /// The certificate exactly as issued; its date is also the letter's date.
+    pub certificate: CertificateData,
+    /// The mother's address (her name is the certificate's).
+    pub recipient: RecipientAddress,
+    /// "21.11.2026": when she applied.
+    pub submitted_on: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecipientAddress {
+    pub street: String,
+    pub house_number: String,
+    pub postcode: String,
+    pub city: String,
 }
 
 /// The request as the office receives it. Rows are (label, value) pairs, printed in this order.
@@ -120,6 +145,24 @@ struct CertificateInput<'a> {
     qr: QrMatrix,
 }
 
+impl<'a> CertificateInput<'a> {
+    fn new(data: &'a CertificateData) -> Result<Self, RenderError> {
+        Ok(CertificateInput {
+            data,
+            code_grouped: group_code(&data.verification_code),
+            qr: qr_matrix(&data.verification_url)?,
+        })
+    }
+}
+
+/// The template's view of a letter.
+#[derive(Serialize)]
+struct LetterInput<'a> {
+    certificate: CertificateInput<'a>,
+    recipient: &'a RecipientAddress,
+    submitted_on: &'a str,
+}
+
 /// Dark modules of a QR code as horizontal runs `[x, y, length]`, so that typst draws one path
 /// of a few hundred rectangles instead of a grid of cells.
 #[derive(Serialize)]
@@ -140,25 +183,32 @@ impl Renderer {
     /// The certificate (Bescheinigung über das Nichtvorliegen von Eintragungen im Sorgeregister).
     pub fn certificate(&self, data: &CertificateData) -> Result<Vec<u8>, RenderError> {
         let date = parse_date(&data.issued_on, "issued_on")?;
-        let input = CertificateInput {
-            data,
-            code_grouped: group_code(&data.verification_code),
-            qr: qr_matrix(&data.verification_url)?,
-        };
+        let input = CertificateInput::new(data)?;
         self.render(Template::Certificate, &input, date, &format!("bescheinigung/{}", data.reference))
+    }
+
+    /// The letter for delivery by post (DIN 5008, form B): the cover letter with the mother's
+    /// address in the envelope window, then the certificate as [`Renderer::certificate`] sets it.
+    pub fn letter(&self, data: &LetterData) -> Result<Vec<u8>, RenderError> {
+        let certificate = &data.certificate;
+        let date = parse_date(&certificate.issued_on, "certificate.issued_on")?;
+        parse_date(&data.submitted_on, "submitted_on")?;
+        let input = LetterInput {
+            certificate: CertificateInput::new(certificate)?,
+            recipient: &data.recipient,
+            submitted_on: &data.submitted_on,
+        };
+        self.render(Template::Letter, &input, date, &format!("anschreiben/{}", certificate.reference))
     }
 
     /// The files typst reads for a certificate (templates and `data.json`), to typeset the very
     /// same document with the `typst` command line as a benchmark peer.
     pub fn certificate_project(&self, data: &CertificateData) -> Result<Vec<(&'static str, Vec<u8>)>, RenderError> {
-        let input = CertificateInput {
-            data,
-            code_grouped: group_code(&data.verification_code),
-            qr: qr_matrix(&data.verification_url)?,
-        };
+        let input = CertificateInput::new(data)?;
         let json = serde_json::to_vec(&input).map_err(|e| RenderError::Data(e.to_string()))?;
         Ok(vec![
             ("bescheinigung.typ", include_str!("../templates/bescheinigung.typ").as_bytes().to_vec()),
+            ("certificate.typ", include_str!("../templates/certificate.typ").as_bytes().to_vec()),
             ("common.typ", include_str!("../templates/common.typ").as_bytes().to_vec()),
             ("data.json", json),
         ])

@@ -17,6 +17,9 @@ fn file_id(path: &str) -> FileId {
 
 static CERTIFICATE_ID: LazyLock<FileId> = LazyLock::new(|| file_id("/bescheinigung.typ"));
 static APPLICATION_ID: LazyLock<FileId> = LazyLock::new(|| file_id("/antrag.typ"));
+static LETTER_ID: LazyLock<FileId> = LazyLock::new(|| file_id("/letter.typ"));
+/// The certificate's content, imported by the certificate and the letter.
+static CERTIFICATE_CONTENT_ID: LazyLock<FileId> = LazyLock::new(|| file_id("/certificate.typ"));
 static COMMON_ID: LazyLock<FileId> = LazyLock::new(|| file_id("/common.typ"));
 static DATA_ID: LazyLock<FileId> = LazyLock::new(|| file_id("/data.json"));
 
@@ -24,6 +27,7 @@ static DATA_ID: LazyLock<FileId> = LazyLock::new(|| file_id("/data.json"));
 pub(crate) enum Template {
     Certificate,
     Application,
+    Letter,
 }
 
 /// What every render shares: built once per `Renderer`.
@@ -33,6 +37,8 @@ pub(crate) struct Shared {
     fonts: Vec<Font>,
     certificate: Source,
     application: Source,
+    letter: Source,
+    certificate_content: Source,
     common: Source,
 }
 
@@ -49,6 +55,11 @@ impl Shared {
             fonts,
             certificate: Source::new(*CERTIFICATE_ID, include_str!("../templates/bescheinigung.typ").into()),
             application: Source::new(*APPLICATION_ID, include_str!("../templates/antrag.typ").into()),
+            letter: Source::new(*LETTER_ID, include_str!("../templates/letter.typ").into()),
+            certificate_content: Source::new(
+                *CERTIFICATE_CONTENT_ID,
+                include_str!("../templates/certificate.typ").into(),
+            ),
             common: Source::new(*COMMON_ID, include_str!("../templates/common.typ").into()),
         }
     }
@@ -67,6 +78,7 @@ impl<'a> DocWorld<'a> {
         let main = match template {
             Template::Certificate => &shared.certificate,
             Template::Application => &shared.application,
+            Template::Letter => &shared.letter,
         };
         DocWorld { shared, main, data: Bytes::new(json), today }
     }
@@ -90,6 +102,8 @@ impl World for DocWorld<'_> {
             Ok(self.main.clone())
         } else if id == self.shared.common.id() {
             Ok(self.shared.common.clone())
+        } else if id == self.shared.certificate_content.id() {
+            Ok(self.shared.certificate_content.clone())
         } else {
             Err(FileError::AccessDenied)
         }
@@ -123,8 +137,10 @@ mod tests {
         assert_eq!(world.file(*DATA_ID).unwrap().as_slice(), b"{}");
         assert!(world.source(*CERTIFICATE_ID).is_ok());
         assert!(world.source(*COMMON_ID).is_ok());
-        // The other template is not this world's main file.
+        assert!(world.source(*CERTIFICATE_CONTENT_ID).is_ok());
+        // The other templates are not this world's main file.
         assert!(world.source(*APPLICATION_ID).is_err());
+        assert!(world.source(*LETTER_ID).is_err());
         for path in ["/etc/passwd", "/data.json/../etc/passwd", "/antrag.typ", "/fonts/x.ttf"] {
             let id = file_id(path);
             if id != *DATA_ID {

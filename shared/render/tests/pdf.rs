@@ -1,11 +1,11 @@
-//! Renders both documents and checks the PDFs with poppler-utils, as a reader or an archive would:
+//! Renders every document and checks the PDFs with poppler-utils, as a reader or an archive would:
 //! text extractable, fonts embedded, PDF/A-2b declared, A4, data shown literally, QR code readable.
 
 use std::io::ErrorKind;
 use std::process::Command;
 use std::sync::LazyLock;
 
-use render::{ApplicationData, CertificateData, OfficeData, RenderError, Renderer};
+use render::{ApplicationData, CertificateData, LetterData, OfficeData, RecipientAddress, RenderError, Renderer};
 
 static RENDERER: LazyLock<Renderer> = LazyLock::new(Renderer::new);
 
@@ -35,6 +35,8 @@ fn office() -> OfficeData {
         city: "Bremen".into(),
         phone: "0421 361-0".into(),
         email: "sorgeregister@afsd.bremen.example".into(),
+        department: None,
+        website: None,
     }
 }
 
@@ -52,6 +54,19 @@ fn certificate() -> CertificateData {
         verification_code: "K7QM2XWA9TZP4HBN".into(),
         verification_url: URL.into(),
         partial_parts: vec![],
+    }
+}
+
+fn letter() -> LetterData {
+    LetterData {
+        certificate: certificate(),
+        recipient: RecipientAddress {
+            street: "Am Wall".into(),
+            house_number: "7a".into(),
+            postcode: "28203".into(),
+            city: "Bremen".into(),
+        },
+        submitted_on: "21.11.2026".into(),
     }
 }
 
@@ -102,6 +117,21 @@ fn poppler(tool: &str, args: &[&str], tail: &[&str], pdf: &[u8]) -> Vec<u8> {
     };
     assert!(output.status.success(), "{tool} failed: {}", String::from_utf8_lossy(&output.stderr));
     output.stdout
+}
+
+/// The text inside a rectangle of page 1, in millimetres from the top left corner.
+fn pdf_text_in(pdf: &[u8], (x, y, width, height): (f64, f64, f64, f64)) -> String {
+    // At 72 dpi one point is one pixel.
+    let pt = |mm: f64| ((mm * 72.0 / 25.4).round() as i64).to_string();
+    let (x, y, width, height) = (pt(x), pt(y), pt(width), pt(height));
+    let args = ["-f", "1", "-l", "1", "-x", &x, "-y", &y, "-W", &width, "-H", &height, "-enc", "UTF-8"];
+    fold(&String::from_utf8(poppler("pdftotext", &args, &["-"], pdf)).unwrap())
+}
+
+/// The text of one page.
+fn pdf_page_text(pdf: &[u8], page: usize) -> String {
+    let page = page.to_string();
+    fold(&String::from_utf8(poppler("pdftotext", &["-f", &page, "-l", &page, "-enc", "UTF-8"], &["-"], pdf)).unwrap())
 }
 
 fn poppler_text(tool: &str, args: &[&str], pdf: &[u8]) -> String {
@@ -259,6 +289,51 @@ fn partial_certificate_names_the_parts_with_entries() {
     );
 }
 
+/// DIN 5008 form B: the address field of a window envelope, 85 × 45 mm, 20 mm from the left and
+/// 45 mm from the top edge.
+const ADDRESS_FIELD: (f64, f64, f64, f64) = (20.0, 45.0, 85.0, 45.0);
+
+#[test]
+fn letter_shows_the_address_in_the_window_and_the_certificate_on_page_two() {
+    let mut data = letter();
+    data.certificate.office.department = Some("Amt für Soziale Dienste – Sorgeregister".into());
+    data.certificate.office.website = Some("https://www.afsd.bremen.example".into());
+    let pdf = RENDERER.letter(&data).unwrap();
+    assert_pdfa_a4_embedded(&pdf, Some(2));
+
+    let window = pdf_text_in(&pdf, ADDRESS_FIELD);
+    for needle in ["Sophia Beispiel", "Am Wall 7a", "28203 Bremen", "Amt für Soziale Dienste Bremen · Am Markt 20"] {
+        assert_contains(&window, needle);
+    }
+    assert!(!window.contains("Sehr geehrte"), "only the address shows in the window: {window}");
+
+    let cover = pdf_page_text(&pdf, 1);
+    for needle in [
+        "Amt für Soziale Dienste Bremen",
+        "Amt für Soziale Dienste – Sorgeregister",
+        "https://www.afsd.bremen.example",
+        "0421 361-0",
+        "sorgeregister@afsd.bremen.example",
+        // The information block: labels and values, read column by column.
+        "Ihr Antrag vom Vorgangsnummer Datum 21.11.2026 REQ-2026-000123 23.11.2026",
+        "Sehr geehrte Frau Beispiel,",
+        "Anlage: Bescheinigung über das Nichtvorliegen von Eintragungen im Sorgeregister",
+    ] {
+        assert_contains(&cover, needle);
+    }
+
+    let certificate = pdf_page_text(&pdf, 2);
+    let alone = pdf_text(&RENDERER.certificate(&data.certificate).unwrap());
+    assert_eq!(certificate, alone, "page 2 is the certificate as issued");
+}
+
+#[test]
+fn a_letter_needs_german_dates() {
+    let mut data = letter();
+    data.submitted_on = "vorgestern".into();
+    assert!(matches!(RENDERER.letter(&data), Err(RenderError::Data(_))));
+}
+
 #[test]
 fn application_is_pdfa_with_every_row() {
     let data = application();
@@ -295,6 +370,28 @@ fn hostile_strings_are_shown_literally_and_change_nothing() {
     let text = pdf_text(&pdf);
     for hostile in HOSTILE {
         assert_contains(&text, hostile);
+    }
+
+    let mut data = letter();
+    data.certificate.mother_given_names = HOSTILE[0].into();
+    data.certificate.mother_family_name = HOSTILE[1].into();
+    data.recipient.street = HOSTILE[2].into();
+    data.recipient.house_number = HOSTILE[3].into();
+    data.recipient.city = HOSTILE[4].into();
+    data.certificate.office.name = HOSTILE[5].into();
+    data.certificate.office.department = Some(HOSTILE[6].into());
+    data.certificate.office.website = Some(HOSTILE[7].into());
+    data.certificate.office.phone = HOSTILE[8].into();
+    data.certificate.office.email = HOSTILE[9].into();
+    let pdf = RENDERER.letter(&data).unwrap();
+    assert_pdfa_a4_embedded(&pdf, Some(2));
+    let cover = pdf_page_text(&pdf, 1);
+    for hostile in HOSTILE {
+        assert_contains(&cover, hostile);
+    }
+    let window = pdf_text_in(&pdf, ADDRESS_FIELD);
+    for hostile in &HOSTILE[..5] {
+        assert_contains(&window, hostile);
     }
 
     let mut data = application();

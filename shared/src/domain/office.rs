@@ -275,6 +275,16 @@ impl Directory {
         }
     }
 
+    /// The offices whose own identity provider for staff is `issuer`.
+    pub fn staff_identity_providers<'a>(
+        &'a self,
+        issuer: &'a str,
+    ) -> impl Iterator<Item = (&'a Office, &'a StaffIdentityProvider)> + 'a {
+        self.offices.iter().filter_map(move |office| {
+            office.staff_identity_provider.as_ref().filter(|idp| idp.issuer == issuer).map(|idp| (office, idp))
+        })
+    }
+
     /// The office that keeps the register for a child born at `birth_place`.
     pub fn register_office(&self, birth_place: &str, born_abroad: bool) -> Option<&Office> {
         if born_abroad {

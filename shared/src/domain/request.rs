@@ -8,7 +8,7 @@ use time::{Date, OffsetDateTime};
 
 use super::application::{Application, Delivery};
 use super::register::ReviewReason;
-use super::upload::Upload;
+use super::upload::{DocumentKind, Upload};
 use super::values::{LongText, iso_date};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -183,6 +183,10 @@ pub enum DecisionEffect {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the office has not asked for this document, or the request is no longer open")]
+pub struct NotAsked;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum DecisionError {
     #[error("the request is no longer open for this decision")]
     NotOpen,
@@ -197,9 +201,15 @@ pub struct Documents {
     pub antrag_pdf: Option<String>,
     /// XFamilie 0803 (the register's answer).
     pub auskunft_xml: Option<String>,
-    /// What the mother uploaded because her office requires it.
+    /// The letter that carries the certificate by post (delivery by post only).
+    #[serde(default)]
+    pub letter_pdf: Option<String>,
+    /// What the mother uploaded because her office requires it or asked for it.
     #[serde(default)]
     pub uploads: Vec<Upload>,
+    /// What the case worker asked her to send and she has not sent yet.
+    #[serde(default)]
+    pub asked_for: Vec<DocumentKind>,
 }
 
 /// The outcome of the register check.
@@ -248,6 +258,19 @@ pub struct TransitionError {
 }
 
 impl Request {
+    /// Every document kept for this request: what the pipeline made, what the mother uploaded,
+    /// and the certificate.
+    pub fn document_keys(&self) -> Vec<&str> {
+        let documents = &self.documents;
+        [&documents.antrag_xml, &documents.antrag_pdf, &documents.auskunft_xml, &documents.letter_pdf]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .chain(documents.uploads.iter().map(|upload| upload.key.as_str()))
+            .chain(self.certificate.as_ref().map(|c| c.document.as_str()))
+            .collect()
+    }
+
     pub fn submitted(
         id: String,
         login: LoginIdentity,
@@ -312,6 +335,31 @@ impl Request {
         Ok(Transition::Changed)
     }
 
+    /// The case worker asks her for a document; the question stays open until she sends it.
+    /// Only while the request waits for a decision.
+    pub fn ask_for(&mut self, kind: DocumentKind) -> Result<(), DecisionError> {
+        if !self.status.is_open() {
+            return Err(DecisionError::NotOpen);
+        }
+        if !self.documents.asked_for.contains(&kind) {
+            self.documents.asked_for.push(kind);
+        }
+        Ok(())
+    }
+
+    /// She sends a document the office asked for. It takes the place of an earlier one of its
+    /// kind, which is returned so that its file can be deleted.
+    pub fn receive_document(&mut self, upload: Upload) -> Result<Option<Upload>, NotAsked> {
+        if !self.status.is_open() || !self.documents.asked_for.contains(&upload.kind) {
+            return Err(NotAsked);
+        }
+        self.documents.asked_for.retain(|kind| *kind != upload.kind);
+        let replaced = self.documents.uploads.iter().position(|u| u.kind == upload.kind);
+        let replaced = replaced.map(|index| self.documents.uploads.remove(index));
+        self.documents.uploads.push(upload);
+        Ok(replaced)
+    }
+
     pub fn is_owned_by(&self, subject: &str) -> bool {
         self.login.subject == subject
     }
@@ -324,6 +372,7 @@ mod tests {
         parse_submission,
         tests::{TODAY, valid_body},
     };
+    use crate::domain::upload::FileType;
     use Status::*;
     use time::macros::datetime;
 
@@ -337,6 +386,52 @@ mod tests {
         };
         let application = parse_submission(&valid_body(), TODAY).unwrap().application;
         Request::submitted("r1".into(), login, "bremen".into(), None, application, datetime!(2026-11-23 10:00 UTC))
+    }
+
+    fn upload(kind: DocumentKind, key: &str) -> Upload {
+        Upload { kind, key: key.into(), file_type: FileType::Pdf, file_name: "urkunde.pdf".into(), size: 8 }
+    }
+
+    #[test]
+    fn she_can_send_a_document_only_when_the_office_asked_for_it() {
+        let mut r = request();
+        let birth_certificate = upload(DocumentKind::BirthCertificate, "k1");
+        assert_eq!(r.receive_document(birth_certificate.clone()), Err(NotAsked));
+
+        r.ask_for(DocumentKind::BirthCertificate).unwrap();
+        r.ask_for(DocumentKind::BirthCertificate).unwrap();
+        assert_eq!(r.documents.asked_for, [DocumentKind::BirthCertificate], "asked once");
+        assert_eq!(r.receive_document(birth_certificate.clone()), Ok(None));
+        assert!(r.documents.asked_for.is_empty(), "the question is answered");
+        assert_eq!(r.receive_document(upload(DocumentKind::BirthCertificate, "k2")), Err(NotAsked), "not twice");
+
+        r.ask_for(DocumentKind::BirthCertificate).unwrap();
+        let replaced = r.receive_document(upload(DocumentKind::BirthCertificate, "k2")).unwrap();
+        assert_eq!(replaced, Some(birth_certificate), "a new file replaces the old one");
+        assert_eq!(r.documents.uploads.iter().map(|u| u.key.as_str()).collect::<Vec<_>>(), ["k2"]);
+    }
+
+    #[test]
+    fn retention_knows_every_document_of_a_request() {
+        let mut r = request();
+        r.documents.antrag_xml = Some("x".into());
+        r.documents.antrag_pdf = Some("p".into());
+        r.ask_for(DocumentKind::BirthCertificate).unwrap();
+        r.receive_document(upload(DocumentKind::BirthCertificate, "u")).unwrap();
+        assert_eq!(r.document_keys(), ["x", "p", "u"]);
+    }
+
+    #[test]
+    fn a_decided_request_asks_for_nothing_more() {
+        let mut r = request();
+        r.ask_for(DocumentKind::BirthCertificate).unwrap();
+        for next in [Prepared, InReview] {
+            r.advance(next, datetime!(2026-11-23 10:01 UTC)).unwrap();
+        }
+        let reason = LongText::parse("Die Geburtsurkunde fehlt.").unwrap();
+        r.decide(Outcome::Reject { reason }, "staff", datetime!(2026-11-23 11:00 UTC)).unwrap();
+        assert_eq!(r.ask_for(DocumentKind::PowerOfAttorney), Err(DecisionError::NotOpen));
+        assert_eq!(r.receive_document(upload(DocumentKind::BirthCertificate, "k1")), Err(NotAsked));
     }
 
     #[test]

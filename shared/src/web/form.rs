@@ -36,6 +36,16 @@ pub fn problem_message(lang: Lang, problem: Problem, kind: FieldKind) -> String 
     text(lang, &key).to_owned()
 }
 
+/// A file to upload (`upload.<kind>`), with the hint on formats and size.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileInput {
+    pub id: String,
+    pub name: String,
+    pub label: String,
+    pub hint: String,
+    pub error: Option<String>,
+}
+
 /// A link of the error summary.
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorLink {

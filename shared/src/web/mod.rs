@@ -5,6 +5,7 @@
 //!   the text catalogue in the page's language and fails on a missing key.
 //! - [`Page`]: the language and address of the request (for the language switch).
 //! - [`SignedIn`]: the citizen from the `session` cookie, else a redirect to `/anmelden`.
+//! - [`OfficeStaff`]: likewise a staff member of an office; anyone else signed in is refused.
 //! - [`pages`]: wraps a function's page routes: refuses cross-site form posts (CSRF), remembers
 //!   `?lang=` in a cookie, sets security headers, and turns every error (even a panic) into a
 //!   styled page in the right language — never a raw 500.
@@ -21,6 +22,7 @@ use std::sync::LazyLock;
 use std::task::{Context, Poll};
 
 use axum::Router;
+use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
 use axum::middleware::{self, Next};
@@ -33,10 +35,12 @@ pub use minijinja::{Value, context};
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 
-use crate::auth::{CitizenClaims, Principal};
+use crate::auth::{CitizenClaims, Principal, StaffClaims};
+use crate::domain::message::{Author, Message};
 use crate::domain::office::Office;
+use crate::domain::upload::{self, FileType, MAX_UPLOAD_BYTES, UploadProblem};
 use crate::domain::values::in_germany;
-use crate::http::{self, Services};
+use crate::http::{self, ApiError, Services};
 use crate::ports::{DocumentError, StoreError};
 use crate::texts::{Lang, lookup, text};
 
@@ -148,24 +152,48 @@ impl FromRequestParts<Services> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
-        let token = cookie(&parts.headers, SESSION_COOKIE).unwrap_or_default();
-        match services.verifier.verify(token) {
-            Ok(Principal::Citizen(claims)) => Ok(SignedIn(claims)),
-            outcome => {
-                if let Err(reason) = outcome {
-                    tracing::info!(%reason, "page session refused");
-                }
-                // A form cannot be replayed after signing in; she continues with the form.
-                let next = if parts.method == Method::GET || parts.method == Method::HEAD {
-                    parts.uri.path_and_query().map_or("/", |p| p.as_str())
-                } else {
-                    "/antrag"
-                };
-                let query = serde_urlencoded::to_string([("next", next)]).expect("plain pairs encode");
-                Err(Redirect::to(&format!("/anmelden?{query}")).into_response())
+        match session(parts, services) {
+            Some(Principal::Citizen(claims)) => Ok(SignedIn(claims)),
+            // A form cannot be replayed after signing in; she continues with the form.
+            _ => Err(sign_in(parts, "/antrag")),
+        }
+    }
+}
+
+/// A staff member of an office, signed in by the `session` cookie. Without a session the page
+/// sends to `/anmelden`; a citizen or an operator without an office is refused (403).
+pub struct OfficeStaff(pub StaffClaims);
+
+impl FromRequestParts<Services> for OfficeStaff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
+        match session(parts, services) {
+            Some(Principal::Staff(claims)) if claims.office_id.is_some() => Ok(OfficeStaff(claims)),
+            None => Err(sign_in(parts, "/amt")),
+            Some(_) => {
+                let Ok(lang) = Lang::from_request_parts(parts, services).await;
+                Err(error_page_of_kind(&Page::from_parts(parts, lang), StatusCode::FORBIDDEN, "staff_only"))
             }
         }
     }
+}
+
+/// Whoever the `session` cookie signs in, if anyone.
+fn session(parts: &Parts, services: &Services) -> Option<Principal> {
+    let token = cookie(&parts.headers, SESSION_COOKIE).unwrap_or_default();
+    services.verifier.verify(token).inspect_err(|reason| tracing::info!(%reason, "page session refused")).ok()
+}
+
+/// The way to `/anmelden` and back here afterwards; after a form post, back to `after_post`.
+fn sign_in(parts: &Parts, after_post: &str) -> Response {
+    let next = if parts.method == Method::GET || parts.method == Method::HEAD {
+        parts.uri.path_and_query().map_or("/", |p| p.as_str())
+    } else {
+        after_post
+    };
+    let query = serde_urlencoded::to_string([("next", next)]).expect("plain pairs encode");
+    Redirect::to(&format!("/anmelden?{query}")).into_response()
 }
 
 // --- forms ----------------------------------------------------------------------------------
@@ -193,6 +221,41 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
     }
 }
 
+/// A file of a multipart form post, read up to [`MAX_UPLOAD_BYTES`] (the rest is read and
+/// dropped, so that she gets an answer rather than a broken connection).
+pub struct ReceivedFile {
+    /// The name on her device, without control characters, at most 100 characters.
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+    pub too_large: bool,
+}
+
+impl ReceivedFile {
+    /// The file of `field`; `None` for a file input left empty.
+    pub async fn read(mut field: Field<'_>) -> Result<Option<ReceivedFile>, MultipartError> {
+        let file_name: String =
+            field.file_name().unwrap_or_default().chars().filter(|c| !c.is_control()).take(100).collect();
+        let mut bytes = Vec::new();
+        let mut too_large = false;
+        while let Some(chunk) = field.chunk().await? {
+            if bytes.len() + chunk.len() > MAX_UPLOAD_BYTES {
+                too_large = true;
+                bytes.clear();
+            } else if !too_large {
+                bytes.extend_from_slice(&chunk);
+            }
+        }
+        // A file input left empty arrives as a part without name and content.
+        let empty = file_name.is_empty() && bytes.is_empty() && !too_large;
+        Ok((!empty).then_some(ReceivedFile { file_name, bytes, too_large }))
+    }
+
+    /// Whether we take the file: by its size and content (see [`upload::check`]).
+    pub fn check(&self) -> Result<FileType, UploadProblem> {
+        if self.too_large { Err(UploadProblem::TooLarge) } else { upload::check(&self.bytes) }
+    }
+}
+
 // --- errors ---------------------------------------------------------------------------------
 
 /// A page that cannot be shown; [`pages`] renders it as a styled error page.
@@ -203,6 +266,9 @@ impl PageError {
     pub fn not_found() -> PageError {
         PageError(StatusCode::NOT_FOUND)
     }
+    pub fn bad_request() -> PageError {
+        PageError(StatusCode::BAD_REQUEST)
+    }
     pub fn internal() -> PageError {
         PageError(StatusCode::INTERNAL_SERVER_ERROR)
     }
@@ -212,6 +278,13 @@ impl From<StoreError> for PageError {
     fn from(error: StoreError) -> Self {
         tracing::error!(%error, "state store failed");
         PageError::internal()
+    }
+}
+
+/// An API error of a function whose pages act through the same code: its status.
+impl From<ApiError> for PageError {
+    fn from(error: ApiError) -> Self {
+        PageError(error.status())
     }
 }
 
@@ -317,6 +390,16 @@ pub fn format_date_time(lang: Lang, at: OffsetDateTime) -> String {
     fill(lang, "common.date_time", &[("date", &format_date(lang, local.date())), ("time", &time)])
 }
 
+/// A file size as people read it: `1,2 MB`, `340 KB`.
+pub fn file_size(lang: Lang, bytes: u64) -> String {
+    let kilobytes = bytes.div_ceil(1024);
+    if kilobytes < 1024 {
+        return format!("{kilobytes} KB");
+    }
+    let megabytes = format!("{:.1}", bytes as f64 / (1024.0 * 1024.0));
+    format!("{} MB", megabytes.replace('.', text(lang, "common.decimal_separator")))
+}
+
 /// A certificate code in groups of four, as printed: `K7QM 2XWA 9TZP 4HBN 3XYZ`.
 pub fn code_groups(code: &str) -> String {
     let chars: Vec<char> = code.chars().collect();
@@ -359,6 +442,32 @@ impl From<&Office> for OfficeView {
     }
 }
 
+/// A message between the office and the mother, as both sides' pages show it (`from` in the
+/// words of the side reading it).
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageView {
+    pub from: String,
+    pub from_office: bool,
+    pub at: String,
+    pub text: String,
+    /// The document the office asks for with it.
+    pub asks_for: Option<String>,
+}
+
+impl MessageView {
+    /// `office_key` and `citizen_key` name the authors in the catalogue.
+    pub fn new(lang: Lang, message: &Message, office_key: &str, citizen_key: &str) -> MessageView {
+        let from_office = matches!(message.author, Author::Office { .. });
+        MessageView {
+            from: text(lang, if from_office { office_key } else { citizen_key }).to_owned(),
+            from_office,
+            at: format_date_time(lang, message.at),
+            text: message.text.as_str().to_owned(),
+            asks_for: message.asks_for.map(|kind| text(lang, &format!("nachweise.kind.{}", kind.code())).to_owned()),
+        }
+    }
+}
+
 // --- the layer every page router gets ----------------------------------------------------------
 
 /// The shared layout's own templates, for error pages.
@@ -373,6 +482,11 @@ pub fn error_page(page: &Page, status: StatusCode) -> Response {
         status if status.is_client_error() => "bad_request",
         _ => "internal",
     };
+    error_page_of_kind(page, status, kind)
+}
+
+/// The error page with the texts `errorpage.{kind}.*`.
+fn error_page_of_kind(page: &Page, status: StatusCode, kind: &str) -> Response {
     let response = SHARED
         .render_with_status(status, page, "error.html", context! { kind })
         .unwrap_or_else(|_| (status, Html(text(page.lang, "errorpage.internal.text").to_owned())).into_response());
@@ -516,5 +630,17 @@ pub async fn method_not_allowed(page: Page) -> Response {
         http::method_not_allowed(page.lang).await.into_response()
     } else {
         error_page(&page, StatusCode::METHOD_NOT_ALLOWED)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_sizes_read_naturally() {
+        assert_eq!(file_size(Lang::De, 300), "1 KB");
+        assert_eq!(file_size(Lang::De, 1_300_000), "1,2 MB");
+        assert_eq!(file_size(Lang::En, 1_300_000), "1.2 MB");
     }
 }
