@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::request::Status;
+use crate::domain::request::{Request, Status};
 use crate::http::Services;
 use crate::pipeline::StepMessage;
 use crate::ports::{BatchHandler, Clock, DocumentError, QueueError, QueueMessage, QueueName, StateStore, StoreError};
-use crate::records;
+use crate::records::{self, Versioned};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
@@ -53,8 +53,7 @@ impl<S: Step> StepHandler<S> {
 
     async fn mark_failed(&self, request_id: &str, reason: &str) -> Result<(), StoreError> {
         let store = &*self.store;
-        let Some(records::Versioned { value: mut request, version }) = records::request(store, request_id).await?
-        else {
+        let Some(Versioned { value: mut request, version }) = records::request(store, request_id).await? else {
             return Ok(());
         };
         if request.status.is_open() && request.advance(Status::Failed, self.clock.now()).is_ok() {
@@ -92,4 +91,17 @@ impl<S: Step> BatchHandler for StepHandler<S> {
         }
         failed
     }
+}
+
+/// The request a queue message names. A message for a request that is gone (deleted by
+/// retention) is acknowledged, not retried: there is nothing left to do for it.
+pub async fn request_of_message(
+    store: &dyn StateStore,
+    request_id: &str,
+) -> Result<Option<Versioned<Request>>, StepError> {
+    let request = records::request(store, request_id).await?;
+    if request.is_none() {
+        tracing::warn!(%request_id, "message for an unknown request ignored");
+    }
+    Ok(request)
 }

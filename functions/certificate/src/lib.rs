@@ -13,7 +13,7 @@ use shared::domain::values::{format_date_german, today_in_germany};
 use shared::http::Services;
 use shared::ports::QueueName;
 use shared::records::{self, Audit, Versioned};
-use shared::steps::{Step, StepError};
+use shared::steps::{Step, StepError, request_of_message};
 
 pub struct CertificateStep {
     services: Services,
@@ -41,8 +41,7 @@ impl Step for CertificateStep {
     async fn run(&self, request_id: &str) -> Result<(), StepError> {
         let services = &self.services;
         let store = &*services.store;
-        let Some(Versioned { value: mut request, version }) = records::request(store, request_id).await? else {
-            tracing::warn!(%request_id, "message for an unknown request ignored");
+        let Some(Versioned { value: mut request, version }) = request_of_message(store, request_id).await? else {
             return Ok(());
         };
         let Some(approval) = request.approval.clone() else { return Ok(()) };

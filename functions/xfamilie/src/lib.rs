@@ -14,7 +14,7 @@ use shared::http::Services;
 use shared::pipeline::hand_on;
 use shared::ports::QueueName;
 use shared::records::{self, Audit, Versioned};
-use shared::steps::{Step, StepError};
+use shared::steps::{Step, StepError, request_of_message};
 use shared::xfamilie::{MessageMeta, antrag_0801};
 
 pub struct XFamilieStep {
@@ -41,8 +41,7 @@ impl Step for XFamilieStep {
     async fn run(&self, request_id: &str) -> Result<(), StepError> {
         let services = &self.services;
         let store = &*services.store;
-        let Some(Versioned { value: mut request, version }) = records::request(store, request_id).await? else {
-            tracing::warn!(%request_id, "message for an unknown request ignored");
+        let Some(Versioned { value: mut request, version }) = request_of_message(store, request_id).await? else {
             return Ok(());
         };
         match request.status {
