@@ -506,3 +506,30 @@ async fn check_download_links(b: &Backend) {
         assert!(matches!(link, Err(DocumentError::InvalidKey)), "link to {bad:?}: {link:?}");
     }
 }
+
+/// The secret stores: made once on first use, the same value for every later reader (and for a
+/// creator that lost the race), nothing stored when making fails.
+async fn check_secrets(store: &dyn shared::ports::SecretStore, name: &str) {
+    let first = store.get_or_create(name, &|| Ok(b"first".to_vec())).await.expect("created");
+    let again = store.get_or_create(name, &|| Ok(b"second".to_vec())).await.expect("read");
+    assert_eq!((first.as_slice(), again.as_slice()), (&b"first"[..], &b"first"[..]));
+    let failed = format!("{name}-failed");
+    assert!(store.get_or_create(&failed, &|| Err("no entropy".into())).await.is_err());
+    let made = store.get_or_create(&failed, &|| Ok(b"later".to_vec())).await.expect("made later");
+    assert_eq!(made, b"later", "a failed attempt left nothing behind");
+}
+
+#[tokio::test]
+async fn secrets_embedded() {
+    let dir = TempDir::new().unwrap();
+    check_secrets(&shared::embedded::FsSecretStore::new(dir.path().join("secrets")), "saml-sp-keys").await;
+}
+
+#[tokio::test]
+async fn secrets_aws() {
+    let env = emulator::fresh_resources(&[]);
+    let config = emulator::sdk_config(&env).await;
+    // A fresh prefix per run: moto keeps secrets for the life of the server.
+    let prefix = format!("sorgeregister/test-{}/", shared::ports::Ids::new_id(&shared::ports::RandomIds));
+    check_secrets(&shared::aws::SecretsManagerStore::new(&config, &prefix), "saml-sp-keys").await;
+}

@@ -121,6 +121,12 @@ impl Verifier {
         Self { trusted, offices: None }
     }
 
+    /// Also trusts `issuer` (a function that signs sessions itself trusts its own key).
+    pub fn trusting(mut self, issuer: TrustedIssuer) -> Self {
+        self.trusted.push(issuer);
+        self
+    }
+
     /// Also accepts staff tokens from the identity provider an office configured.
     pub fn with_office_providers(mut self, offices: Arc<OfficeIdentityProviders>) -> Self {
         self.offices = Some(offices);
@@ -135,6 +141,12 @@ impl Verifier {
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        self.verify_until(token).map(|(principal, _)| principal)
+    }
+
+    /// Like [`Verifier::verify`], with the moment the token ends: its `exp`, checked with the
+    /// rest (pages tell a citizen until when her session holds).
+    pub fn verify_until(&self, token: &str) -> Result<(Principal, OffsetDateTime), AuthError> {
         let header = decode_header(token).map_err(|_| AuthError::Malformed)?;
         if !ALLOWED_ALGORITHMS.contains(&header.alg) {
             return Err(AuthError::AlgorithmNotAllowed);
@@ -142,13 +154,23 @@ impl Verifier {
         let mut last_error = AuthError::UnknownKey;
         for trusted in &self.trusted {
             match verify_claims(token, trusted) {
-                Ok(claims) => return principal(trusted.kind, claims),
+                Ok(claims) => {
+                    let expires_at = expiry(&claims)?;
+                    return Ok((principal(trusted.kind, claims)?, expires_at));
+                }
                 Err(AuthError::UnknownKey) => {}
                 Err(error) => last_error = error,
             }
         }
         Err(last_error)
     }
+}
+
+/// The `exp` of verified claims (seconds since the epoch, as RFC 7519 has it).
+fn expiry(claims: &serde_json::Value) -> Result<OffsetDateTime, AuthError> {
+    let invalid = || AuthError::Invalid("exp is not a time".into());
+    let seconds = claims.get("exp").and_then(serde_json::Value::as_f64).ok_or_else(invalid)?;
+    OffsetDateTime::from_unix_timestamp(seconds.floor() as i64).map_err(|_| invalid())
 }
 
 /// The token's claims if it is signed by a key of `trusted` with an allowed algorithm and its
@@ -310,6 +332,16 @@ mod tests {
         };
         assert_eq!(citizen.sub, "abc");
         assert_eq!(citizen.trust_level, TrustLevel::Hoch);
+    }
+
+    #[test]
+    fn the_verified_expiry_is_the_tokens_exp() {
+        let idp = Idp::new("k1");
+        let claims = claims();
+        let (_, until) = verifier(&idp).verify_until(&idp.sign(claims.clone())).unwrap();
+        assert_eq!(until.unix_timestamp(), claims["exp"].as_i64().unwrap());
+        let past = get_current_timestamp() - 3600;
+        assert!(verifier(&idp).verify_until(&idp.sign(with(claims, "exp", json!(past)))).is_err());
     }
 
     #[test]

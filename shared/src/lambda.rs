@@ -35,8 +35,18 @@ pub use lambda_runtime::Error;
 
 /// Serves an API function's router.
 pub fn run_api(router: Router<Services>) -> Result<(), Error> {
+    run_api_with(|verifier, _| async move { Ok((router, verifier)) })
+}
+
+/// Serves a router that needs setting up first: `make` gets the verifier of the environment and
+/// the AWS SDK configuration, and returns the router with the verifier it is to use.
+pub fn run_api_with<F, Fut>(make: F) -> Result<(), Error>
+where
+    F: FnOnce(Verifier, aws_config::SdkConfig) -> Fut,
+    Fut: Future<Output = Result<(Router<Services>, Verifier), Error>>,
+{
     run(async move {
-        let verifier = verifier_from_env().await?;
+        let (router, verifier) = make(verifier_from_env().await?, aws_config::load_from_env().await).await?;
         let (services, _) = services_from_env(verifier).await?;
         let app = api(router, services);
         if on_lambda() {

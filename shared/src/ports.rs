@@ -238,3 +238,25 @@ pub trait BatchHandler: Send + Sync {
     fn queue(&self) -> QueueName;
     async fn handle(&self, batch: Vec<QueueMessage>) -> Vec<String>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Secret store: keys the platform makes for itself (the SAML service provider's, the session
+// key), created on first use and the same for every instance afterwards.
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("secret store unavailable: {0}")]
+    Backend(String),
+    #[error("cannot create secret {0}: {1}")]
+    Create(String, String),
+}
+
+/// Makes a secret's value when the store has none yet.
+pub type MakeSecret<'a> = &'a (dyn Fn() -> Result<Vec<u8>, String> + Send + Sync);
+
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    /// The secret `name`; if there is none, `make` creates it. Two instances racing to create
+    /// it both end up with the one that was stored first.
+    async fn get_or_create(&self, name: &str, make: MakeSecret<'_>) -> Result<Vec<u8>, SecretError>;
+}

@@ -63,6 +63,11 @@ pub fn offices() -> Vec<Office> {
 
 impl TestApp {
     pub async fn new(router: Router<Services>) -> TestApp {
+        Self::trusting(router, Vec::new()).await
+    }
+
+    /// Like [`TestApp::new`], also trusting `issuers` (e.g. the login's own session issuer).
+    pub async fn trusting(router: Router<Services>, issuers: Vec<TrustedIssuer>) -> TestApp {
         let dir = tempfile::tempdir().expect("temporary directory");
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
         let database = Database::open(&dir.path().join("state.sqlite3")).expect("database");
@@ -79,10 +84,12 @@ impl TestApp {
             queue: Arc::new(SqliteQueue::new(database, clock.clone(), Arc::new(RandomIds), QueueSettings::default())),
             clock: clock.clone(),
             ids: Arc::new(RandomIds),
-            verifier: Arc::new(Verifier::new(vec![
-                trusted(CITIZEN_AUDIENCE, PrincipalKind::Citizen),
-                trusted(STAFF_AUDIENCE, PrincipalKind::Staff),
-            ])),
+            verifier: Arc::new(Verifier::new(
+                [trusted(CITIZEN_AUDIENCE, PrincipalKind::Citizen), trusted(STAFF_AUDIENCE, PrincipalKind::Staff)]
+                    .into_iter()
+                    .chain(issuers)
+                    .collect(),
+            )),
         };
         for office in offices() {
             records::put_office(&*services.store, &office, false).await.expect("office stored");
@@ -108,6 +115,12 @@ impl TestApp {
             json!({"sub": sub, "given_name": given_name, "family_name": family_name, "birthdate": birthdate, "trust_level": trust_level}),
             CITIZEN_AUDIENCE,
         )
+    }
+
+    /// A citizen token with exactly `claims` (as the identity provider states her), issued at
+    /// `issued_at` for `lifetime`: an account with more data, a session that has ended.
+    pub fn citizen_token(&self, claims: Value, issued_at: OffsetDateTime, lifetime: Duration) -> String {
+        self.key.sign(claims, ISSUER, CITIZEN_AUDIENCE, issued_at, lifetime).0
     }
 
     /// Sophia Beispiel, logged in with her eID card.

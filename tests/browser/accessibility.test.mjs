@@ -118,19 +118,19 @@ for (const lang of LANGUAGES) {
       await page.check('input[name="applicant.role"][value="mother"]');
       await submit(page);
 
+      // Her name, birth date and birth place are shown from her BundID account; the rest is asked.
       await page.waitForURL("**/antrag/mutter");
       await audit("antrag-mutter", { shot: true });
-      await page.fill('input[name="mother.given_names"]', "");
+      assert.equal(await page.locator('input[name="mother.given_names"]').count(), 0, "not asked again");
+      await page.fill('input[name="mother.address.street"]', "");
       await page.fill('input[name="mother.address.postcode"]', "2819");
-      await page.fill('input[name="mother.birth_date.day"]', "31");
-      await page.fill('input[name="mother.birth_date.month"]', "2");
+      await page.fill('input[name="mother.birth_name"]', "Muster1");
       await submit(page);
       await audit("antrag-mutter-fehler", { expectError: true, shot: true });
-      await page.fill('input[name="mother.given_names"]', "Sophia");
+      await page.fill('input[name="mother.address.street"]', "Deichstraße");
       await page.fill('input[name="mother.address.postcode"]', "27472");
       await page.fill('input[name="mother.address.city"]', "Cuxhaven");
-      await page.fill('input[name="mother.birth_date.day"]', "2");
-      await page.fill('input[name="mother.birth_date.month"]', "5");
+      await page.fill('input[name="mother.birth_name"]', "");
       await submit(page);
 
       await page.waitForURL("**/antrag/kind");

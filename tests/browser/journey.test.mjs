@@ -1,6 +1,7 @@
 // The whole citizen journey in a real browser with JavaScript off on a 320 px wide screen:
-// pre-check → login → form (with a validation error and a refused file) → submit → status →
-// download; and the same forms by keyboard alone.
+// pre-check → login → form (her BundID data shown, not asked; a validation error; the session
+// ending and a new login that keeps the draft; a refused file) → submit → status → download;
+// and the same forms by keyboard alone.
 
 import assert from "node:assert/strict";
 import { once } from "node:events";
@@ -77,15 +78,23 @@ test("a mother gets her certificate with JavaScript off on a small screen", asyn
   // The form: who applies (known from the pre-check), the mother (from BundID).
   await page.waitForURL("**/antrag/antragsteller");
   assert.ok(await page.getByLabel("Ich bin die Mutter des Kindes").isChecked());
+  const signedInUntil = /Sie sind angemeldet bis zum \d+\. \p{L}+ \d{4}, \d\d:\d\d Uhr\./u;
+  assert.ok(await page.getByText(signedInUntil).isVisible(), "she is told until when her login holds");
   await next(page, "Speichern und weiter");
   await page.waitForURL("**/antrag/mutter");
-  assert.equal(await page.getByLabel("Vorname oder Vornamen").inputValue(), "Sophia");
+  // Her name, birth date and birth place come from her BundID account: shown, not asked again.
+  await page.getByRole("heading", { level: 2, name: "Aus Ihrem BundID-Konto" }).waitFor();
+  const known = page.locator("dl.summary");
+  assert.ok(await known.getByText("Sophia Beispiel").isVisible());
+  assert.ok(await known.getByText("2. Mai 1994").isVisible());
+  assert.equal(await page.getByLabel("Vorname oder Vornamen").count(), 0);
+  assert.equal(await page.getByLabel("Tag").count(), 0);
+  // The address from her account can be corrected: she has moved.
+  assert.equal(await page.getByLabel("Straße").inputValue(), "Am Markt");
   await page.getByLabel("Straße").fill("Deichstraße");
   await page.getByLabel("Hausnummer").fill("5");
-  await page.getByLabel("Postleitzahl").fill("27472");
+  await page.getByLabel("Postleitzahl").fill("2747");
   await page.getByLabel("Ort", { exact: true }).fill("Cuxhaven");
-  await page.getByLabel("Tag").fill("31");
-  await page.getByLabel("Monat").fill("2");
   await next(page, "Speichern und weiter");
 
   // The GOV.UK error pattern: "Fehler:" in the title, a focused summary linking to the field,
@@ -93,18 +102,32 @@ test("a mother gets her certificate with JavaScript off on a small screen", asyn
   assert.match(await page.title(), /^Fehler: Angaben zur Mutter/);
   const summary = page.locator(".error-summary");
   assert.ok(await summary.evaluate((element) => element === document.activeElement), "the summary has the focus");
-  const link = summary.getByRole("link", { name: "Bitte geben Sie ein gültiges Datum an, zum Beispiel 14 3 2021." });
-  assert.equal(await link.getAttribute("href"), "#mother-birth_date-day");
-  assert.equal(await page.getByLabel("Tag").inputValue(), "31");
+  const link = summary.getByRole("link", { name: "Bitte geben Sie eine Postleitzahl mit 5 Ziffern an." });
+  assert.equal(await link.getAttribute("href"), "#mother-address-postcode");
+  assert.equal(await page.getByLabel("Postleitzahl").inputValue(), "2747");
   assert.equal(await page.getByLabel("Straße").inputValue(), "Deichstraße");
+  assert.ok(await known.getByText("Sophia Beispiel").isVisible(), "her account's data stay shown");
   await screenshot(page, "journey-320-05-fehler");
   await link.click();
-  await page.getByLabel("Tag").fill("2");
-  await page.getByLabel("Monat").fill("5");
+  await page.getByLabel("Postleitzahl").fill("27472");
   await next(page, "Speichern und weiter");
 
   await page.waitForURL("**/antrag/kind");
   assert.ok(await page.getByText(/Ihr Antrag ist gespeichert bis zum \d+\. \p{L}+ \d{4}\./u).isVisible());
+  assert.ok(await page.getByText(signedInUntil).isVisible());
+
+  // Her login ends (the session cookie expires with it): she logs in again and is back on this
+  // step, with what she saved.
+  await context.clearCookies({ name: "session" });
+  await page.reload();
+  await page.waitForURL("**/anmelden?next=%2Fantrag%2Fkind");
+  await choose(page, "mother");
+  await next(page, "Anmelden");
+  await page.waitForURL("**/antrag/kind");
+  await page.getByRole("link", { name: "Zurück" }).click();
+  await page.waitForURL("**/antrag/mutter");
+  assert.equal(await page.getByLabel("Straße").inputValue(), "Deichstraße", "her saved address is kept");
+  await page.goto("/antrag/kind");
   await page.getByLabel("Vorname oder Vornamen").fill("Mia");
   await page.getByLabel("Familienname bei der Geburt").fill("Beispiel");
   await page.getByLabel("Tag").fill("14");

@@ -23,7 +23,7 @@ use shared::domain::application::parse_submission;
 use shared::domain::draft::Draft;
 use shared::domain::office::{Directory, Office};
 use shared::domain::upload::{DocumentKind, MAX_UPLOAD_BYTES, Upload, UploadProblem, required_documents};
-use shared::domain::values::{ClientId, Problem, today_in_germany};
+use shared::domain::values::{self, ClientId, PersonName, Problem, Text, parse_birth_date, today_in_germany};
 use shared::http::Services;
 use shared::input::FieldErrors;
 use shared::records;
@@ -33,8 +33,9 @@ use shared::web::form::{
     problem_message,
 };
 use shared::web::{
-    self, FormData, OfficeView, Page, PageError, PageResult, ReceivedFile, SignedIn, Templates, context,
+    self, FormData, OfficeView, Page, PageError, PageResult, ReceivedFile, SignedIn, SignedInUntil, Templates, context,
 };
+use time::{Date, OffsetDateTime};
 
 /// The draft the web form keeps (one per citizen; drafts live under their owner).
 pub const WEB_DRAFT_ID: &str = "antrag";
@@ -249,6 +250,100 @@ fn saved_until(lang: Lang, draft: Option<&Draft>) -> Option<String> {
     draft.map(|d| web::format_date(lang, today_in_germany(d.expires_at)))
 }
 
+/// The notice on every step: until when she is signed in (German time), after which she signs
+/// in again and finds what she saved.
+fn session_until(lang: Lang, until: OffsetDateTime) -> String {
+    web::format_date_time(lang, until)
+}
+
+// --- her BundID account ---------------------------------------------------------------------
+
+/// What her login states about the mother, by field path, where the form takes it from there
+/// instead of asking again (WCAG 3.3.7): only when she applies herself (a representative types
+/// the mother's data), and only values the domain takes — anything else is asked, prefilled,
+/// so that she can put it right. Her address is never among them: she can correct it.
+struct Account(BTreeMap<&'static str, String>);
+
+impl Account {
+    fn of(citizen: &CitizenClaims, data: &Json, today: Date) -> Account {
+        let mut known = BTreeMap::new();
+        if Application(data).is_representative() {
+            return Account(known);
+        }
+        let name = |raw: &str| PersonName::parse(raw).ok().map(|_| raw.trim().to_owned());
+        let mut take = |path: &'static str, value: Option<String>| {
+            if let Some(value) = value {
+                known.insert(path, value);
+            }
+        };
+        take("mother.given_names", name(&citizen.given_name));
+        take("mother.family_name", name(&citizen.family_name));
+        take("mother.birth_name", citizen.birth_name.as_deref().and_then(name));
+        let birth_date = citizen.birthdate.as_deref().and_then(|raw| parse_birth_date(raw, today).ok());
+        take("mother.birth_date", birth_date.map(values::format_date));
+        let place = citizen.place_of_birth.as_deref().filter(|raw| Text::parse(raw).is_ok());
+        take("mother.birth_place", place.map(|raw| raw.trim().to_owned()));
+        Account(known)
+    }
+
+    fn get(&self, path: &str) -> Option<&str> {
+        self.0.get(path).map(String::as_str)
+    }
+
+    /// Puts what her account states into the application, over anything posted or stored.
+    fn apply(&self, data: &mut Json) {
+        for (path, value) in &self.0 {
+            set_path(data, path, Json::from(value.as_str()));
+        }
+    }
+
+    /// Whether the application's value at `path` is her account's (nothing to change there).
+    fn supplied(&self, data: &Json, path: &str) -> bool {
+        self.get(path).is_some() && Application(data).text(path) == self.get(path)
+    }
+}
+
+/// A value of her account, shown instead of asked.
+#[derive(Serialize)]
+struct ShownValue {
+    id: String,
+    key: String,
+    value: String,
+    error: Option<String>,
+}
+
+/// The mother step's list of what her account states (the name in one row where both parts
+/// come from it).
+fn account_rows(form: &mut FormView, account: &Account, lang: Lang) -> Vec<ShownValue> {
+    let mut rows = Vec::new();
+    let mut row = |form: &mut FormView, path: &str, key: &str, value: String| {
+        rows.push(ShownValue { id: field_id(path), key: text(lang, key).to_owned(), value, error: form.shown(path) });
+    };
+    match (account.get("mother.given_names"), account.get("mother.family_name")) {
+        (Some(given), Some(family)) => {
+            row(form, "mother.given_names", "antrag.check.name", format!("{given} {family}"))
+        }
+        (given, family) => {
+            if let Some(given) = given {
+                row(form, "mother.given_names", "antrag.given_names", given.to_owned());
+            }
+            if let Some(family) = family {
+                row(form, "mother.family_name", "antrag.family_name", family.to_owned());
+            }
+        }
+    }
+    if let Some(name) = account.get("mother.birth_name") {
+        row(form, "mother.birth_name", "antrag.account.birth_name", name.to_owned());
+    }
+    if let Some(date) = account.get("mother.birth_date").and_then(|raw| values::parse_date(raw).ok()) {
+        row(form, "mother.birth_date", "antrag.birth_date", web::format_date(lang, date));
+    }
+    if let Some(place) = account.get("mother.birth_place") {
+        row(form, "mother.birth_place", "antrag.birth_place", place.to_owned());
+    }
+    rows
+}
+
 /// Where "back" leads from `step`: the previous step, or the check-answers page when she came
 /// from there to change something.
 fn back_path(step: Step, steps: &[Step], to_check: bool) -> String {
@@ -443,7 +538,8 @@ enum Item {
 }
 
 /// The fields of a step, laid out in order (which also orders the error summary).
-fn layout(step: Step, form: &mut FormView, data: &Json, lang: Lang) -> Vec<Item> {
+/// On the mother step, what `account` states is not asked (see [`account_rows`]).
+fn layout(step: Step, form: &mut FormView, data: &Json, account: &Account, lang: Lang) -> Vec<Item> {
     let own = |token: &'static str, yes: bool| yes.then_some(token);
     match step {
         Step::Applicant => {
@@ -479,30 +575,40 @@ fn layout(step: Step, form: &mut FormView, data: &Json, lang: Lang) -> Vec<Item>
         Step::Mother => {
             // Autofill only helps where the data is her own (WCAG 1.3.5), not for a representative.
             let self_applying = !Application(data).is_representative();
+            let asked = |path: &str| account.get(path).is_none();
             // Laid out top to bottom: the error summary follows this order.
-            let mut items = vec![
-                Item::Text(
+            let mut items = Vec::new();
+            if asked("mother.given_names") {
+                items.push(Item::Text(
                     form.text("mother.given_names", "antrag.given_names")
                         .autocomplete(own("given-name", self_applying))
                         .no_spellcheck(),
-                ),
-                Item::Text(
+                ));
+            }
+            if asked("mother.family_name") {
+                items.push(Item::Text(
                     form.text("mother.family_name", "antrag.family_name")
                         .autocomplete(own("family-name", self_applying))
                         .no_spellcheck(),
-                ),
-                Item::Text(
+                ));
+            }
+            if asked("mother.birth_name") {
+                items.push(Item::Text(
                     form.text("mother.birth_name", "antrag.mother.birth_name")
                         .hint("antrag.mother.birth_name_hint")
                         .no_spellcheck(),
-                ),
-                Item::Date(
+                ));
+            }
+            if asked("mother.birth_date") {
+                items.push(Item::Date(
                     form.date("mother.birth_date", "antrag.birth_date")
                         .hint("antrag.mother.birth_date_hint")
                         .autocomplete(own("bday", self_applying)),
-                ),
-                Item::Text(form.text("mother.birth_place", "antrag.birth_place")),
-            ];
+                ));
+            }
+            if asked("mother.birth_place") {
+                items.push(Item::Text(form.text("mother.birth_place", "antrag.birth_place")));
+            }
             let address = vec![
                 Item::Text(
                     form.text("mother.address.street", "antrag.street")
@@ -562,11 +668,17 @@ struct StepPage<'a> {
     draft: Option<&'a Draft>,
     steps: &'a [Step],
     to_check: bool,
+    /// What her account states about the mother (empty unless she applies herself).
+    account: &'a Account,
+    /// The end of her session.
+    until: OffsetDateTime,
 }
 
 fn render_step(page: &Page, view: StepPage, mut form: FormView, status: StatusCode) -> PageResult {
     let lang = page.lang;
-    let items = layout(view.step, &mut form, view.data, lang);
+    // Shown first, so their problems (if any) come first in the error summary too.
+    let known = if view.step == Step::Mother { account_rows(&mut form, view.account, lang) } else { Vec::new() };
+    let items = layout(view.step, &mut form, view.data, view.account, lang);
     let number = view.steps.iter().position(|s| *s == view.step).unwrap_or(0) + 1;
     let slug = view.step.slug();
     // Radios that are the whole question carry the heading themselves.
@@ -576,18 +688,23 @@ fn render_step(page: &Page, view: StepPage, mut form: FormView, status: StatusCo
         Step::Delivery => "antrag.delivery.question".to_owned(),
         step => format!("antrag.{}.title", step.slug()),
     };
+    // With her account's values shown, only the address is left to check.
+    let intro_key =
+        if known.is_empty() { format!("antrag.{slug}.intro") } else { "antrag.mutter.intro_account".into() };
     TEMPLATES.render_with_status(
         status,
         &page.clone().at(&view.step.path()),
         "schritt.html",
         context! {
             title => text(lang, &title_key),
-            intro => shared::texts::lookup(lang, &format!("antrag.{slug}.intro")),
+            intro => shared::texts::lookup(lang, &intro_key),
+            known,
             heading_in_field,
             number,
             total => view.steps.len(),
             items,
             saved_until => saved_until(lang, view.draft),
+            session_until => session_until(lang, view.until),
             action => view.step.path(),
             back => back_path(view.step, view.steps, view.to_check),
             to_check => view.to_check,
@@ -603,7 +720,7 @@ fn to_check(page: &Page, form: Option<&FormData>) -> bool {
 async fn show_step(
     State(services): State<Services>,
     page: Page,
-    SignedIn(citizen): SignedIn,
+    SignedInUntil(citizen, until): SignedInUntil,
     headers: HeaderMap,
     Path(slug): Path<String>,
 ) -> PageResult {
@@ -612,19 +729,28 @@ async fn show_step(
     let data = draft.as_ref().map_or_else(|| json!({}), |d| d.data.clone());
     let directory = records::directory(&*services.store).await?;
     let steps = Application(&data).steps(&directory);
+    let account = Account::of(&citizen, &data, today_in_germany(services.clock.now()));
     let values = if data.get(step.section()).is_some() {
         stored_values(step, &data)
     } else {
         prefill(step, &data, &citizen, &Answers::from_headers(&headers))
     };
-    let view = StepPage { step, data: &data, draft: draft.as_ref(), steps: &steps, to_check: to_check(&page, None) };
+    let view = StepPage {
+        step,
+        data: &data,
+        draft: draft.as_ref(),
+        steps: &steps,
+        to_check: to_check(&page, None),
+        account: &account,
+        until,
+    };
     render_step(&page, view, FormView::new(page.lang, values), StatusCode::OK)
 }
 
 async fn save_step(
     State(services): State<Services>,
     page: Page,
-    SignedIn(citizen): SignedIn,
+    SignedInUntil(citizen, until): SignedInUntil,
     headers: HeaderMap,
     Path(slug): Path<String>,
     form: FormData,
@@ -634,9 +760,15 @@ async fn save_step(
     let draft = load_draft(&services, &citizen).await?;
     let mut data = draft.as_ref().map_or_else(|| json!({}), |d| d.data.clone());
     set_path(&mut data, step.section(), section_from_form(step, &form));
+    let today = today_in_germany(services.clock.now());
+    // She applies herself: what her account states is taken from there, never from the post
+    // (nor from what she typed before, as a representative).
+    let account = Account::of(&citizen, &data, today);
+    if data.get("mother").is_some() {
+        account.apply(&mut data);
+    }
     let directory = records::directory(&*services.store).await?;
 
-    let today = today_in_germany(services.clock.now());
     let mut problems: Vec<(String, Problem)> = parse_submission(&data, today)
         .err()
         .map(|errors| {
@@ -662,7 +794,15 @@ async fn save_step(
             view.problem(path, problem_message(lang, *problem, field_kind(path)));
         }
         let steps = Application(&data).steps(&directory);
-        let page_view = StepPage { step, data: &data, draft: draft.as_ref(), steps: &steps, to_check: back_to_check };
+        let page_view = StepPage {
+            step,
+            data: &data,
+            draft: draft.as_ref(),
+            steps: &steps,
+            to_check: back_to_check,
+            account: &account,
+            until,
+        };
         return render_step(&page, page_view, view, StatusCode::UNPROCESSABLE_ENTITY);
     }
 
@@ -699,6 +839,7 @@ fn render_documents(
     draft: &Draft,
     problems: &[(DocumentKind, UploadProblem)],
     to_check: bool,
+    until: OffsetDateTime,
 ) -> PageResult {
     let DocumentsStep { office, required, steps, .. } = step;
     let lang = page.lang;
@@ -752,6 +893,7 @@ fn render_documents(
             number,
             total => steps.len(),
             saved_until => saved_until(lang, Some(draft)),
+            session_until => session_until(lang, until),
             back => back_path(Step::Documents, steps, to_check),
             to_check,
         },
@@ -784,9 +926,13 @@ async fn documents_step(
     }
 }
 
-async fn documents(State(services): State<Services>, page: Page, SignedIn(citizen): SignedIn) -> PageResult {
+async fn documents(
+    State(services): State<Services>,
+    page: Page,
+    SignedInUntil(citizen, until): SignedInUntil,
+) -> PageResult {
     match documents_step(&services, &citizen).await? {
-        Ok(step) => render_documents(&page, &step, &step.draft, &[], to_check(&page, None)),
+        Ok(step) => render_documents(&page, &step, &step.draft, &[], to_check(&page, None), until),
         Err(elsewhere) => Ok(Redirect::to(&elsewhere).into_response()),
     }
 }
@@ -814,7 +960,7 @@ async fn read_files(
 async fn upload(
     State(services): State<Services>,
     page: Page,
-    SignedIn(citizen): SignedIn,
+    SignedInUntil(citizen, until): SignedInUntil,
     mut multipart: Multipart,
 ) -> PageResult {
     let step = match documents_step(&services, &citizen).await? {
@@ -827,7 +973,7 @@ async fn upload(
             // Mostly a post beyond MAX_UPLOAD_REQUEST: too large for any file to be judged.
             tracing::info!(%error, "upload could not be read");
             let problems: Vec<_> = step.required.iter().map(|kind| (*kind, UploadProblem::TooLarge)).collect();
-            return render_documents(&page, &step, &step.draft, &problems, false);
+            return render_documents(&page, &step, &step.draft, &problems, false, until);
         }
     };
     let mut uploads = Application(&step.draft.data).uploads();
@@ -859,7 +1005,7 @@ async fn upload(
         }
     }
     if !problems.is_empty() {
-        return render_documents(&page, &step, &draft, &problems, back_to_check);
+        return render_documents(&page, &step, &draft, &problems, back_to_check, until);
     }
     Ok(Redirect::to(CHECK_PATH).into_response())
 }
@@ -885,7 +1031,8 @@ async fn remove_upload(State(services): State<Services>, SignedIn(citizen): Sign
 struct Row {
     key: String,
     lines: Vec<String>,
-    href: String,
+    /// Where to change it; none for what her account states.
+    href: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -898,8 +1045,8 @@ fn change_link(step: Step, path: &str) -> String {
     format!("{}?zurueck=pruefen#{}", step.path(), field_id(path))
 }
 
-/// The check-answers page's sections.
-fn sections(lang: Lang, data: &Json, directory: &Directory) -> Vec<Section> {
+/// The check-answers page's sections; what `account` states has nothing to change.
+fn sections(lang: Lang, data: &Json, directory: &Directory, account: &Account) -> Vec<Section> {
     let application = Application(data);
     let value = |path: &str| application.text(path).unwrap_or_default().to_owned();
     let date = |path: &str| {
@@ -911,7 +1058,13 @@ fn sections(lang: Lang, data: &Json, directory: &Directory) -> Vec<Section> {
     let row = |step: Step, key: &str, path: &str, lines: Vec<String>| Row {
         key: text(lang, key).to_owned(),
         lines,
-        href: change_link(step, path),
+        href: Some(change_link(step, path)),
+    };
+    let known = |mut row: Row, paths: &[&str]| {
+        if paths.iter().all(|path| account.supplied(data, path)) {
+            row.href = None;
+        }
+        row
     };
     let name =
         |base: &str| format!("{} {}", value(&format!("{base}.given_names")), value(&format!("{base}.family_name")));
@@ -930,18 +1083,25 @@ fn sections(lang: Lang, data: &Json, directory: &Directory) -> Vec<Section> {
             vec![name("applicant.representative")],
         ));
     }
-    let mut mother = vec![row(Step::Mother, "antrag.check.name", "mother.given_names", vec![name("mother")])];
+    let mut mother = vec![known(
+        row(Step::Mother, "antrag.check.name", "mother.given_names", vec![name("mother")]),
+        &["mother.given_names", "mother.family_name"],
+    )];
     if application.text("mother.birth_name").is_some() {
-        mother.push(row(
-            Step::Mother,
-            "antrag.mother.birth_name",
-            "mother.birth_name",
-            vec![value("mother.birth_name")],
+        mother.push(known(
+            row(Step::Mother, "antrag.mother.birth_name", "mother.birth_name", vec![value("mother.birth_name")]),
+            &["mother.birth_name"],
         ));
     }
     mother.extend([
-        row(Step::Mother, "antrag.birth_date", "mother.birth_date", vec![date("mother.birth_date")]),
-        row(Step::Mother, "antrag.birth_place", "mother.birth_place", vec![value("mother.birth_place")]),
+        known(
+            row(Step::Mother, "antrag.birth_date", "mother.birth_date", vec![date("mother.birth_date")]),
+            &["mother.birth_date"],
+        ),
+        known(
+            row(Step::Mother, "antrag.birth_place", "mother.birth_place", vec![value("mother.birth_place")]),
+            &["mother.birth_place"],
+        ),
         row(
             Step::Mother,
             "antrag.mother.address",
@@ -983,7 +1143,7 @@ fn sections(lang: Lang, data: &Json, directory: &Directory) -> Vec<Section> {
             .map(|u| Row {
                 key: kind_label(lang, u.kind),
                 lines: vec![format!("{} ({})", u.file_name, web::file_size(lang, u.size))],
-                href: DOCUMENTS_PATH.to_owned(),
+                href: Some(DOCUMENTS_PATH.to_owned()),
             })
             .collect();
         sections.push(Section { heading: text(lang, "antrag.nachweise.title").to_owned(), rows });
@@ -999,7 +1159,7 @@ fn sections(lang: Lang, data: &Json, directory: &Directory) -> Vec<Section> {
                         text(lang, &format!("common.{}", if answer == "unknown" { "unknown" } else { answer }))
                             .to_owned(),
                     ],
-                    href: precheck::pages::change_link(field),
+                    href: Some(precheck::pages::change_link(field)),
                 })
             })
             .collect();
@@ -1008,17 +1168,19 @@ fn sections(lang: Lang, data: &Json, directory: &Directory) -> Vec<Section> {
     sections
 }
 
-/// The check-answers page, with the problems the submission found (`problems` by field path,
-/// missing documents separately).
+/// The check-answers page for her (signed in until `until`), with the problems the submission
+/// found (`problems` by field path, missing documents separately).
 pub async fn render_check(
     services: &Services,
     page: &Page,
+    SignedInUntil(citizen, until): &SignedInUntil,
     draft: &Draft,
     headers: &HeaderMap,
     problems: &FieldErrors,
     missing: &[DocumentKind],
 ) -> PageResult {
     let lang = page.lang;
+    let account = Account::of(citizen, &draft.data, today_in_germany(services.clock.now()));
     let directory = records::directory(&*services.store).await?;
     let data = with_precheck(draft.data.clone(), &Answers::from_headers(headers));
     let mut errors: Vec<ErrorLink> = problems
@@ -1042,9 +1204,10 @@ pub async fn render_check(
         &page.clone().at(CHECK_PATH),
         "pruefen.html",
         context! {
-            sections => sections(lang, &data, &directory),
+            sections => sections(lang, &data, &directory, &account),
             office,
             saved_until => saved_until(lang, Some(draft)),
+            session_until => session_until(lang, *until),
             // A fresh key for each showing of the page: a double click submits only once.
             idempotency_key => services.ids.new_id(),
             back => Application(&data).steps(&directory).last().map(|s| s.path()),
@@ -1056,10 +1219,10 @@ pub async fn render_check(
 async fn check(
     State(services): State<Services>,
     page: Page,
-    SignedIn(citizen): SignedIn,
+    signed_in: SignedInUntil,
     headers: HeaderMap,
 ) -> PageResult {
-    let Some(draft) = load_draft(&services, &citizen).await? else {
+    let Some(draft) = load_draft(&services, &signed_in.0).await? else {
         return Ok(Redirect::to("/antrag").into_response());
     };
     let directory = records::directory(&*services.store).await?;
@@ -1067,7 +1230,7 @@ async fn check(
     if resume != CHECK_PATH {
         return Ok(Redirect::to(&resume).into_response());
     }
-    render_check(&services, &page, &draft, &headers, &FieldErrors::default(), &[]).await
+    render_check(&services, &page, &signed_in, &draft, &headers, &FieldErrors::default(), &[]).await
 }
 
 #[cfg(test)]
@@ -1079,6 +1242,40 @@ mod tests {
         let mut data = json!({"mother": {"given_names": "Sophia"}});
         set_path(&mut data, "mother.address.postcode", json!("28195"));
         assert_eq!(data, json!({"mother": {"given_names": "Sophia", "address": {"postcode": "28195"}}}));
+    }
+
+    #[test]
+    fn the_end_of_her_session_is_told_in_german_time() {
+        use time::macros::datetime;
+        assert_eq!(session_until(Lang::De, datetime!(2026-11-23 17:15 UTC)), "23. November 2026, 18:15 Uhr");
+        assert_eq!(session_until(Lang::De, datetime!(2026-07-01 16:00 UTC)), "1. Juli 2026, 18:00 Uhr");
+        assert_eq!(session_until(Lang::Ls, datetime!(2026-07-01 22:30 UTC)), "2. Juli 2026 um 00:30 Uhr");
+    }
+
+    #[test]
+    fn only_what_the_domain_takes_is_taken_from_her_account() {
+        let today = time::macros::date!(2026 - 11 - 23);
+        let mut citizen = CitizenClaims {
+            sub: "s".into(),
+            given_name: "Sophia".into(),
+            family_name: "Beispiel".into(),
+            birth_name: None,
+            birthdate: Some("1994-05-02".into()),
+            place_of_birth: Some("Bremen".into()),
+            address: None,
+            trust_level: shared::domain::request::TrustLevel::Hoch,
+        };
+        let mother = Account::of(&citizen, &json!({"applicant": {"role": "mother"}}), today);
+        assert_eq!(mother.get("mother.birth_date"), Some("1994-05-02"));
+        assert_eq!(mother.get("mother.birth_name"), None, "not supplied: asked");
+        citizen.birthdate = Some("1994-00-00".into());
+        citizen.given_name = String::new();
+        let partial = Account::of(&citizen, &json!({}), today);
+        assert_eq!(partial.get("mother.birth_date"), None, "an incomplete date is asked, to be put right");
+        assert_eq!(partial.get("mother.given_names"), None);
+        assert_eq!(partial.get("mother.family_name"), Some("Beispiel"));
+        let representative = Account::of(&citizen, &json!({"applicant": {"role": "representative"}}), today);
+        assert!(representative.0.is_empty(), "a representative types the mother's data");
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The application form as a browser uses it: signed in by cookie, one step at a time, each
 //! judged by the domain and saved as the draft; uploads where the office requires them.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use shared::ports::Clock;
 use shared::records;
 use shared::testing::{PageResponse, TestApp, session};
+use shared::texts::{Lang, text};
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
 
 const APPLICANT: &[(&str, &str)] = &[("applicant.role", "mother")];
@@ -37,6 +38,31 @@ fn with(form: &[(&'static str, &'static str)], name: &str, value: &'static str) 
 
 async fn draft(app: &TestApp) -> Value {
     app.call("GET", "/api/v1/drafts/antrag", Some(&app.mother()), None).await.1
+}
+
+/// Sophia as her BundID account states her, with everything the login can supply (the same
+/// subject as `TestApp::mother`).
+fn account() -> Value {
+    json!({
+        "sub": "sophia", "given_name": "Sophia", "family_name": "Beispiel", "birth_name": "Muster",
+        "birthdate": "1994-05-02", "place_of_birth": "Bremen", "trust_level": "STORK-QAA-Level-4",
+        "address": {"street": "Am Markt", "house_number": "1", "postcode": "28195", "city": "Bremen"},
+    })
+}
+
+/// Her session, begun at `issued_at` (whole seconds, as tokens say it) for `lifetime`.
+fn signed_in(app: &TestApp, issued_at: OffsetDateTime, lifetime: Duration) -> String {
+    session(&app.citizen_token(account(), issued_at.replace_nanosecond(0).unwrap(), lifetime))
+}
+
+/// Her session with the full account, for an hour from now.
+fn with_account(app: &TestApp) -> String {
+    signed_in(app, OffsetDateTime::now_utc(), Duration::hours(1))
+}
+
+/// Whether the page has an input (or date box) named `name`.
+fn asks(page: &PageResponse, name: &str) -> bool {
+    page.text().contains(&format!("name=\"{name}\""))
 }
 
 /// Bremen asks for the birth certificate in these tests.
@@ -92,16 +118,15 @@ async fn each_step_is_judged_by_the_domain_and_saved_for_30_days() {
     let expires = OffsetDateTime::parse(stored["expires_at"].as_str().unwrap(), &Rfc3339).unwrap();
     assert_eq!(expires - app.clock.now(), Duration::days(30));
 
-    let wrong = with(&with(MOTHER, "mother.birth_date.day", "31"), "mother.address.street", "");
-    let wrong = with(&wrong, "mother.birth_date.month", "2");
+    let wrong = with(&with(MOTHER, "mother.address.postcode", "2819"), "mother.address.street", "");
     let refused = app.page_post("/antrag/mutter", &cookie, &wrong).await;
     assert_eq!(refused.status, 422);
     assert!(refused.text().contains("<title>Fehler: Angaben zur Mutter"));
     let summary = refused.text().find("error-summary").unwrap();
-    let day = refused.text().find("href=\"#mother-birth_date-day\"").expect("date error links to the day box");
     let street = refused.text().find("href=\"#mother-address-street\"").expect("street error links to the street");
-    assert!(summary < day && day < street, "the summary comes first, in the order of the fields");
-    assert!(refused.text().contains("value=\"31\""), "the input is kept");
+    let postcode = refused.text().find("href=\"#mother-address-postcode\"").expect("postcode error links there");
+    assert!(summary < street && street < postcode, "the summary comes first, in the order of the fields");
+    assert!(refused.text().contains("value=\"2819\""), "the input is kept");
     assert!(refused.text().contains("id=\"mother-address-street-error\""), "the message sits at the field");
     assert!(draft(&app).await["data"].get("mother").is_none(), "nothing invalid is saved");
 
@@ -125,8 +150,12 @@ async fn her_bundid_data_and_pre_check_answers_are_filled_in() {
     assert!(applicant.text().contains("value=\"mother\" checked"), "the role from the pre-check");
     app.page_post("/antrag/antragsteller", &cookie, APPLICANT).await;
     let mother = app.page_get("/antrag/mutter", &cookie).await;
-    assert!(mother.text().contains("value=\"Sophia\""), "the name from BundID");
-    assert!(mother.text().contains("autocomplete=\"given-name\""), "her own data can be autofilled");
+    assert!(mother.text().contains("Aus Ihrem BundID-Konto"));
+    assert!(mother.text().contains("Sophia Beispiel") && mother.text().contains("2. Mai 1994"), "shown, not asked");
+    assert!(!asks(&mother, "mother.given_names") && !asks(&mother, "mother.birth_date.day"));
+    // What this login does not supply is asked as before.
+    assert!(asks(&mother, "mother.birth_name") && asks(&mother, "mother.birth_place"));
+    assert!(mother.text().contains("autocomplete=\"address-line1\""), "her own data can be autofilled");
     assert!(mother.text().contains("value=\"28195\""), "the postcode from the pre-check");
     assert_eq!(
         draft(&app).await["data"]["declarations"]["married_to_father"],
@@ -221,7 +250,10 @@ async fn the_check_page_lists_every_answer_with_a_change_link() {
     for lang in ["de", "ls", "en"] {
         let check = app.page_get("/antrag/pruefen", &format!("{cookie}; lang={lang}")).await;
         assert_eq!(check.status, 200, "{lang}");
-        assert!(check.text().contains("href=\"/antrag/mutter?zurueck=pruefen#mother-given_names\""));
+        assert!(check.text().contains("href=\"/antrag/mutter?zurueck=pruefen#mother-address-street\""));
+        assert!(check.text().contains("href=\"/antrag/mutter?zurueck=pruefen#mother-birth_place\""), "typed");
+        assert!(!check.text().contains("#mother-given_names\""), "her name comes from her login");
+        assert!(!check.text().contains("#mother-birth_date\""), "her birth date too");
         assert!(check.text().contains("Sophia Beispiel") && check.text().contains("Mia Beispiel"));
         assert!(check.text().contains("name=\"idempotency_key\""));
         for step in ["antragsteller", "mutter", "kind", "zustellung"] {
@@ -231,4 +263,185 @@ async fn the_check_page_lists_every_answer_with_a_change_link() {
     assert!(app.page_get("/antrag/pruefen", &cookie).await.text().contains("14. März 2021"));
     let changed = app.page_post("/antrag/kind", &cookie, &[CHILD, &[("zurueck", "pruefen")]].concat()).await;
     assert_eq!(changed.location(), Some("/antrag/pruefen"), "a change leads back to the check page");
+}
+
+#[tokio::test]
+async fn what_her_account_states_is_shown_not_asked_and_a_forged_post_cannot_change_it() {
+    let app = TestApp::new(drafts::router()).await;
+    let cookie = with_account(&app);
+    app.page_post("/antrag/antragsteller", &cookie, APPLICANT).await;
+    for lang in Lang::ALL {
+        let page = app.page_get("/antrag/mutter", &format!("{cookie}; lang={}", lang.code())).await;
+        assert_eq!(page.status, 200, "{lang:?}");
+        assert!(page.text().contains(text(lang, "antrag.account.heading")), "{lang:?}");
+        assert!(page.text().contains("Sophia Beispiel") && page.text().contains("Muster"), "{lang:?}");
+        assert!(page.text().contains(">Bremen<"), "her place of birth: {lang:?}");
+        for input in ["given_names", "family_name", "birth_name", "birth_date.day", "birth_place"] {
+            assert!(!asks(&page, &format!("mother.{input}")), "{input} is not asked again ({lang:?})");
+        }
+        // The address from her account, in inputs: she can correct it.
+        assert!(page.text().contains("name=\"mother.address.street\" type=\"text\" value=\"Am Markt\""));
+    }
+
+    // What a browser never sends: the read-only values in the post. They are ignored.
+    let forged = [
+        ("mother.given_names", "Eva"),
+        ("mother.family_name", "Fälscher"),
+        ("mother.birth_name", "Anders"),
+        ("mother.birth_date.day", "1"),
+        ("mother.birth_date.month", "1"),
+        ("mother.birth_date.year", "1980"),
+        ("mother.birth_place", "Paris"),
+        ("mother.address.street", "Deichstraße"),
+        ("mother.address.house_number", "5"),
+        ("mother.address.postcode", "28195"),
+        ("mother.address.city", "Bremen"),
+    ];
+    let saved = app.page_post("/antrag/mutter", &cookie, &forged).await;
+    assert_eq!(saved.location(), Some("/antrag/kind"));
+    let mother = draft(&app).await["data"]["mother"].clone();
+    assert_eq!(mother["given_names"], "Sophia");
+    assert_eq!(mother["family_name"], "Beispiel");
+    assert_eq!(mother["birth_name"], "Muster");
+    assert_eq!(mother["birth_date"], "1994-05-02");
+    assert_eq!(mother["birth_place"], "Bremen");
+    assert_eq!(mother["address"]["street"], "Deichstraße", "the corrected address is saved");
+    assert_eq!(mother["address"]["house_number"], "5");
+
+    // What the page posts (the address only) is enough, and her correction is shown again.
+    let address = [
+        ("mother.address.street", "Deichstraße"),
+        ("mother.address.house_number", "7"),
+        ("mother.address.postcode", "28195"),
+        ("mother.address.city", "Bremen"),
+    ];
+    assert_eq!(app.page_post("/antrag/mutter", &cookie, &address).await.location(), Some("/antrag/kind"));
+    assert_eq!(draft(&app).await["data"]["mother"]["birth_date"], "1994-05-02");
+    let again = app.page_get("/antrag/mutter", &cookie).await;
+    assert!(again.text().contains("value=\"Deichstraße\"") && again.text().contains("value=\"7\""));
+
+    // A problem of the address is shown as ever, her account's values stay read-only.
+    let refused = app.page_post("/antrag/mutter", &cookie, &with(&address, "mother.address.postcode", "20095")).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.text().contains("Sophia Beispiel") && !asks(&refused, "mother.given_names"));
+}
+
+#[tokio::test]
+async fn a_representative_types_the_mothers_data_as_before() {
+    let app = TestApp::new(drafts::router()).await;
+    let cookie = with_account(&app);
+    let representative = [
+        ("applicant.role", "representative"),
+        ("applicant.representative.given_names", "Sophia"),
+        ("applicant.representative.family_name", "Beispiel"),
+    ];
+    app.page_post("/antrag/antragsteller", &cookie, &representative).await;
+    let page = app.page_get("/antrag/mutter", &cookie).await;
+    assert!(!page.text().contains("Aus Ihrem BundID-Konto"));
+    for input in ["given_names", "family_name", "birth_name", "birth_date.day", "birth_place", "address.street"] {
+        assert!(asks(&page, &format!("mother.{input}")), "{input} is asked");
+    }
+    let lena = with(&with(MOTHER, "mother.given_names", "Lena"), "mother.family_name", "Muster");
+    let lena = with(&lena, "mother.birth_date.year", "1990");
+    assert_eq!(app.page_post("/antrag/mutter", &cookie, &lena).await.location(), Some("/antrag/kind"));
+    let mother = draft(&app).await["data"]["mother"].clone();
+    assert_eq!((mother["given_names"].as_str(), mother["birth_date"].as_str()), (Some("Lena"), Some("1990-05-02")));
+    for (step, form) in [("kind", CHILD), ("zustellung", DELIVERY)] {
+        app.page_post(&format!("/antrag/{step}"), &cookie, form).await;
+    }
+    let check = app.page_get("/antrag/pruefen", &cookie).await;
+    for field in ["given_names", "birth_date", "birth_place", "address-street"] {
+        assert!(check.text().contains(&format!("#mother-{field}\"")), "{field} can be changed");
+    }
+
+    // She turns out to apply for herself: the mother's data are hers, from her account.
+    app.page_post("/antrag/antragsteller", &cookie, APPLICANT).await;
+    let mother = draft(&app).await["data"]["mother"].clone();
+    assert_eq!((mother["given_names"].as_str(), mother["birth_date"].as_str()), (Some("Sophia"), Some("1994-05-02")));
+}
+
+#[tokio::test]
+async fn the_check_page_offers_no_change_for_what_her_account_states() {
+    let app = TestApp::new(drafts::router()).await;
+    let cookie = with_account(&app);
+    let address = &MOTHER[6..];
+    for (step, form) in [("antragsteller", APPLICANT), ("mutter", address), ("kind", CHILD), ("zustellung", DELIVERY)] {
+        assert_eq!(app.page_post(&format!("/antrag/{step}"), &cookie, form).await.status, 303, "{step}");
+    }
+    for lang in Lang::ALL {
+        let check = app.page_get("/antrag/pruefen", &format!("{cookie}; lang={}", lang.code())).await;
+        assert_eq!(check.status, 200);
+        assert!(check.text().contains("Sophia Beispiel") && check.text().contains("Muster"));
+        for field in ["given_names", "birth_name", "birth_date", "birth_place"] {
+            assert!(!check.text().contains(&format!("#mother-{field}\"")), "{field}: {lang:?}");
+        }
+        assert!(check.text().contains("href=\"/antrag/mutter?zurueck=pruefen#mother-address-street\""));
+        assert!(check.text().contains("href=\"/antrag/kind?zurueck=pruefen#child-given_names\""));
+    }
+}
+
+#[tokio::test]
+async fn every_step_says_until_when_she_is_signed_in() {
+    let app = TestApp::new(drafts::router()).await;
+    let issued_at = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let cookie = signed_in(&app, issued_at, Duration::minutes(90));
+    let until = issued_at + Duration::minutes(90);
+    let notice = |lang| {
+        shared::web::fill(lang, "antrag.session_until", &[("time", &shared::web::format_date_time(lang, until))])
+    };
+    for lang in Lang::ALL {
+        let first = app.page_get("/antrag/antragsteller", &format!("{cookie}; lang={}", lang.code())).await;
+        assert!(first.text().contains(&notice(lang)), "{lang:?}: {}", notice(lang));
+    }
+    for (step, form) in
+        [("antragsteller", APPLICANT), ("mutter", &MOTHER[6..]), ("kind", CHILD), ("zustellung", DELIVERY)]
+    {
+        app.page_post(&format!("/antrag/{step}"), &cookie, form).await;
+        let page = app.page_get(&format!("/antrag/{step}"), &cookie).await;
+        assert!(page.text().contains(&notice(Lang::De)), "{step}");
+        assert!(page.text().contains("Ihr Antrag ist gespeichert bis zum"), "{step}");
+    }
+    assert!(app.page_get("/antrag/pruefen", &cookie).await.text().contains(&notice(Lang::De)));
+    require_birth_certificate(&app).await;
+    assert!(app.page_get("/antrag/nachweise", &cookie).await.text().contains(&notice(Lang::De)));
+}
+
+#[tokio::test]
+async fn after_her_session_ends_she_signs_in_again_and_continues_where_she_was() {
+    let app = TestApp::new(drafts::router()).await;
+    let two_hours_ago = OffsetDateTime::now_utc() - Duration::hours(2);
+    let ended = signed_in(&app, two_hours_ago, Duration::hours(1));
+    // Her session back then: she saved the first two steps.
+    let earlier = signed_in(&app, OffsetDateTime::now_utc(), Duration::hours(1));
+    app.page_post("/antrag/antragsteller", &earlier, APPLICANT).await;
+    let corrected = with(&MOTHER[6..], "mother.address.street", "Deichstraße");
+    assert_eq!(app.page_post("/antrag/mutter", &earlier, &corrected).await.location(), Some("/antrag/kind"));
+    app.clock.advance(Duration::hours(2));
+
+    // The session has ended: the step she was on sends her to the login and back to it.
+    let shown = app.page_get("/antrag/kind", &ended).await;
+    assert_eq!(shown.status, 303);
+    assert_eq!(shown.location(), Some("/anmelden?next=%2Fantrag%2Fkind"));
+    let headers = [
+        ("cookie", ended.as_str()),
+        ("sec-fetch-site", "same-origin"),
+        ("host", "sorgeregister.example"),
+        ("referer", "https://sorgeregister.example/antrag/mutter?zurueck=pruefen"),
+    ];
+    let form = Some(("application/x-www-form-urlencoded", b"mother.address.house_number=3".to_vec()));
+    let posted = app.page_send("POST", "/antrag/mutter", &headers, form.clone()).await;
+    assert_eq!(posted.location(), Some("/anmelden?next=%2Fantrag%2Fmutter%3Fzurueck%3Dpruefen"), "the page she was on");
+    let elsewhere = [headers[0], headers[1], headers[2], ("referer", "https://elsewhere.example/antrag/mutter")];
+    let posted = app.page_send("POST", "/antrag/mutter", &elsewhere, form).await;
+    assert_eq!(posted.location(), Some("/anmelden?next=%2Fantrag"), "another site's page is not followed");
+    assert_eq!(draft(&app).await["data"]["mother"]["address"]["house_number"], "1", "nothing saved without her");
+
+    // Signed in again (a new session): the step with her draft.
+    let again = signed_in(&app, OffsetDateTime::now_utc(), Duration::hours(1));
+    let child = app.page_get("/antrag/kind", &again).await;
+    assert_eq!(child.status, 200);
+    assert!(child.text().contains("Schritt 3 von 4"));
+    assert_eq!(app.page_get("/antrag", &again).await.location(), Some("/antrag/kind"), "she resumes there");
+    let mother = app.page_get("/antrag/mutter?zurueck=pruefen", &again).await;
+    assert!(mother.text().contains("value=\"Deichstraße\""), "what she saved is there");
 }

@@ -14,7 +14,9 @@ use shared::domain::values::ClientId;
 use shared::http::Services;
 use shared::input::FieldErrors;
 use shared::records;
-use shared::web::{self, FormData, OfficeView, Page, PageError, PageResult, SignedIn, Templates, context};
+use shared::web::{
+    self, FormData, OfficeView, Page, PageError, PageResult, SignedIn, SignedInUntil, Templates, context,
+};
 
 use crate::{SubmitError, submit_application};
 
@@ -34,10 +36,11 @@ fn confirmation_path(id: &str) -> String {
 async fn submit(
     State(services): State<Services>,
     page: Page,
-    SignedIn(citizen): SignedIn,
+    signed_in: SignedInUntil,
     headers: HeaderMap,
     form: FormData,
 ) -> PageResult {
+    let citizen = &signed_in.0;
     let store = &*services.store;
     // The check-answers page gives every showing its own key: a second click of the same
     // button (the draft is gone by then) finds the request of the first.
@@ -47,18 +50,20 @@ async fn submit(
             return Ok(Redirect::to(&confirmation_path(&record.request_id)).into_response());
         }
     }
-    let Some(draft) = load_draft(&services, &citizen).await? else {
+    let Some(draft) = load_draft(&services, citizen).await? else {
         return Ok(Redirect::to("/antrag").into_response());
     };
     let directory = records::directory(store).await?;
     let missing = missing_documents(&draft, &directory);
     if !missing.is_empty() {
-        return render_check(&services, &page, &draft, &headers, &FieldErrors::default(), &missing).await;
+        return render_check(&services, &page, &signed_in, &draft, &headers, &FieldErrors::default(), &missing).await;
     }
     let (body, uploads) = submission(&draft, &headers);
-    match submit_application(&services, &citizen, &body, key.as_ref(), &uploads).await {
+    match submit_application(&services, citizen, &body, key.as_ref(), &uploads).await {
         Ok(accepted) => Ok(Redirect::to(&confirmation_path(&accepted.id)).into_response()),
-        Err(SubmitError::Invalid(errors)) => render_check(&services, &page, &draft, &headers, &errors, &[]).await,
+        Err(SubmitError::Invalid(errors)) => {
+            render_check(&services, &page, &signed_in, &draft, &headers, &errors, &[]).await
+        }
         Err(SubmitError::KeyReused) => Ok(Redirect::to("/antrag/pruefen").into_response()),
         Err(SubmitError::Store(error)) => Err(error.into()),
         Err(SubmitError::Documents(error)) => Err(error.into()),

@@ -200,13 +200,24 @@ fn persona(id: &str) -> Option<&'static Persona> {
     PERSONAS.iter().find(|p| p.id == id)
 }
 
-/// `/dev/login`, `/dev/jwks.json` and the login page `/anmelden`.
-pub fn router(idp: Arc<DevIdentityProvider>) -> Router<Services> {
+/// `/dev/login`, `/dev/jwks.json` and the login page `/anmelden`, which offers the BundID login
+/// beside the personas when `offer_bundid` (the runtime has `BUNDID_IDP_METADATA`).
+pub fn router(idp: Arc<DevIdentityProvider>, offer_bundid: bool) -> Router<Services> {
+    let login_page = move |page: Page, Query(query): Query<LoginQuery>| async move {
+        let next = query.next.filter(|n| n.starts_with('/') && !n.starts_with("//"));
+        render_login_page(&page, next.as_deref(), false, offer_bundid)
+    };
     Router::new()
         .route("/dev/login", post(login))
         .route("/dev/jwks.json", get(jwks))
-        .with_state(idp)
+        .with_state(DevLogin { idp, offer_bundid })
         .merge(web::pages(Router::new().route("/anmelden", get(login_page))))
+}
+
+#[derive(Clone)]
+struct DevLogin {
+    idp: Arc<DevIdentityProvider>,
+    offer_bundid: bool,
 }
 
 #[derive(Deserialize)]
@@ -217,7 +228,7 @@ struct LoginForm {
 }
 
 async fn login(
-    State(idp): State<Arc<DevIdentityProvider>>,
+    State(DevLogin { idp, offer_bundid }): State<DevLogin>,
     lang: Lang,
     page: Page,
     headers: HeaderMap,
@@ -233,7 +244,7 @@ async fn login(
     // The login page sent no persona (or an unknown one): the page again, saying so.
     if is_form && form.as_ref().and_then(|f| persona(&f.persona)).is_none() {
         let page = page.at("/anmelden");
-        return web::finish(&page, render_login_page(&page, next.as_deref(), true));
+        return web::finish(&page, render_login_page(&page, next.as_deref(), true, offer_bundid));
     }
     let Some(form) = form else {
         return ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", lang).into_response();
@@ -258,7 +269,7 @@ async fn login(
     response
 }
 
-async fn jwks(State(idp): State<Arc<DevIdentityProvider>>) -> Json<Value> {
+async fn jwks(State(DevLogin { idp, .. }): State<DevLogin>) -> Json<Value> {
     Json(serde_json::to_value(idp.key.jwks()).expect("JWKS serialise"))
 }
 
@@ -268,26 +279,24 @@ struct PersonaView {
     description: &'static str,
 }
 
-static TEMPLATES: LazyLock<Templates> =
-    LazyLock::new(|| Templates::new(&[("anmelden.html", include_str!("templates/anmelden.html"))]));
+static TEMPLATES: LazyLock<Templates> = LazyLock::new(|| {
+    Templates::new(&[("anmelden.html", include_str!("templates/anmelden.html")), login::BUNDID_TEMPLATE])
+});
 
 #[derive(Deserialize)]
 struct LoginQuery {
     next: Option<String>,
 }
 
-async fn login_page(page: Page, Query(query): Query<LoginQuery>) -> PageResult {
-    let next = query.next.filter(|n| n.starts_with('/') && !n.starts_with("//"));
-    render_login_page(&page, next.as_deref(), false)
-}
-
-/// The personas to choose from; with `missing_choice`, the page says that one must be chosen.
-fn render_login_page(page: &Page, next: Option<&str>, missing_choice: bool) -> PageResult {
+/// The personas to choose from (and BundID, if offered); with `missing_choice`, the page says
+/// that a persona must be chosen.
+fn render_login_page(page: &Page, next: Option<&str>, missing_choice: bool, offer_bundid: bool) -> PageResult {
     let personas: Vec<PersonaView> =
         PERSONAS.iter().map(|p| PersonaView { id: p.id, description: p.description }).collect();
     let error = missing_choice.then(|| text(page.lang, "anmelden.error"));
     let errors: Vec<ErrorLink> =
         error.iter().map(|text| ErrorLink { href: "#persona".into(), text: (*text).to_owned() }).collect();
     let status = if missing_choice { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    TEMPLATES.render_with_status(status, page, "anmelden.html", context! { personas, next, error, errors })
+    let bundid = if offer_bundid { login::level_links(page.lang, next) } else { Vec::new() };
+    TEMPLATES.render_with_status(status, page, "anmelden.html", context! { personas, next, error, errors, bundid })
 }

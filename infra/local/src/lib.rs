@@ -18,10 +18,11 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
 use certificate::CertificateStep;
+use login::{BundIdConfig, BundIdLogin};
 use register::RegisterStep;
 use render::Renderer;
 use shared::auth::Verifier;
-use shared::embedded::{Database, FsDocumentStore, QueueSettings, SqliteQueue, SqliteStateStore};
+use shared::embedded::{Database, FsDocumentStore, FsSecretStore, QueueSettings, SqliteQueue, SqliteStateStore};
 use shared::http::Services;
 use shared::office_idp::{HttpsJwks, OfficeIdentityProviders};
 use shared::ports::{BatchHandler, Clock, DocumentStore, Ids, Queue, QueueName, RandomIds, StateStore, SystemClock};
@@ -78,6 +79,8 @@ pub enum StartError {
     Database(#[from] shared::embedded::DatabaseError),
     #[error("development identity provider: {0}")]
     DevIdp(#[from] dev_idp::DevIdpError),
+    #[error("BundID login: {0}")]
+    BundId(#[from] login::SetupError),
     #[error("seeding demo data: {0}")]
     Seed(#[from] shared::ports::StoreError),
     #[error("cannot listen on 127.0.0.1:{0}: {1}")]
@@ -199,15 +202,33 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
     if let Some(crash_on) = config.crash_on_send {
         queue = Arc::new(faults::CrashingQueue::new(queue, crash_on));
     }
-    // The development identity provider, and the offices' own ones as their tenants say.
+    let listener =
+        TcpListener::bind(("127.0.0.1", config.port)).await.map_err(|e| StartError::Listen(config.port, e))?;
+    let address = listener.local_addr().map_err(|e| StartError::Listen(config.port, e))?;
+    let public_base_url = config.public_base_url.clone().unwrap_or_else(|| format!("http://{address}"));
+    // With `BUNDID_IDP_METADATA`, the real SAML login beside the personas (keys under the data
+    // directory, made on first start).
+    let bundid = match BundIdConfig::from_env(&public_base_url)? {
+        Some(bundid) => {
+            let secrets = FsSecretStore::new(config.data_dir.join("secrets"));
+            Some(Arc::new(BundIdLogin::load(&bundid, &secrets).await?))
+        }
+        None => None,
+    };
+    // The development identity provider, BundID sessions, and the offices' own providers as
+    // their tenants say.
     let offices = OfficeIdentityProviders::new(Arc::new(HttpsJwks), clock.clone());
+    let mut verifier = Verifier::new(idp.trusted_issuers()).with_office_providers(Arc::new(offices));
+    if let Some(bundid) = &bundid {
+        verifier = verifier.trusting(bundid.trusted_issuer());
+    }
     let services = Services {
         store: backing.store,
         documents: backing.documents,
         queue,
         clock,
         ids,
-        verifier: Arc::new(Verifier::new(idp.trusted_issuers()).with_office_providers(Arc::new(offices))),
+        verifier: Arc::new(verifier),
     };
     seed_demo_offices(&*services.store).await?;
 
@@ -221,15 +242,13 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
         .merge(inbox::router())
         .merge(register_entries::router())
         .merge(tenants::router())
-        .merge(dev_idp::router(idp))
+        .merge(dev_idp::router(idp, bundid.is_some()))
+        .merge(bundid.map(|bundid| login::router(bundid, false)).unwrap_or_default())
         .merge(backing.routes)
         .fallback(shared::web::fallback)
         .method_not_allowed_fallback(shared::web::method_not_allowed)
         .with_state(services.clone());
 
-    let listener =
-        TcpListener::bind(("127.0.0.1", config.port)).await.map_err(|e| StartError::Listen(config.port, e))?;
-    let address = listener.local_addr().map_err(|e| StartError::Listen(config.port, e))?;
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut on_stop = stopped.clone();
@@ -241,7 +260,6 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
             tracing::error!(%error, "HTTP server failed");
         }
     });
-    let public_base_url = config.public_base_url.clone().unwrap_or_else(|| format!("http://{address}"));
     for handler in consumers(&services, &public_base_url, backing.max_receives) {
         tasks.spawn(workers::poll(services.queue.clone(), handler, stopped.clone()));
     }

@@ -7,6 +7,7 @@
 
 mod documents;
 mod queue;
+mod secrets;
 mod store;
 
 use std::collections::HashMap;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 pub use documents::S3DocumentStore;
 pub use queue::SqsQueue;
+pub use secrets::SecretsManagerStore;
 pub use store::{DynamoStateStore, INDEX_NAME};
 
 use crate::ports::{Clock, QueueName};

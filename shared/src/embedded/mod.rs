@@ -5,6 +5,7 @@
 mod database;
 mod documents;
 mod queue;
+mod secrets;
 mod store;
 
 pub use database::Database;
@@ -12,4 +13,5 @@ pub use documents::{FsDocumentStore, SignedLink};
 pub use queue::{QueueSettings, SqliteQueue};
 /// What can go wrong opening the database.
 pub use rusqlite::Error as DatabaseError;
+pub use secrets::FsSecretStore;
 pub use store::SqliteStateStore;

@@ -90,6 +90,12 @@ impl FormView {
         Some(message)
     }
 
+    /// A value shown but not asked (it is known already): its problem, if it has one, still
+    /// goes into the error summary, linking to the value (`id` = [`field_id`]).
+    pub fn shown(&mut self, path: &str) -> Option<String> {
+        self.error_at(path, &field_id(path))
+    }
+
     /// A one-line text box.
     pub fn text(&mut self, path: &str, label_key: &str) -> TextInput {
         let id = field_id(path);

@@ -4,7 +4,8 @@
 //! - [`Templates`]: minijinja with the shared layout and form macros; `t(key, name=value)` reads
 //!   the text catalogue in the page's language and fails on a missing key.
 //! - [`Page`]: the language and address of the request (for the language switch).
-//! - [`SignedIn`]: the citizen from the `session` cookie, else a redirect to `/anmelden`.
+//! - [`SignedIn`]: the citizen from the `session` cookie, else a redirect to `/anmelden`;
+//!   [`SignedInUntil`] also says until when her session holds.
 //! - [`OfficeStaff`]: likewise a staff member of an office; anyone else signed in is refused.
 //! - [`pages`]: wraps a function's page routes: refuses cross-site form posts (CSRF), remembers
 //!   `?lang=` in a cookie, sets security headers, and turns every error (even a panic) into a
@@ -160,6 +161,21 @@ impl FromRequestParts<Services> for SignedIn {
     }
 }
 
+/// Like [`SignedIn`], with the moment her session ends (the verified `exp` of the session
+/// token), for pages that tell her until when she is signed in.
+pub struct SignedInUntil(pub CitizenClaims, pub OffsetDateTime);
+
+impl FromRequestParts<Services> for SignedInUntil {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
+        match session_until(parts, services) {
+            Some((Principal::Citizen(claims), until)) => Ok(SignedInUntil(claims, until)),
+            _ => Err(sign_in(parts, "/antrag")),
+        }
+    }
+}
+
 /// A staff member of an office, signed in by the `session` cookie. Without a session the page
 /// sends to `/anmelden`; a citizen or an operator without an office is refused (403).
 pub struct OfficeStaff(pub StaffClaims);
@@ -181,19 +197,38 @@ impl FromRequestParts<Services> for OfficeStaff {
 
 /// Whoever the `session` cookie signs in, if anyone.
 fn session(parts: &Parts, services: &Services) -> Option<Principal> {
-    let token = cookie(&parts.headers, SESSION_COOKIE).unwrap_or_default();
-    services.verifier.verify(token).inspect_err(|reason| tracing::info!(%reason, "page session refused")).ok()
+    session_until(parts, services).map(|(principal, _)| principal)
 }
 
-/// The way to `/anmelden` and back here afterwards; after a form post, back to `after_post`.
+/// Whoever the `session` cookie signs in, and until when.
+fn session_until(parts: &Parts, services: &Services) -> Option<(Principal, OffsetDateTime)> {
+    let token = cookie(&parts.headers, SESSION_COOKIE).unwrap_or_default();
+    services.verifier.verify_until(token).inspect_err(|reason| tracing::info!(%reason, "page session refused")).ok()
+}
+
+/// The way to `/anmelden` and back here afterwards. A form post cannot be replayed: she comes
+/// back to the page the form was on (its `Referer`, when that is a page of this site), else to
+/// `after_post`.
 fn sign_in(parts: &Parts, after_post: &str) -> Response {
     let next = if parts.method == Method::GET || parts.method == Method::HEAD {
-        parts.uri.path_and_query().map_or("/", |p| p.as_str())
+        parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned()
     } else {
-        after_post
+        form_page(parts).unwrap_or_else(|| after_post.to_owned())
     };
     let query = serde_urlencoded::to_string([("next", next)]).expect("plain pairs encode");
     Redirect::to(&format!("/anmelden?{query}")).into_response()
+}
+
+/// The path (and query) of the page a form was posted from, if that page is on this host.
+fn form_page(parts: &Parts) -> Option<String> {
+    let header = |name| parts.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let referer: axum::http::Uri = header(header::REFERER)?.parse().ok()?;
+    let host = header(header::HOST)?;
+    if referer.authority().map(|a| a.as_str()) != Some(host) {
+        return None;
+    }
+    let page = referer.path_and_query()?.as_str();
+    (page.starts_with('/') && !page.starts_with("//")).then(|| page.to_owned())
 }
 
 // --- forms ----------------------------------------------------------------------------------

@@ -1,0 +1,399 @@
+//! The BundID login: a SAML 2.0 service provider (`/saml/*`) and the citizen's session.
+//!
+//! `/saml/login` sends her to BundID with a signed AuthnRequest at the trust level she chose;
+//! `/saml/acs` takes the answer, which must verify (see the `saml` crate), answer a request
+//! this browser started, not have been used before and reach the requested level. She then
+//! gets our own short-lived session token (ES256) in an HttpOnly cookie, and by
+//! `/saml/session` as a bearer token for the API.
+
+mod claims;
+mod setup;
+
+use std::sync::{Arc, LazyLock};
+
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use saml::{AuthnRequest, IdpMetadata, LogoutRequest, ServiceProvider, verify_response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use shared::auth::{CitizenClaims, Principal, PrincipalKind, SigningKey, TrustedIssuer};
+use shared::domain::request::TrustLevel;
+use shared::http::Services;
+use shared::ports::{Condition, Item, Key, StoreError, Write};
+use shared::texts::{Lang, text};
+use shared::web::{self, Page, PageResult, SESSION_COOKIE, Templates, context};
+use time::{Duration, OffsetDateTime};
+
+pub use claims::citizen_claims;
+pub use setup::{BundIdConfig, MetadataSource, SetupError};
+
+/// The audience of citizen session tokens.
+pub const SESSION_AUDIENCE: &str = "sorgeregister-citizen";
+/// Short on purpose: the form saves every step, and logging in again keeps the draft.
+pub const SESSION_LIFETIME: Duration = Duration::minutes(30);
+/// How long a started login may take at BundID.
+const REQUEST_LIFETIME: Duration = Duration::minutes(10);
+/// Binds the answer to the browser that started the login (the IdP posts cross-site, so this
+/// cookie is `SameSite=None`; it is useless to anyone else and lives ten minutes).
+const REQUEST_COOKIE: &str = "saml_request";
+/// Kept past an assertion's end for the clock skew the verification tolerates.
+const REPLAY_MARGIN: Duration = Duration::minutes(2);
+
+pub const LEVELS: [TrustLevel; 3] = [TrustLevel::Hoch, TrustLevel::Substantiell, TrustLevel::Basis];
+
+/// The service provider with its IdP and the key that signs sessions.
+pub struct BundIdLogin {
+    pub sp: ServiceProvider,
+    pub idp: IdpMetadata,
+    session_key: SigningKey,
+    session_issuer: String,
+    default_level: TrustLevel,
+}
+
+impl BundIdLogin {
+    /// The issuer the API functions trust for citizen sessions.
+    pub fn trusted_issuer(&self) -> TrustedIssuer {
+        TrustedIssuer {
+            issuer: self.session_issuer.clone(),
+            audience: SESSION_AUDIENCE.into(),
+            kind: PrincipalKind::Citizen,
+            keys: self.session_key.jwks(),
+        }
+    }
+
+    pub fn mint(&self, claims: &CitizenClaims, now: OffsetDateTime) -> (String, OffsetDateTime) {
+        let claims = serde_json::to_value(claims).expect("claims serialise");
+        self.session_key.sign(claims, &self.session_issuer, SESSION_AUDIENCE, now, SESSION_LIFETIME)
+    }
+}
+
+fn level_name(level: TrustLevel) -> String {
+    serde_json::to_value(level).ok().and_then(|v| v.as_str().map(str::to_owned)).expect("levels are strings")
+}
+
+fn parse_level(name: &str) -> Option<TrustLevel> {
+    serde_json::from_value(json!(name)).ok()
+}
+
+/// The BundID choice on the login page: one link per trust level.
+#[derive(Debug, Serialize)]
+pub struct LevelLink {
+    pub href: String,
+    pub label: &'static str,
+    pub hint: &'static str,
+}
+
+pub fn level_links(lang: Lang, next: Option<&str>) -> Vec<LevelLink> {
+    LEVELS
+        .iter()
+        .map(|&level| {
+            let name = level_name(level);
+            let mut query = vec![("level", name.as_str())];
+            query.extend(next.map(|n| ("next", n)));
+            let (label, hint) = match level {
+                TrustLevel::Hoch => ("bundid.level.hoch", "bundid.level.hoch_hint"),
+                TrustLevel::Substantiell => ("bundid.level.substantiell", "bundid.level.substantiell_hint"),
+                TrustLevel::Basis => ("bundid.level.basis", "bundid.level.basis_hint"),
+            };
+            LevelLink {
+                href: format!("/saml/login?{}", serde_urlencoded::to_string(&query).expect("plain pairs encode")),
+                label: text(lang, label),
+                hint: text(lang, hint),
+            }
+        })
+        .collect()
+}
+
+/// The BundID part of the login page, for every page that offers the login.
+pub const BUNDID_TEMPLATE: (&str, &str) = ("bundid.html", include_str!("../templates/bundid.html"));
+
+static TEMPLATES: LazyLock<Templates> = LazyLock::new(|| {
+    Templates::new(&[
+        ("anmelden.html", include_str!("../templates/anmelden.html")),
+        ("abgelehnt.html", include_str!("../templates/abgelehnt.html")),
+        BUNDID_TEMPLATE,
+    ])
+});
+
+/// Only paths of this site are followed after the login.
+pub fn same_site_path(next: Option<&str>) -> Option<&str> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\"))
+}
+
+/// The SAML endpoints; with `login_page`, also `/anmelden` (outside local mode, where the
+/// development login page offers BundID beside the personas).
+pub fn router(login: Arc<BundIdLogin>, login_page: bool) -> Router<Services> {
+    let mut pages = Router::new().route("/saml/login", get(start)).route("/saml/logout", post(logout));
+    if login_page {
+        pages = pages.route("/anmelden", get(login_page_handler));
+    }
+    Router::new()
+        .route("/saml/metadata", get(metadata))
+        .route("/saml/jwks.json", get(jwks))
+        .route("/saml/session", get(session_token))
+        // The IdP posts from its own site: outside the page layer's cross-site refusal.
+        .route("/saml/acs", post(acs))
+        .route("/saml/logout", get(logged_out))
+        .merge(web::pages(pages))
+        .layer(Extension(login))
+}
+
+async fn metadata(Extension(login): Extension<Arc<BundIdLogin>>) -> Response {
+    match login.sp.metadata_xml() {
+        Ok(xml) => ([(header::CONTENT_TYPE, "application/samlmetadata+xml")], xml).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "SAML metadata");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn jwks(Extension(login): Extension<Arc<BundIdLogin>>) -> Json<serde_json::Value> {
+    Json(serde_json::to_value(login.session_key.jwks()).expect("JWKS serialise"))
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+async fn login_page_handler(page: Page, Query(query): Query<LoginQuery>) -> PageResult {
+    let next = same_site_path(query.next.as_deref());
+    let bundid = level_links(page.lang, next);
+    TEMPLATES.render(&page, "anmelden.html", context! { bundid })
+}
+
+#[derive(Deserialize)]
+struct StartQuery {
+    level: Option<String>,
+    next: Option<String>,
+}
+
+/// A login the browser started and the IdP has yet to answer.
+#[derive(Serialize, Deserialize)]
+struct PendingLogin {
+    level: TrustLevel,
+    next: String,
+}
+
+fn pending_key(request_id: &str) -> Key {
+    Key::new(format!("SAML#REQUEST#{request_id}"), "SAML#REQUEST")
+}
+
+fn used_assertion_key(idp: &str, assertion_id: &str) -> Key {
+    Key::new(format!("SAML#ASSERTION#{idp}#{assertion_id}"), "SAML#ASSERTION")
+}
+
+async fn start(
+    State(services): State<Services>,
+    Extension(login): Extension<Arc<BundIdLogin>>,
+    Query(query): Query<StartQuery>,
+) -> PageResult {
+    let level = match query.level.as_deref() {
+        None | Some("") => login.default_level,
+        Some(name) => parse_level(name).ok_or_else(web::PageError::bad_request)?,
+    };
+    let next = same_site_path(query.next.as_deref()).unwrap_or("/antrag").to_owned();
+    let now = services.clock.now();
+    let request = AuthnRequest::new(&level_name(level), now);
+    let mut item = Item::new(pending_key(&request.id), json!(PendingLogin { level, next }));
+    item.expires_at = Some(now + REQUEST_LIFETIME);
+    services.store.write(vec![Write::Put { item, condition: Condition::Absent }]).await?;
+    let url = request.redirect_url(&login.sp, &login.idp, &request.id).map_err(|error| {
+        tracing::error!(%error, "signing the AuthnRequest");
+        web::PageError::internal()
+    })?;
+    tracing::info!(request = %request.id, level = %level_name(level), "BundID login started");
+    let mut response = Redirect::to(&url).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie(REQUEST_COOKIE, &request.id, "/saml/acs", "None", REQUEST_LIFETIME.whole_seconds()),
+    );
+    Ok(response)
+}
+
+/// A cookie only the server reads, sent over https only.
+fn cookie(name: &str, value: &str, path: &str, same_site: &str, max_age: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path={path}; HttpOnly; Secure; SameSite={same_site}; Max-Age={max_age}"
+    ))
+    .expect("cookie values are plain ASCII")
+}
+
+#[derive(Deserialize)]
+struct AcsForm {
+    #[serde(rename = "SAMLResponse")]
+    saml_response: String,
+}
+
+/// Why a login was refused, beyond what the `saml` crate checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LoginRefusal {
+    Saml(&'static str),
+    /// The IdP says she cancelled or could not log in.
+    Cancelled,
+    /// The answer belongs to no login this browser started (or it was already used).
+    UnknownRequest,
+    Replay,
+    LevelTooLow,
+}
+
+impl LoginRefusal {
+    fn code(self) -> &'static str {
+        match self {
+            LoginRefusal::Saml(code) => code,
+            LoginRefusal::Cancelled => "cancelled",
+            LoginRefusal::UnknownRequest => "unknown_request",
+            LoginRefusal::Replay => "replay",
+            LoginRefusal::LevelTooLow => "level_too_low",
+        }
+    }
+
+    /// What the page tells her (the code is shown for the help desk).
+    fn page_kind(self) -> &'static str {
+        match self.code() {
+            "cancelled" => "cancelled",
+            "expired" => "expired",
+            "replay" => "replay",
+            "level_too_low" => "level",
+            "unknown_request" | "unsolicited" => "unknown",
+            _ => "unsafe",
+        }
+    }
+}
+
+async fn acs(
+    State(services): State<Services>,
+    Extension(login): Extension<Arc<BundIdLogin>>,
+    page: Page,
+    headers: HeaderMap,
+    Form(form): Form<AcsForm>,
+) -> Response {
+    let page = page.at("/saml/acs");
+    let result = accept(&services, &login, &headers, &form.saml_response).await;
+    let response = match result {
+        Ok((token, next)) => {
+            let mut response = Redirect::to(&next).into_response();
+            let headers = response.headers_mut();
+            headers.append(
+                header::SET_COOKIE,
+                cookie(SESSION_COOKIE, &token, "/", "Lax", SESSION_LIFETIME.whole_seconds()),
+            );
+            headers.append(header::SET_COOKIE, cookie(REQUEST_COOKIE, "", "/saml/acs", "None", 0));
+            Ok(response)
+        }
+        Err(Refused::Login(refusal)) => {
+            tracing::warn!(refusal = refusal.code(), "BundID login refused");
+            let (kind, code) = (refusal.page_kind(), refusal.code());
+            let status = if refusal == LoginRefusal::Cancelled { StatusCode::OK } else { StatusCode::FORBIDDEN };
+            TEMPLATES.render_with_status(status, &page, "abgelehnt.html", context! { kind, code })
+        }
+        Err(Refused::Store(error)) => Err(error.into()),
+    };
+    web::finish(&page, response)
+}
+
+enum Refused {
+    Login(LoginRefusal),
+    Store(StoreError),
+}
+
+impl From<LoginRefusal> for Refused {
+    fn from(refusal: LoginRefusal) -> Self {
+        Refused::Login(refusal)
+    }
+}
+
+impl From<StoreError> for Refused {
+    fn from(error: StoreError) -> Self {
+        Refused::Store(error)
+    }
+}
+
+/// The session token and where to go, for a verified answer to a login this browser started.
+async fn accept(
+    services: &Services,
+    login: &BundIdLogin,
+    headers: &HeaderMap,
+    saml_response: &str,
+) -> Result<(String, String), Refused> {
+    let now = services.clock.now();
+    let assertion = verify_response(saml_response, &login.sp, &login.idp, now).map_err(|refusal| match refusal {
+        saml::Refusal::Status(code) if code.ends_with(":AuthnFailed") || code.ends_with(":RequestDenied") => {
+            LoginRefusal::Cancelled
+        }
+        other => LoginRefusal::Saml(other.code()),
+    })?;
+    let used_key = used_assertion_key(&login.idp.entity_id, &assertion.assertion_id);
+    if services.store.get(&used_key).await?.is_some() {
+        return Err(LoginRefusal::Replay.into());
+    }
+    if web::cookie(headers, REQUEST_COOKIE) != Some(assertion.in_response_to.as_str()) {
+        return Err(LoginRefusal::UnknownRequest.into());
+    }
+    let pending_key = pending_key(&assertion.in_response_to);
+    let pending = services.store.get(&pending_key).await?.ok_or(LoginRefusal::UnknownRequest)?;
+    let PendingLogin { level: requested, next } =
+        serde_json::from_value(pending.body.clone()).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let achieved = parse_level(&assertion.authn_context).ok_or(LoginRefusal::LevelTooLow)?;
+    if achieved < requested {
+        return Err(LoginRefusal::LevelTooLow.into());
+    }
+    // One transaction: the request is answered once, the assertion used once.
+    let mut used = Item::new(used_key, json!({}));
+    used.expires_at = Some(assertion.valid_until + REPLAY_MARGIN);
+    let writes = vec![
+        Write::Delete { key: pending_key, condition: Condition::Version(pending.version) },
+        Write::Put { item: used, condition: Condition::Absent },
+    ];
+    match services.store.write(writes).await {
+        Ok(()) => {}
+        Err(StoreError::ConditionFailed) => return Err(LoginRefusal::Replay.into()),
+        Err(e) => return Err(e.into()),
+    }
+    let (token, _) = login.mint(&citizen_claims(&assertion, achieved), now);
+    tracing::info!(request = %assertion.in_response_to, level = %assertion.authn_context, "BundID login accepted");
+    Ok((token, next))
+}
+
+/// The signed-in citizen's session token, for API clients of the same site.
+async fn session_token(State(services): State<Services>, headers: HeaderMap) -> Response {
+    let token = web::cookie(&headers, SESSION_COOKIE).unwrap_or_default();
+    match services.verifier.verify(token) {
+        Ok(Principal::Citizen(_)) => {
+            let mut response = Json(json!({"token": token})).into_response();
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        _ => StatusCode::UNAUTHORIZED.into_response(),
+    }
+}
+
+/// Ends our session and, where BundID offers single logout, hers there too.
+async fn logout(
+    State(services): State<Services>,
+    Extension(login): Extension<Arc<BundIdLogin>>,
+    headers: HeaderMap,
+) -> Response {
+    let token = web::cookie(&headers, SESSION_COOKIE).unwrap_or_default();
+    let target = match services.verifier.verify(token) {
+        Ok(Principal::Citizen(claims)) => {
+            let request = LogoutRequest::new(&claims.sub, None, services.clock.now());
+            request.redirect_url(&login.sp, &login.idp, "/").ok().flatten()
+        }
+        _ => None,
+    };
+    let mut response = Redirect::to(target.as_deref().unwrap_or("/")).into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie(SESSION_COOKIE, "", "/", "Lax", 0));
+    response
+}
+
+/// Where BundID returns after single logout: our session is already gone.
+async fn logged_out() -> Response {
+    let mut response = Redirect::to("/").into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie(SESSION_COOKIE, "", "/", "Lax", 0));
+    response
+}

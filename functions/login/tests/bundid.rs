@@ -1,0 +1,386 @@
+//! The BundID login against an independent SAML identity provider: pysaml2 with xmlsec1
+//! (tests/saml_idp/idp.py), started on loopback with keys it makes at start. Every login runs
+//! the whole way: our signed AuthnRequest by redirect, the IdP's answer posted to our ACS.
+//! Hostile answers are the IdP's genuine ones, changed as an attacker would.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use login::{BundIdConfig, BundIdLogin};
+use shared::auth::Principal;
+use shared::domain::request::TrustLevel;
+use shared::embedded::FsSecretStore;
+use shared::testing::{PageResponse, TestApp};
+
+/// The test IdP process; stopped when dropped.
+struct TestIdp {
+    process: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestIdp {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The venv's Python with pysaml2 (scripts/test installs it).
+fn python() -> PathBuf {
+    if let Ok(python) = std::env::var("SAML_IDP_PYTHON") {
+        return python.into();
+    }
+    let venv = std::env::var("SORGEREGISTER_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/sorgeregister-venv"));
+    venv.join("bin/python")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The service under test, with a real listener serving its metadata to the IdP.
+struct Harness {
+    app: TestApp,
+    sp_base: String,
+    idp: TestIdp,
+    agent: ureq::Agent,
+}
+
+async fn harness() -> Harness {
+    let sp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sp_base = format!("http://{}", sp_listener.local_addr().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let idp_port = free_port();
+    let mut process = Command::new(python())
+        .arg(workspace_root().join("tests/saml_idp/idp.py"))
+        .args(["--port", &idp_port.to_string(), "--dir"])
+        .arg(dir.path())
+        .args(["--sp-metadata-url", &format!("{sp_base}/saml/metadata")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the test IdP starts (pysaml2 in the venv: scripts/test installs it)");
+    let mut ready = String::new();
+    BufReader::new(process.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    assert_eq!(ready.trim(), "ready", "the test IdP did not start");
+    let idp = TestIdp { process, base: format!("http://127.0.0.1:{idp_port}"), _dir: dir };
+
+    let config = BundIdConfig {
+        public_base_url: sp_base.clone(),
+        idp_metadata: login::MetadataSource::File(idp._dir.path().join("idp-metadata.xml")),
+        default_level: TrustLevel::Substantiell,
+    };
+    let secrets_dir = tempfile::tempdir().unwrap();
+    let login = Arc::new(BundIdLogin::load(&config, &FsSecretStore::new(secrets_dir.path().to_owned())).await.unwrap());
+    let metadata = login.sp.metadata_xml().unwrap();
+    tokio::spawn(async move {
+        let app = axum::Router::new().route("/saml/metadata", axum::routing::get(move || async move { metadata }));
+        axum::serve(sp_listener, app).await.unwrap();
+    });
+    let app = TestApp::trusting(login::router(login.clone(), true), vec![login.trusted_issuer()]).await;
+    let agent = ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().into();
+    Harness { app, sp_base, idp, agent }
+}
+
+/// What the IdP sent back: the form it would post to our ACS.
+struct IdpAnswer {
+    saml_response: String,
+    relay_state: String,
+    /// The browser's cookies for our site (the binding cookie of the login it started).
+    cookies: String,
+}
+
+impl IdpAnswer {
+    fn xml(&self) -> String {
+        String::from_utf8(STANDARD.decode(&self.saml_response).unwrap()).unwrap()
+    }
+
+    fn with_xml(&self, xml: &str) -> IdpAnswer {
+        IdpAnswer {
+            saml_response: STANDARD.encode(xml),
+            relay_state: self.relay_state.clone(),
+            cookies: self.cookies.clone(),
+        }
+    }
+}
+
+fn form_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    let value = html[start..end]
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'");
+    Some(value)
+}
+
+impl Harness {
+    /// Starts a login at `level` and lets the IdP answer, with `idp_options` (`variant=…` etc.).
+    async fn login_at_idp(&self, level: &str, idp_options: &str) -> IdpAnswer {
+        let start = self.app.page_get(&format!("/saml/login?level={level}&next=/antrag"), "").await;
+        assert_eq!(start.status, StatusCode::SEE_OTHER);
+        let location = start.location().unwrap().to_owned();
+        assert!(location.starts_with(&format!("{}/sso?SAMLRequest=", self.idp.base)), "{location}");
+        let cookies = start.cookies().join("; ");
+        assert!(cookies.starts_with("saml_request=_"), "the login is bound to this browser: {cookies}");
+        let url = if idp_options.is_empty() { location } else { format!("{location}&{idp_options}") };
+        self.idp_page(&url, cookies).await
+    }
+
+    async fn idp_page(&self, url: &str, cookies: String) -> IdpAnswer {
+        let agent = self.agent.clone();
+        let url = url.to_owned();
+        let (status, html) = tokio::task::spawn_blocking(move || {
+            let mut response = agent.get(&url).call().expect("the IdP answers");
+            (response.status().as_u16(), response.body_mut().read_to_string().unwrap())
+        })
+        .await
+        .unwrap();
+        assert_eq!(status, 200, "the IdP accepted our AuthnRequest: {html}");
+        let saml_response = form_value(&html, "SAMLResponse").unwrap_or_else(|| panic!("no SAMLResponse: {html}"));
+        IdpAnswer { saml_response, relay_state: form_value(&html, "RelayState").unwrap_or_default(), cookies }
+    }
+
+    /// Posts the answer to our ACS as the browser does: from the IdP's site.
+    async fn post_to_acs(&self, answer: &IdpAnswer) -> PageResponse {
+        let body =
+            serde_urlencoded_pairs(&[("SAMLResponse", &answer.saml_response), ("RelayState", &answer.relay_state)]);
+        let headers = [("cookie", answer.cookies.as_str()), ("sec-fetch-site", "cross-site")];
+        self.app.page_send("POST", "/saml/acs", &headers, Some(("application/x-www-form-urlencoded", body))).await
+    }
+
+    /// The citizen the session cookie of `response` signs in.
+    fn session_citizen(&self, response: &PageResponse) -> shared::auth::CitizenClaims {
+        let cookie = response.cookies().into_iter().find(|c| c.starts_with("session=")).expect("a session cookie");
+        let token = cookie.trim_start_matches("session=");
+        match self.app.services.verifier.verify(token) {
+            Ok(Principal::Citizen(claims)) => claims,
+            other => panic!("the session is no citizen's: {other:?}"),
+        }
+    }
+}
+
+fn serde_urlencoded_pairs(pairs: &[(&str, &str)]) -> Vec<u8> {
+    pairs.iter().map(|(k, v)| format!("{k}={}", percent(v))).collect::<Vec<_>>().join("&").into_bytes()
+}
+
+fn percent(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// A refusal: a page saying so with the code, and no session.
+fn assert_refused(response: &PageResponse, code: &str) {
+    assert_eq!(response.status, StatusCode::FORBIDDEN, "{}", response.html);
+    assert!(response.text().contains(&format!("<code>{code}</code>")), "refused as {code}: {}", response.text());
+    assert!(response.text().contains("href=\"/anmelden\""), "offers to log in again");
+    assert!(!response.cookies().iter().any(|c| c.starts_with("session=") && c.len() > "session=".len()));
+}
+
+#[tokio::test]
+async fn login_at_each_trust_level_signs_her_in_with_her_bundid_data() {
+    let h = harness().await;
+    for (level, trust) in [
+        ("STORK-QAA-Level-1", TrustLevel::Basis),
+        ("STORK-QAA-Level-3", TrustLevel::Substantiell),
+        ("STORK-QAA-Level-4", TrustLevel::Hoch),
+    ] {
+        let answer = h.login_at_idp(level, "").await;
+        let response = h.post_to_acs(&answer).await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "{level}: {}", response.html);
+        assert_eq!(response.location(), Some("/antrag"), "back to where she was");
+        let set_cookies: Vec<&str> =
+            response.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
+        let session = set_cookies.iter().find(|c| c.starts_with("session=")).unwrap();
+        for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Max-Age=1800"] {
+            assert!(session.contains(attribute), "{session} lacks {attribute}");
+        }
+        let citizen = h.session_citizen(&response);
+        assert_eq!(citizen.trust_level, trust);
+        assert_eq!(citizen.sub, "bundid-test-sophia");
+        assert_eq!((citizen.given_name.as_str(), citizen.family_name.as_str()), ("Sophia", "Beispiel"));
+        assert_eq!(citizen.birthdate.as_deref(), Some("1994-05-02"));
+        let address = citizen.address.unwrap();
+        assert_eq!((address.street.as_str(), address.house_number.as_str()), ("Am Markt", "1"));
+        assert_eq!((address.postcode.as_str(), address.city.as_str()), ("28195", "Bremen"));
+    }
+}
+
+#[tokio::test]
+async fn signed_response_and_encrypted_assertion_are_accepted_too() {
+    let h = harness().await;
+    for variant in ["variant=response-signed", "variant=both-signed", "variant=encrypted", "variant=encrypted-gcm"] {
+        let answer = h.login_at_idp("STORK-QAA-Level-4", variant).await;
+        if variant.contains("encrypted") {
+            assert!(answer.xml().contains("EncryptedAssertion") && !answer.xml().contains(">Sophia<"));
+        }
+        let response = h.post_to_acs(&answer).await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "{variant}: {}", response.html);
+        assert_eq!(h.session_citizen(&response).given_name, "Sophia");
+    }
+}
+
+#[tokio::test]
+async fn missing_attributes_are_absent_and_hostile_text_stays_text() {
+    let h = harness().await;
+    let answer = h
+        .login_at_idp("STORK-QAA-Level-3", "omit=urn:oid:2.5.4.16&given_name=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+        .await;
+    let citizen = h.session_citizen(&h.post_to_acs(&answer).await);
+    assert_eq!(citizen.given_name, "<script>alert(1)</script>", "kept literally; pages escape it");
+    assert_eq!(citizen.address, None, "no street line, no address");
+}
+
+#[tokio::test]
+async fn tampered_signature_is_refused() {
+    let h = harness().await;
+    let answer = h.login_at_idp("STORK-QAA-Level-4", "").await;
+    let tampered = answer.xml().replace(">Sophia<", ">Mallory<");
+    assert_refused(&h.post_to_acs(&answer.with_xml(&tampered)).await, "bad_signature");
+}
+
+#[tokio::test]
+async fn unsigned_assertion_is_refused() {
+    let h = harness().await;
+    let answer = h.login_at_idp("STORK-QAA-Level-4", "variant=unsigned").await;
+    assert_refused(&h.post_to_acs(&answer).await, "unsigned");
+}
+
+/// The signed assertion, and a forged one: same content, another subject, no signature.
+fn assertion_parts(xml: &str) -> (String, String) {
+    let start = xml.find("<saml:Assertion").unwrap();
+    let end = xml.find("</saml:Assertion>").unwrap() + "</saml:Assertion>".len();
+    let signed = xml[start..end].to_owned();
+    let signature_start = signed.find("<ds:Signature").unwrap();
+    let signature_end = signed.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+    let id_start = signed.find(" ID=\"").unwrap() + 5;
+    let id = &signed[id_start..id_start + signed[id_start..].find('"').unwrap()];
+    let forged = format!("{}{}", &signed[..signature_start], &signed[signature_end..])
+        .replace(id, "_forged")
+        .replace("bundid-test-sophia", "bundid-victim");
+    (signed, forged)
+}
+
+#[tokio::test]
+async fn signature_wrapping_is_refused() {
+    let h = harness().await;
+    // The forged assertion where the signed one was, the signed one moved into Extensions.
+    let answer = h.login_at_idp("STORK-QAA-Level-4", "").await;
+    let xml = answer.xml();
+    let (signed, forged) = assertion_parts(&xml);
+    let moved = xml
+        .replace(&signed, &forged)
+        .replace("<samlp:Status>", &format!("<samlp:Extensions>{signed}</samlp:Extensions><samlp:Status>"));
+    assert_refused(&h.post_to_acs(&answer.with_xml(&moved)).await, "wrapped");
+
+    // The signed assertion inside the forged one (as if it were advice).
+    let answer = h.login_at_idp("STORK-QAA-Level-4", "").await;
+    let xml = answer.xml();
+    let (signed, forged) = assertion_parts(&xml);
+    let nested = forged.replace("</saml:Assertion>", &format!("<saml:Advice>{signed}</saml:Advice></saml:Assertion>"));
+    assert_refused(&h.post_to_acs(&answer.with_xml(&xml.replace(&signed, &nested))).await, "wrapped");
+
+    // Duplicated: the signed assertion twice, and a forged one with the signed one's id.
+    let answer = h.login_at_idp("STORK-QAA-Level-4", "").await;
+    let xml = answer.xml();
+    let (signed, _) = assertion_parts(&xml);
+    let twice = xml.replace(&signed, &format!("{signed}{signed}"));
+    let response = h.post_to_acs(&answer.with_xml(&twice)).await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
+    assert!(response.text().contains("<code>wrapped</code>") || response.text().contains("<code>bad_signature</code>"));
+}
+
+#[tokio::test]
+async fn comment_injected_into_the_name_id_is_refused() {
+    let h = harness().await;
+    let answer = h.login_at_idp("STORK-QAA-Level-4", "").await;
+    // Exclusive c14n drops comments, so the signature would still hold over "bundid-test-sophia".
+    let injected = answer.xml().replace(">bundid-test-sophia<", ">bundid-test<!-- -->-sophia.evil<");
+    assert_refused(&h.post_to_acs(&answer.with_xml(&injected)).await, "forbidden_markup");
+}
+
+#[tokio::test]
+async fn expired_wrong_audience_and_wrong_destination_are_refused() {
+    let h = harness().await;
+    for (variant, code) in [
+        ("variant=expired", "expired"),
+        ("variant=wrong-audience", "wrong_audience"),
+        ("variant=wrong-destination", "wrong_destination"),
+    ] {
+        let answer = h.login_at_idp("STORK-QAA-Level-4", variant).await;
+        assert_refused(&h.post_to_acs(&answer).await, code);
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_assertion_is_refused() {
+    let h = harness().await;
+    let answer = h.login_at_idp("STORK-QAA-Level-4", "").await;
+    assert_eq!(h.post_to_acs(&answer).await.status, StatusCode::SEE_OTHER);
+    assert_refused(&h.post_to_acs(&answer).await, "replay");
+}
+
+#[tokio::test]
+async fn answers_to_unknown_or_foreign_requests_are_refused() {
+    let h = harness().await;
+    // InResponseTo names a request we never sent.
+    let answer = h.login_at_idp("STORK-QAA-Level-4", "variant=unknown-request").await;
+    assert_refused(&h.post_to_acs(&answer).await, "unknown_request");
+    // IdP-initiated (unsolicited).
+    let acs = percent(&format!("{}/saml/acs", h.sp_base));
+    let unsolicited = h.idp_page(&format!("{}/sso/unsolicited?acs={acs}", h.idp.base), String::new()).await;
+    assert_refused(&h.post_to_acs(&unsolicited).await, "unsolicited");
+    // A genuine answer to a login another browser started (no binding cookie here).
+    let answer = h.login_at_idp("STORK-QAA-Level-4", "").await;
+    let elsewhere = IdpAnswer { cookies: String::new(), ..answer };
+    assert_refused(&h.post_to_acs(&elsewhere).await, "unknown_request");
+}
+
+#[tokio::test]
+async fn a_lower_level_than_requested_is_refused() {
+    let h = harness().await;
+    let answer = h.login_at_idp("STORK-QAA-Level-4", "level=STORK-QAA-Level-1").await;
+    assert_refused(&h.post_to_acs(&answer).await, "level_too_low");
+}
+
+#[tokio::test]
+async fn our_metadata_and_request_are_what_bundid_expects() {
+    let h = harness().await;
+    let metadata = h.app.page_get("/saml/metadata", "").await;
+    assert_eq!(metadata.status, StatusCode::OK);
+    for part in [
+        "use=\"signing\"",
+        "use=\"encryption\"",
+        "AuthnRequestsSigned=\"true\"",
+        "WantAssertionsSigned=\"true\"",
+        "/saml/acs",
+    ] {
+        assert!(metadata.html.contains(part), "metadata lacks {part}");
+    }
+    assert!(!metadata.html.contains("PRIVATE"), "no private key in the metadata");
+    // An unknown level is a bad request, not a login at some other level.
+    assert_eq!(h.app.page_get("/saml/login?level=STORK-QAA-Level-2", "").await.status, StatusCode::BAD_REQUEST);
+    // Only paths of this site are followed after the login.
+    let answer = {
+        let start = h.app.page_get("/saml/login?level=STORK-QAA-Level-4&next=//evil.example/", "").await;
+        let cookies = start.cookies().join("; ");
+        h.idp_page(start.location().unwrap(), cookies).await
+    };
+    assert_eq!(h.post_to_acs(&answer).await.location(), Some("/antrag"));
+}
