@@ -146,7 +146,7 @@ pub fn verify_response(
     let doc = parse(&xml)?;
     let root = response_element(&doc)?;
     let in_response_to = check_response(&doc, root, sp, idp)?;
-    let keys = verification_keys(idp)?;
+    let keys = verification_keys(idp);
     let outer_signed = signed_nodes(&doc, &xml, &keys)?;
     let plain = elements_named(&doc, root, ASSERTION, "Assertion");
     let encrypted = elements_named(&doc, root, ASSERTION, "EncryptedAssertion");
@@ -156,7 +156,7 @@ pub fn verify_response(
             if doc.parent(assertion) != Some(root) {
                 return Err(Refusal::AssertionMisplaced);
             }
-            if !outer_signed.strict.contains(&assertion) && !outer_signed.strict.contains(&root) {
+            if !outer_signed.contains(&assertion) && !outer_signed.contains(&root) {
                 return Err(Refusal::NotSigned);
             }
             read_assertion(&doc, assertion, &in_response_to, sp, idp, now)
@@ -165,7 +165,7 @@ pub fn verify_response(
             if doc.parent(encrypted[0]) != Some(root) {
                 return Err(Refusal::AssertionMisplaced);
             }
-            let response_signed = outer_signed.strict.contains(&root);
+            let response_signed = outer_signed.contains(&root);
             let decrypted = decrypt(&xml, sp)?;
             let doc = parse(&decrypted)?;
             let root = response_element(&doc)?;
@@ -178,7 +178,7 @@ pub fn verify_response(
             // Decrypting changed what a Response signature covered; it was checked above.
             if !response_signed {
                 let inner = signed_nodes(&doc, &decrypted, &keys)?;
-                if !inner.strict.contains(&assertion) {
+                if !inner.contains(&assertion) {
                     return Err(Refusal::NotSigned);
                 }
             }
@@ -252,7 +252,7 @@ fn check_response(
     doc.get_attribute(root, "InResponseTo").filter(|id| !id.is_empty()).map(str::to_owned).ok_or(Refusal::Unsolicited)
 }
 
-fn verification_keys(idp: &IdpMetadata) -> Result<KeysManager, Refusal> {
+fn verification_keys(idp: &IdpMetadata) -> KeysManager {
     let mut keys = KeysManager::new();
     for der in &idp.signing_certificates {
         // The metadata was checked at start; an unusable certificate simply verifies nothing.
@@ -260,17 +260,12 @@ fn verification_keys(idp: &IdpMetadata) -> Result<KeysManager, Refusal> {
             keys.add_key(key);
         }
     }
-    Ok(keys)
-}
-
-/// The nodes that valid signatures cover.
-struct Signed {
-    strict: HashSet<NodeId>,
+    keys
 }
 
 /// Verifies every signature of `doc` with the IdP's keys only (no keys from `KeyInfo`) and
 /// bergshamra's position checks; one that fails refuses the whole response.
-fn signed_nodes(doc: &Document<'_>, xml: &str, keys: &KeysManager) -> Result<Signed, Refusal> {
+fn signed_nodes(doc: &Document<'_>, xml: &str, keys: &KeysManager) -> Result<HashSet<NodeId>, Refusal> {
     // `ID` is among bergshamra's id attributes already (adding it again counts each id twice).
     let context = DsigContext::new(keys.clone());
     let results = match bergshamra::dsig::verify::verify_all_document_with_source(&context, doc, Some(xml)) {
@@ -278,20 +273,20 @@ fn signed_nodes(doc: &Document<'_>, xml: &str, keys: &KeysManager) -> Result<Sig
         Err(bergshamra::Error::MissingElement(_)) => Vec::new(),
         Err(_) => return Err(Refusal::BadSignature),
     };
-    let mut strict = HashSet::new();
+    let mut signed = HashSet::new();
     for result in results {
         match result {
             VerifyResult::Valid { references, .. } => {
                 for reference in references {
                     // `URI=""` is the whole document: its element.
                     let node = if reference.uri.is_empty() { doc.document_element() } else { reference.resolved_node };
-                    strict.extend(node);
+                    signed.extend(node);
                 }
             }
             VerifyResult::Invalid { .. } => return Err(Refusal::BadSignature),
         }
     }
-    Ok(Signed { strict })
+    Ok(signed)
 }
 
 fn decrypt(xml: &str, sp: &ServiceProvider) -> Result<String, Refusal> {
