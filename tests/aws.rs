@@ -201,6 +201,135 @@ fn every_function_crate_is_deployed() {
     }
 }
 
+/// An HTTP API route of the template: method (or `ANY`), path segments, and its function.
+struct ApiRoute {
+    method: String,
+    segments: Vec<String>,
+    binary: String,
+}
+
+impl ApiRoute {
+    fn all(template: &Yaml) -> Vec<ApiRoute> {
+        let mut routes = Vec::new();
+        for (logical, function) in resources_of(template, "AWS::Serverless::Function") {
+            let binary = template["Resources"][logical]["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+            for event in function["Events"].as_mapping().into_iter().flat_map(|events| events.values()) {
+                if event["Type"].as_str() == Some("HttpApi") {
+                    let path = event["Properties"]["Path"].as_str().unwrap();
+                    routes.push(ApiRoute {
+                        method: event["Properties"]["Method"].as_str().unwrap().to_owned(),
+                        segments: path.split('/').skip(1).map(str::to_owned).collect(),
+                        binary: binary.to_owned(),
+                    });
+                }
+            }
+        }
+        routes
+    }
+
+    /// How specifically the route matches (API Gateway takes the most specific route: per
+    /// segment a literal over a `{parameter}` over a greedy `{proxy+}`, then a method over
+    /// `ANY`), or `None` when it does not match.
+    fn specificity(&self, method: &str, path: &str) -> Option<(Vec<u8>, bool)> {
+        if self.method != "ANY" && self.method != method {
+            return None;
+        }
+        let segments: Vec<&str> = path.split('/').skip(1).collect();
+        let mut ranks = Vec::new();
+        for (i, segment) in self.segments.iter().enumerate() {
+            if segment.ends_with("+}") {
+                if segments.len() <= i {
+                    return None;
+                }
+                ranks.push(0);
+                return Some((ranks, self.method != "ANY"));
+            }
+            let given = segments.get(i)?;
+            if segment.starts_with('{') {
+                ranks.push(1);
+            } else if segment == given {
+                ranks.push(2);
+            } else {
+                return None;
+            }
+        }
+        (segments.len() == self.segments.len()).then_some((ranks, self.method != "ANY"))
+    }
+
+    /// The function API Gateway hands the request to.
+    fn function_for<'a>(routes: &'a [ApiRoute], method: &str, path: &str) -> Option<&'a str> {
+        routes
+            .iter()
+            .filter_map(|route| route.specificity(method, path).map(|rank| (rank, route)))
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(_, route)| route.binary.as_str())
+    }
+}
+
+/// Every page of the service, with the function whose router serves it.
+const PAGES: &[(&str, &str, &str)] = &[
+    ("GET", "/", "precheck"),
+    ("GET", "/faq", "precheck"),
+    ("GET", "/barrierefreiheit", "precheck"),
+    ("GET", "/static/site.css", "precheck"),
+    ("GET", "/vorab-check", "precheck"),
+    ("GET", "/vorab-check/ergebnis", "precheck"),
+    ("POST", "/vorab-check/wer", "precheck"),
+    ("GET", "/antrag", "drafts"),
+    ("GET", "/antrag/kind", "drafts"),
+    ("POST", "/antrag/kind", "drafts"),
+    ("POST", "/antrag/nachweise/entfernen", "drafts"),
+    ("POST", "/antrag/absenden", "submit"),
+    ("GET", "/antrag/eingereicht/r-1", "submit"),
+    ("GET", "/antraege/r-1", "status"),
+    ("GET", "/antraege/r-1/bescheinigung", "status"),
+    ("POST", "/antraege/r-1/nachricht", "status"),
+    ("POST", "/antraege/r-1/nachweise", "status"),
+    ("GET", "/amt", "inbox"),
+    ("GET", "/amt/antraege/r-1", "inbox"),
+    ("POST", "/amt/antraege/r-1/entscheidung", "inbox"),
+    ("POST", "/amt/antraege/r-1/nachricht", "inbox"),
+    ("GET", "/amt/antraege/r-1/dokumente/antrag.pdf", "inbox"),
+    ("GET", "/pruefen", "verify"),
+    ("GET", "/pruefen/ABCD-EFGH", "verify"),
+    // The login's routes are tested with its SAML identity provider (functions/login/tests).
+    ("GET", "/anmelden", "login"),
+    ("POST", "/abmelden", "login"),
+    ("GET", "/saml/metadata", "login"),
+    ("GET", "/saml/.well-known/openid-configuration", "login"),
+    ("POST", "/saml/acs", "login"),
+];
+
+/// The pages work when deployed: API Gateway hands each to the function that serves it, and
+/// that function's router has the route (a request it does not route gets the marked fallback).
+#[tokio::test]
+async fn every_page_reaches_the_function_that_serves_it() {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use shared::testing::TestApp;
+
+    const UNROUTED: &str = "x-unrouted";
+    async fn unrouted() -> axum::response::Response {
+        (StatusCode::IM_A_TEAPOT, [(UNROUTED, "1")]).into_response()
+    }
+    let routes = ApiRoute::all(&template());
+    for &(method, path, binary) in PAGES {
+        assert_eq!(ApiRoute::function_for(&routes, method, path), Some(binary), "{method} {path}");
+        let router = match binary {
+            "precheck" => precheck::router(),
+            "drafts" => drafts::router(),
+            "submit" => submit::router(),
+            "status" => status::router(),
+            "inbox" => inbox::router(),
+            "verify" => verify::router(),
+            _ => continue,
+        };
+        let app = TestApp::new(router.fallback(unrouted).method_not_allowed_fallback(unrouted)).await;
+        let response = app.page_send(method, path, &[("sec-fetch-site", "same-origin")], None).await;
+        assert!(response.headers.get(UNROUTED).is_none(), "{binary} does not serve {method} {path}");
+    }
+}
+
 #[test]
 fn the_chain_runs_on_the_aws_adapters() {
     let env = emulator::fresh_resources(&[]);

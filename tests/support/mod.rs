@@ -3,6 +3,7 @@
 
 pub mod chain;
 pub mod emulator;
+pub mod saml_idp;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -100,11 +101,24 @@ impl Runtime {
 
     /// Fetches raw bytes (documents) with the response headers.
     pub fn get_bytes(&self, path: &str, token: Option<&str>) -> (u16, Vec<(String, String)>, Vec<u8>) {
-        let mut request = ureq::http::Request::builder().method("GET").uri(format!("{}{path}", self.url));
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
+        let authorization = token.map(|token| format!("Bearer {token}"));
+        let headers: Vec<(&str, &str)> = authorization.iter().map(|value| ("authorization", value.as_str())).collect();
+        self.exchange("GET", path, &headers, Vec::new())
+    }
+
+    /// Any request with exactly these headers: the status, the response headers and the body.
+    pub fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let mut request = ureq::http::Request::builder().method(method).uri(format!("{}{path}", self.url));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
-        let mut response = self.agent.run(request.body(()).expect("valid request")).expect("the runtime answers");
+        let mut response = self.agent.run(request.body(body).expect("valid request")).expect("the runtime answers");
         let headers = response
             .headers()
             .iter()

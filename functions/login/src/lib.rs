@@ -19,7 +19,7 @@ use axum::{Extension, Json, Router};
 use saml::{AuthnRequest, IdpMetadata, LogoutRequest, ServiceProvider, verify_response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use shared::auth::{CitizenClaims, Principal, PrincipalKind, SigningKey, TrustedIssuer};
+use shared::auth::{CitizenClaims, Principal, PrincipalKind, SigningKey, TrustedIssuer, Verifier};
 use shared::domain::request::TrustLevel;
 use shared::http::Services;
 use shared::ports::{Condition, Item, Key, StoreError, Write};
@@ -50,23 +50,29 @@ pub struct BundIdLogin {
     pub idp: IdpMetadata,
     session_key: SigningKey,
     session_issuer: String,
+    /// Verifies our own sessions only (not the personas' or staff's).
+    sessions: Verifier,
     default_level: TrustLevel,
 }
 
 impl BundIdLogin {
     /// The issuer the API functions trust for citizen sessions.
     pub fn trusted_issuer(&self) -> TrustedIssuer {
-        TrustedIssuer {
-            issuer: self.session_issuer.clone(),
-            audience: SESSION_AUDIENCE.into(),
-            kind: PrincipalKind::Citizen,
-            keys: self.session_key.jwks(),
-        }
+        session_trust(&self.session_issuer, &self.session_key)
     }
 
     pub fn mint(&self, claims: &CitizenClaims, now: OffsetDateTime) -> (String, OffsetDateTime) {
         let claims = serde_json::to_value(claims).expect("claims serialise");
         self.session_key.sign(claims, &self.session_issuer, SESSION_AUDIENCE, now, SESSION_LIFETIME)
+    }
+}
+
+fn session_trust(issuer: &str, key: &SigningKey) -> TrustedIssuer {
+    TrustedIssuer {
+        issuer: issuer.into(),
+        audience: SESSION_AUDIENCE.into(),
+        kind: PrincipalKind::Citizen,
+        keys: key.jwks(),
     }
 }
 
@@ -126,13 +132,14 @@ pub fn same_site_path(next: Option<&str>) -> Option<&str> {
 /// The SAML endpoints; with `login_page`, also `/anmelden` (outside local mode, where the
 /// development login page offers BundID beside the personas).
 pub fn router(login: Arc<BundIdLogin>, login_page: bool) -> Router<Services> {
-    let mut pages = Router::new().route("/saml/login", get(start)).route("/saml/logout", post(logout));
+    let mut pages = Router::new().route("/saml/login", get(start)).route("/abmelden", post(logout));
     if login_page {
         pages = pages.route("/anmelden", get(login_page_handler));
     }
     Router::new()
         .route("/saml/metadata", get(metadata))
         .route("/saml/jwks.json", get(jwks))
+        .route("/saml/.well-known/openid-configuration", get(discovery))
         .route("/saml/session", get(session_token))
         // The IdP posts from its own site: outside the page layer's cross-site refusal.
         .route("/saml/acs", post(acs))
@@ -153,6 +160,17 @@ async fn metadata(Extension(login): Extension<Arc<BundIdLogin>>) -> Response {
 
 async fn jwks(Extension(login): Extension<Arc<BundIdLogin>>) -> Json<serde_json::Value> {
     Json(serde_json::to_value(login.session_key.jwks()).expect("JWKS serialise"))
+}
+
+/// Where API Gateway's JWT authorizer finds the session keys (it reads `{issuer}/.well-known/
+/// openid-configuration`); only what a resource server needs, no login by OpenID Connect.
+async fn discovery(Extension(login): Extension<Arc<BundIdLogin>>) -> Json<serde_json::Value> {
+    let issuer = &login.session_issuer;
+    Json(json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/jwks.json"),
+        "id_token_signing_alg_values_supported": ["ES256"],
+    }))
 }
 
 #[derive(Deserialize)]
@@ -210,17 +228,9 @@ async fn start(
     let mut response = Redirect::to(&url).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
-        cookie(REQUEST_COOKIE, &request.id, "/saml/acs", "None", REQUEST_LIFETIME.whole_seconds()),
+        web::set_cookie_at(REQUEST_COOKIE, &request.id, "/saml/acs", "None", Some(REQUEST_LIFETIME.whole_seconds())),
     );
     Ok(response)
-}
-
-/// A cookie only the server reads, sent over https only.
-fn cookie(name: &str, value: &str, path: &str, same_site: &str, max_age: i64) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path={path}; HttpOnly; Secure; SameSite={same_site}; Max-Age={max_age}"
-    ))
-    .expect("cookie values are plain ASCII")
 }
 
 #[derive(Deserialize)]
@@ -280,9 +290,9 @@ async fn acs(
             let headers = response.headers_mut();
             headers.append(
                 header::SET_COOKIE,
-                cookie(SESSION_COOKIE, &token, "/", "Lax", SESSION_LIFETIME.whole_seconds()),
+                web::set_cookie(SESSION_COOKIE, &token, Some(SESSION_LIFETIME.whole_seconds())),
             );
-            headers.append(header::SET_COOKIE, cookie(REQUEST_COOKIE, "", "/saml/acs", "None", 0));
+            headers.append(header::SET_COOKIE, web::set_cookie_at(REQUEST_COOKIE, "", "/saml/acs", "None", Some(0)));
             Ok(response)
         }
         Err(Refused::Login(refusal)) => {
@@ -372,28 +382,25 @@ async fn session_token(State(services): State<Services>, headers: HeaderMap) -> 
     }
 }
 
-/// Ends our session and, where BundID offers single logout, hers there too.
+/// `POST /abmelden` from every page: ends our session and, for a BundID session where BundID
+/// offers single logout, hers there too (any other session, a persona's or staff's, just ends).
 async fn logout(
     State(services): State<Services>,
     Extension(login): Extension<Arc<BundIdLogin>>,
     headers: HeaderMap,
 ) -> Response {
     let token = web::cookie(&headers, SESSION_COOKIE).unwrap_or_default();
-    let target = match services.verifier.verify(token) {
-        Ok(Principal::Citizen(claims)) => {
+    let bundid_logout = login.sessions.verify(token).ok().and_then(|principal| match principal {
+        Principal::Citizen(claims) => {
             let request = LogoutRequest::new(&claims.sub, None, services.clock.now());
             request.redirect_url(&login.sp, &login.idp, "/").ok().flatten()
         }
         _ => None,
-    };
-    let mut response = Redirect::to(target.as_deref().unwrap_or("/")).into_response();
-    response.headers_mut().append(header::SET_COOKIE, cookie(SESSION_COOKIE, "", "/", "Lax", 0));
-    response
+    });
+    web::signed_out(bundid_logout.as_deref().unwrap_or("/"))
 }
 
 /// Where BundID returns after single logout: our session is already gone.
 async fn logged_out() -> Response {
-    let mut response = Redirect::to("/").into_response();
-    response.headers_mut().append(header::SET_COOKIE, cookie(SESSION_COOKIE, "", "/", "Lax", 0));
-    response
+    web::signed_out("/")
 }

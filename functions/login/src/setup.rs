@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use saml::{IdpMetadata, ServiceProvider, SpKeys};
-use shared::auth::SigningKey;
+use shared::auth::{SigningKey, Verifier};
 use shared::domain::request::TrustLevel;
 use shared::ports::SecretStore;
 
-use crate::{BundIdLogin, parse_level};
+use crate::{BundIdLogin, parse_level, session_trust};
 
 /// The secret holding both SAML key pairs.
 const SP_KEYS_SECRET: &str = "saml-sp-keys";
@@ -106,6 +106,8 @@ impl BundIdLogin {
             .await
             .map_err(|e| SetupError::Keys(e.to_string()))?;
         let session_key = SigningKey::from_pkcs8(&session_key).map_err(|e| SetupError::Keys(e.to_string()))?;
+        let session_issuer = format!("{base}/saml");
+        let sessions = Verifier::new(vec![session_trust(&session_issuer, &session_key)]);
         Ok(BundIdLogin {
             sp: ServiceProvider {
                 entity_id: entity_id.clone(),
@@ -115,7 +117,8 @@ impl BundIdLogin {
             },
             idp,
             session_key,
-            session_issuer: format!("{base}/saml"),
+            session_issuer,
+            sessions,
             default_level: config.default_level,
         })
     }

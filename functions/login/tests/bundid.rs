@@ -3,9 +3,6 @@
 //! the whole way: our signed AuthnRequest by redirect, the IdP's answer posted to our ACS.
 //! Hostile answers are the IdP's genuine ones, changed as an attacker would.
 
-use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use axum::http::StatusCode;
@@ -16,39 +13,7 @@ use shared::auth::Principal;
 use shared::domain::request::TrustLevel;
 use shared::embedded::FsSecretStore;
 use shared::testing::{PageResponse, TestApp};
-
-/// The test IdP process; stopped when dropped.
-struct TestIdp {
-    process: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for TestIdp {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The venv's Python with pysaml2 (scripts/test installs it).
-fn python() -> PathBuf {
-    if let Ok(python) = std::env::var("SAML_IDP_PYTHON") {
-        return python.into();
-    }
-    let venv = std::env::var("SORGEREGISTER_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/sorgeregister-venv"));
-    venv.join("bin/python")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use system_tests::saml_idp::{TestIdp, form_value};
 
 /// The service under test, with a real listener serving its metadata to the IdP.
 struct Harness {
@@ -61,24 +26,11 @@ struct Harness {
 async fn harness() -> Harness {
     let sp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sp_base = format!("http://{}", sp_listener.local_addr().unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    let idp_port = free_port();
-    let mut process = Command::new(python())
-        .arg(workspace_root().join("tests/saml_idp/idp.py"))
-        .args(["--port", &idp_port.to_string(), "--dir"])
-        .arg(dir.path())
-        .args(["--sp-metadata-url", &format!("{sp_base}/saml/metadata")])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the test IdP starts (pysaml2 in the venv: scripts/test installs it)");
-    let mut ready = String::new();
-    BufReader::new(process.stdout.take().unwrap()).read_line(&mut ready).unwrap();
-    assert_eq!(ready.trim(), "ready", "the test IdP did not start");
-    let idp = TestIdp { process, base: format!("http://127.0.0.1:{idp_port}"), _dir: dir };
+    let idp = TestIdp::start(&format!("{sp_base}/saml/metadata"));
 
     let config = BundIdConfig {
         public_base_url: sp_base.clone(),
-        idp_metadata: login::MetadataSource::File(idp._dir.path().join("idp-metadata.xml")),
+        idp_metadata: login::MetadataSource::File(idp.metadata_path()),
         default_level: TrustLevel::Substantiell,
     };
     let secrets_dir = tempfile::tempdir().unwrap();
@@ -115,19 +67,6 @@ impl IdpAnswer {
     }
 }
 
-fn form_value(html: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker)? + marker.len();
-    let end = html[start..].find('"')? + start;
-    let value = html[start..end]
-        .replace("&amp;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'");
-    Some(value)
-}
-
 impl Harness {
     /// Starts a login at `level` and lets the IdP answer, with `idp_options` (`variant=…` etc.).
     async fn login_at_idp(&self, level: &str, idp_options: &str) -> IdpAnswer {
@@ -158,7 +97,9 @@ impl Harness {
     /// Posts the answer to our ACS as the browser does: from the IdP's site.
     async fn post_to_acs(&self, answer: &IdpAnswer) -> PageResponse {
         let body =
-            serde_urlencoded_pairs(&[("SAMLResponse", &answer.saml_response), ("RelayState", &answer.relay_state)]);
+            serde_urlencoded::to_string([("SAMLResponse", &answer.saml_response), ("RelayState", &answer.relay_state)])
+                .unwrap()
+                .into_bytes();
         let headers = [("cookie", answer.cookies.as_str()), ("sec-fetch-site", "cross-site")];
         self.app.page_send("POST", "/saml/acs", &headers, Some(("application/x-www-form-urlencoded", body))).await
     }
@@ -172,17 +113,6 @@ impl Harness {
             other => panic!("the session is no citizen's: {other:?}"),
         }
     }
-}
-
-fn serde_urlencoded_pairs(pairs: &[(&str, &str)]) -> Vec<u8> {
-    pairs.iter().map(|(k, v)| format!("{k}={}", percent(v))).collect::<Vec<_>>().join("&").into_bytes()
-}
-
-fn percent(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
 }
 
 /// A refusal: a page saying so with the code, and no session.
@@ -343,8 +273,8 @@ async fn answers_to_unknown_or_foreign_requests_are_refused() {
     let answer = h.login_at_idp("STORK-QAA-Level-4", "variant=unknown-request").await;
     assert_refused(&h.post_to_acs(&answer).await, "unknown_request");
     // IdP-initiated (unsolicited).
-    let acs = percent(&format!("{}/saml/acs", h.sp_base));
-    let unsolicited = h.idp_page(&format!("{}/sso/unsolicited?acs={acs}", h.idp.base), String::new()).await;
+    let acs = serde_urlencoded::to_string([("acs", format!("{}/saml/acs", h.sp_base))]).unwrap();
+    let unsolicited = h.idp_page(&format!("{}/sso/unsolicited?{acs}", h.idp.base), String::new()).await;
     assert_refused(&h.post_to_acs(&unsolicited).await, "unsolicited");
     // A genuine answer to a login another browser started (no binding cookie here).
     let answer = h.login_at_idp("STORK-QAA-Level-4", "").await;
@@ -383,4 +313,65 @@ async fn our_metadata_and_request_are_what_bundid_expects() {
         h.idp_page(start.location().unwrap(), cookies).await
     };
     assert_eq!(h.post_to_acs(&answer).await.location(), Some("/antrag"));
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_here_and_at_bundid() {
+    let h = harness().await;
+    let answer = h.login_at_idp("STORK-QAA-Level-3", "").await;
+    let session = h.post_to_acs(&answer).await.cookies().into_iter().find(|c| c.starts_with("session=")).unwrap();
+
+    let cross_site = [("cookie", session.as_str()), ("sec-fetch-site", "cross-site")];
+    let cross_site = h.app.page_send("POST", "/abmelden", &cross_site, None).await;
+    assert_eq!(cross_site.status, StatusCode::FORBIDDEN, "no other site signs her out");
+    let out = h.app.page_post("/abmelden", &session, &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(out.cookies().contains(&"session=".to_owned()), "our session cookie is cleared");
+    let slo = out.location().unwrap();
+    assert!(slo.starts_with(&format!("{}/slo?SAMLRequest=", h.idp.base)), "a signed LogoutRequest: {slo}");
+
+    // The IdP verifies our request, ends her session there and sends her back to us.
+    let agent = h.agent.clone();
+    let slo = slo.to_owned();
+    let (status, back) = tokio::task::spawn_blocking(move || {
+        let response = agent.get(&slo).call().expect("the IdP answers");
+        let location = response.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+        (response.status().as_u16(), location)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 302, "the IdP accepted our LogoutRequest");
+    let back = back.unwrap();
+    let path = back.strip_prefix(&h.sp_base).unwrap_or_else(|| panic!("back to us: {back}"));
+    assert!(path.starts_with("/saml/logout?SAMLResponse="), "{path}");
+    let home = h.app.page_get(path, "").await;
+    assert_eq!(home.location(), Some("/"));
+
+    // A session that is not BundID's (a development persona's) just ends here.
+    let other = h.app.page_post("/abmelden", &shared::testing::session(&h.app.mother()), &[]).await;
+    assert_eq!(other.location(), Some("/"));
+    assert!(other.cookies().contains(&"session=".to_owned()));
+}
+
+/// API Gateway's JWT authorizer trusts `{base}/saml` and reads its keys by OIDC discovery.
+#[tokio::test]
+async fn the_session_issuer_publishes_its_keys_for_the_api_gateway() {
+    let h = harness().await;
+    let (status, discovery) = h.app.call("GET", "/saml/.well-known/openid-configuration", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let issuer = format!("{}/saml", h.sp_base);
+    assert_eq!(discovery["issuer"], issuer.as_str());
+    assert_eq!(discovery["jwks_uri"], format!("{issuer}/jwks.json"));
+    let (_, jwks) = h.app.call("GET", "/saml/jwks.json", None, None).await;
+    assert_eq!(jwks["keys"][0]["alg"], "ES256");
+
+    let answer = h.login_at_idp("STORK-QAA-Level-4", "").await;
+    let session = h.post_to_acs(&answer).await.cookies().into_iter().find(|c| c.starts_with("session=")).unwrap();
+    let (status, bearer) = h.app.call_with_headers("GET", "/saml/session", None, None, &[("cookie", &session)]).await;
+    assert_eq!(status, StatusCode::OK);
+    let token = bearer["token"].as_str().unwrap();
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(claims["iss"], issuer.as_str(), "the tokens name the issuer the authorizer trusts");
 }

@@ -200,18 +200,24 @@ fn persona(id: &str) -> Option<&'static Persona> {
     PERSONAS.iter().find(|p| p.id == id)
 }
 
-/// `/dev/login`, `/dev/jwks.json` and the login page `/anmelden`, which offers the BundID login
-/// beside the personas when `offer_bundid` (the runtime has `BUNDID_IDP_METADATA`).
+/// `/dev/login`, `/dev/jwks.json`, the login page `/anmelden`, which offers the BundID login
+/// beside the personas when `offer_bundid` (the runtime has `BUNDID_IDP_METADATA`), and
+/// otherwise `POST /abmelden`.
 pub fn router(idp: Arc<DevIdentityProvider>, offer_bundid: bool) -> Router<Services> {
     let login_page = move |page: Page, Query(query): Query<LoginQuery>| async move {
         let next = query.next.filter(|n| n.starts_with('/') && !n.starts_with("//"));
         render_login_page(&page, next.as_deref(), false, offer_bundid)
     };
+    let mut pages = Router::new().route("/anmelden", get(login_page));
+    // With BundID, the SAML login signs out (and ends her BundID session too).
+    if !offer_bundid {
+        pages = pages.route("/abmelden", post(|| async { web::signed_out("/") }));
+    }
     Router::new()
         .route("/dev/login", post(login))
         .route("/dev/jwks.json", get(jwks))
         .with_state(DevLogin { idp, offer_bundid })
-        .merge(web::pages(Router::new().route("/anmelden", get(login_page))))
+        .merge(web::pages(pages))
 }
 
 #[derive(Clone)]

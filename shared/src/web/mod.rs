@@ -28,7 +28,7 @@ use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use minijinja::value::{Kwargs, merge_maps};
 use minijinja::{Environment, Error, ErrorKind, State};
 // Pages build their template context with these.
@@ -61,11 +61,30 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .find_map(|(key, value)| (key == name).then_some(value))
 }
 
-/// A `Set-Cookie` value for a cookie only the server reads.
+/// A `Set-Cookie` value for a cookie of the whole site that only the server reads.
 pub fn set_cookie(name: &str, value: &str, max_age_seconds: Option<i64>) -> HeaderValue {
+    set_cookie_at(name, value, "/", "Lax", max_age_seconds)
+}
+
+/// Like [`set_cookie`], for `path` only and with the given `SameSite`. Always `Secure`
+/// (browsers count http://localhost and 127.0.0.1 as secure, so local mode keeps working).
+pub fn set_cookie_at(
+    name: &str,
+    value: &str,
+    path: &str,
+    same_site: &str,
+    max_age_seconds: Option<i64>,
+) -> HeaderValue {
     let max_age = max_age_seconds.map(|s| format!("; Max-Age={s}")).unwrap_or_default();
-    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{max_age}"))
+    HeaderValue::from_str(&format!("{name}={value}; Path={path}; HttpOnly; Secure; SameSite={same_site}{max_age}"))
         .expect("cookie values are plain ASCII")
+}
+
+/// Back to `to`, signed out: the session cookie is cleared.
+pub fn signed_out(to: &str) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    response.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0)));
+    response
 }
 
 // --- the request as a page sees it ------------------------------------------------------------
@@ -628,11 +647,9 @@ pub fn pages(router: Router<Services>) -> Router<Services> {
 
 const STYLESHEET: &str = include_str!("../../static/site.css");
 
-/// `/static/site.css` and `POST /abmelden`.
+/// `/static/site.css`. (`POST /abmelden`, in every page's header, belongs to the login.)
 pub fn router() -> Router<Services> {
-    Router::new()
-        .route("/static/site.css", get(stylesheet))
-        .merge(pages(Router::new().route("/abmelden", post(sign_out))))
+    Router::new().route("/static/site.css", get(stylesheet))
 }
 
 async fn stylesheet() -> Response {
@@ -641,12 +658,6 @@ async fn stylesheet() -> Response {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    response
-}
-
-async fn sign_out() -> Response {
-    let mut response = Redirect::to("/").into_response();
-    response.headers_mut().insert(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0)));
     response
 }
 
