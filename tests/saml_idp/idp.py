@@ -427,19 +427,23 @@ class IdP:
         raise Refused(400, "the signature of the request does not verify with the SP's signing keys")
 
     def parse_authn_request(self, query, raw_query, post):
+        return self.parse_signed_request(query, raw_query, post, "AuthnRequest", Server.parse_authn_request)
+
+    def parse_signed_request(self, query, raw_query, post, kind, parse):
+        """The SP's request of `kind`, read with `parse` and its signature verified."""
         if "SAMLRequest" not in query:
             raise Refused(400, "SAMLRequest is missing")
         binding = BINDING_HTTP_POST if post else BINDING_HTTP_REDIRECT
         server = self.sp_server()
         try:
-            request = server.parse_authn_request(query["SAMLRequest"], binding)
+            request = parse(server, query["SAMLRequest"], binding)
         except Exception as err:
-            raise Refused(400, f"the AuthnRequest cannot be read: {err!r}") from err
+            raise Refused(400, f"the {kind} cannot be read: {err!r}") from err
         if request is None or request.message is None:
-            raise Refused(400, "the AuthnRequest is not valid (IssueInstant or Version)")
+            raise Refused(400, f"the {kind} is not valid (IssueInstant or Version)")
         message = request.message
         if message.issuer is None or not (message.issuer.text or "").strip():
-            raise Refused(400, "the AuthnRequest has no Issuer")
+            raise Refused(400, f"the {kind} has no Issuer")
         sp_entity_id = message.issuer.text.strip()
         self.sp_server(sp_entity_id)
         if post:
@@ -646,21 +650,9 @@ class IdP:
         return 200, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], page.encode("utf-8")
 
     def slo(self, query, raw_query):
-        if "SAMLRequest" not in query:
-            raise Refused(400, "SAMLRequest is missing")
-        server = self.sp_server()
-        try:
-            request = server.parse_logout_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT)
-        except Exception as err:
-            raise Refused(400, f"the LogoutRequest cannot be read: {err!r}") from err
-        if request is None or request.message is None:
-            raise Refused(400, "the LogoutRequest is not valid")
-        message = request.message
-        if message.issuer is None or not (message.issuer.text or "").strip():
-            raise Refused(400, "the LogoutRequest has no Issuer")
-        sp_entity_id = message.issuer.text.strip()
-        self.sp_server(sp_entity_id)
-        self.verify_redirect_signature(raw_query, "SAMLRequest", sp_entity_id)
+        message, sp_entity_id = self.parse_signed_request(
+            query, raw_query, False, "LogoutRequest", Server.parse_logout_request
+        )
         try:
             services = self.server.metadata.single_logout_service(sp_entity_id, BINDING_HTTP_REDIRECT, "spsso")
         except Exception:

@@ -42,8 +42,6 @@ const REQUEST_COOKIE: &str = "saml_request";
 /// Kept past an assertion's end for the clock skew the verification tolerates.
 const REPLAY_MARGIN: Duration = Duration::minutes(2);
 
-pub const LEVELS: [TrustLevel; 3] = [TrustLevel::Hoch, TrustLevel::Substantiell, TrustLevel::Basis];
-
 /// The service provider with its IdP and the key that signs sessions.
 pub struct BundIdLogin {
     pub sp: ServiceProvider,
@@ -76,14 +74,6 @@ fn session_trust(issuer: &str, key: &SigningKey) -> TrustedIssuer {
     }
 }
 
-fn level_name(level: TrustLevel) -> String {
-    serde_json::to_value(level).ok().and_then(|v| v.as_str().map(str::to_owned)).expect("levels are strings")
-}
-
-fn parse_level(name: &str) -> Option<TrustLevel> {
-    serde_json::from_value(json!(name)).ok()
-}
-
 /// The BundID choice on the login page: one link per trust level.
 #[derive(Debug, Serialize)]
 pub struct LevelLink {
@@ -93,11 +83,10 @@ pub struct LevelLink {
 }
 
 pub fn level_links(lang: Lang, next: Option<&str>) -> Vec<LevelLink> {
-    LEVELS
-        .iter()
-        .map(|&level| {
-            let name = level_name(level);
-            let mut query = vec![("level", name.as_str())];
+    TrustLevel::ALL
+        .into_iter()
+        .map(|level| {
+            let mut query = vec![("level", level.as_str())];
             query.extend(next.map(|n| ("next", n)));
             let (label, hint) = match level {
                 TrustLevel::Hoch => ("bundid.level.hoch", "bundid.level.hoch_hint"),
@@ -212,11 +201,11 @@ async fn start(
 ) -> PageResult {
     let level = match query.level.as_deref() {
         None | Some("") => login.default_level,
-        Some(name) => parse_level(name).ok_or_else(web::PageError::bad_request)?,
+        Some(name) => TrustLevel::parse(name).ok_or_else(web::PageError::bad_request)?,
     };
     let next = same_site_path(query.next.as_deref()).unwrap_or("/antrag").to_owned();
     let now = services.clock.now();
-    let request = AuthnRequest::new(&level_name(level), now);
+    let request = AuthnRequest::new(level.as_str(), now);
     let mut item = Item::new(pending_key(&request.id), json!(PendingLogin { level, next }));
     item.expires_at = Some(now + REQUEST_LIFETIME);
     services.store.write(vec![Write::Put { item, condition: Condition::Absent }]).await?;
@@ -224,7 +213,7 @@ async fn start(
         tracing::error!(%error, "signing the AuthnRequest");
         web::PageError::internal()
     })?;
-    tracing::info!(request = %request.id, level = %level_name(level), "BundID login started");
+    tracing::info!(request = %request.id, level = level.as_str(), "BundID login started");
     let mut response = Redirect::to(&url).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
@@ -348,7 +337,7 @@ async fn accept(
     let pending = services.store.get(&pending_key).await?.ok_or(LoginRefusal::UnknownRequest)?;
     let PendingLogin { level: requested, next } =
         serde_json::from_value(pending.body.clone()).map_err(|e| StoreError::Backend(e.to_string()))?;
-    let achieved = parse_level(&assertion.authn_context).ok_or(LoginRefusal::LevelTooLow)?;
+    let achieved = TrustLevel::parse(&assertion.authn_context).ok_or(LoginRefusal::LevelTooLow)?;
     if achieved < requested {
         return Err(LoginRefusal::LevelTooLow.into());
     }

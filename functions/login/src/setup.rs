@@ -7,7 +7,7 @@ use shared::auth::{SigningKey, Verifier};
 use shared::domain::request::TrustLevel;
 use shared::ports::SecretStore;
 
-use crate::{BundIdLogin, parse_level, session_trust};
+use crate::{BundIdLogin, session_trust};
 
 /// The secret holding both SAML key pairs.
 const SP_KEYS_SECRET: &str = "saml-sp-keys";
@@ -57,7 +57,7 @@ impl BundIdConfig {
         };
         let default_level = match std::env::var("BUNDID_DEFAULT_LEVEL").ok().filter(|v| !v.is_empty()) {
             None => TrustLevel::Substantiell,
-            Some(name) => parse_level(&name).ok_or_else(|| {
+            Some(name) => TrustLevel::parse(&name).ok_or_else(|| {
                 SetupError::Config(format!(
                     "BUNDID_DEFAULT_LEVEL={name} is none of STORK-QAA-Level-1, STORK-QAA-Level-3, STORK-QAA-Level-4"
                 ))

@@ -55,18 +55,48 @@ impl Status {
     }
 }
 
-/// How sure the identity provider is of who logged in (BundID / eIDAS levels).
+/// How sure the identity provider is of who logged in (BundID / eIDAS levels), by the names
+/// BundID gives them (in SAML and in our tokens alike).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
 pub enum TrustLevel {
     /// STORK-QAA-Level-1: username and password.
-    #[serde(rename = "STORK-QAA-Level-1")]
     Basis,
     /// STORK-QAA-Level-3: e.g. ELSTER certificate.
-    #[serde(rename = "STORK-QAA-Level-3")]
     Substantiell,
     /// STORK-QAA-Level-4: eID card.
-    #[serde(rename = "STORK-QAA-Level-4")]
     Hoch,
+}
+
+impl TrustLevel {
+    /// Highest first, as the login page offers them.
+    pub const ALL: [TrustLevel; 3] = [TrustLevel::Hoch, TrustLevel::Substantiell, TrustLevel::Basis];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrustLevel::Basis => "STORK-QAA-Level-1",
+            TrustLevel::Substantiell => "STORK-QAA-Level-3",
+            TrustLevel::Hoch => "STORK-QAA-Level-4",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<TrustLevel> {
+        Self::ALL.into_iter().find(|level| level.as_str() == name)
+    }
+}
+
+impl From<TrustLevel> for &'static str {
+    fn from(level: TrustLevel) -> Self {
+        level.as_str()
+    }
+}
+
+impl TryFrom<String> for TrustLevel {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        TrustLevel::parse(&name).ok_or_else(|| format!("no trust level {name:?}"))
+    }
 }
 
 /// Who was logged in when the request was submitted, as the identity provider stated it.
@@ -375,6 +405,17 @@ mod tests {
     use crate::domain::upload::FileType;
     use Status::*;
     use time::macros::datetime;
+
+    #[test]
+    fn trust_levels_carry_bundids_names_and_order() {
+        for level in TrustLevel::ALL {
+            let json = serde_json::to_value(level).unwrap();
+            assert_eq!(json, level.as_str());
+            assert_eq!(serde_json::from_value::<TrustLevel>(json).unwrap(), level);
+        }
+        assert!(serde_json::from_value::<TrustLevel>(serde_json::json!("STORK-QAA-Level-2")).is_err());
+        assert!(TrustLevel::Basis < TrustLevel::Substantiell && TrustLevel::Substantiell < TrustLevel::Hoch);
+    }
 
     fn request() -> Request {
         let login = LoginIdentity {
