@@ -46,8 +46,9 @@ where
     Fut: Future<Output = Result<(Router<Services>, Verifier), Error>>,
 {
     run(async move {
-        let (router, verifier) = make(verifier_from_env().await?, aws_config::load_from_env().await).await?;
-        let (services, _) = services_from_env(verifier).await?;
+        let aws = aws_config::load_from_env().await;
+        let (router, verifier) = make(verifier_from_env().await?, aws.clone()).await?;
+        let (services, _) = services_from_env(verifier, &aws)?;
         let app = api(router, services);
         if on_lambda() {
             lambda_http::run(app).await
@@ -67,7 +68,7 @@ pub fn run_step<S: Step + 'static>(make: impl FnOnce(&Services) -> Result<S, Err
             // Outside Lambda the local runtime (`cargo run`, `BACKEND=aws`) polls the queues.
             return Err("AWS_LAMBDA_RUNTIME_API is not set: queue functions run on Lambda".into());
         }
-        let (services, resources) = services_from_env(Verifier::default()).await?;
+        let (services, resources) = services_from_env(Verifier::default(), &aws_config::load_from_env().await)?;
         let handler = StepHandler::new(make(&services)?, &services, resources.max_receives);
         let handler = &handler;
         lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
@@ -84,7 +85,7 @@ where
     Fut: Future<Output = Result<(), Error>>,
 {
     run(async move {
-        let (services, _) = services_from_env(Verifier::default()).await?;
+        let (services, _) = services_from_env(Verifier::default(), &aws_config::load_from_env().await)?;
         let (job, services) = (&job, &services);
         lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| job(services.clone()))).await
     })
@@ -162,11 +163,15 @@ fn init_logs() {
         .init();
 }
 
-/// The services on the AWS adapters, with the resources they were built from.
-pub async fn services_from_env(verifier: Verifier) -> Result<(Services, Resources), ConfigError> {
+/// The services on the AWS adapters (SDK configuration `aws`), with the resources they were
+/// built from.
+pub fn services_from_env(
+    verifier: Verifier,
+    aws: &aws_config::SdkConfig,
+) -> Result<(Services, Resources), ConfigError> {
     let resources = Resources::from_env()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let adapters = Adapters::connect(&resources, clock.clone()).await;
+    let adapters = Adapters::with_config(aws, &resources, clock.clone());
     let services = Services {
         store: adapters.store,
         documents: adapters.documents,

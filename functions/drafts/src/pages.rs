@@ -250,12 +250,6 @@ fn saved_until(lang: Lang, draft: Option<&Draft>) -> Option<String> {
     draft.map(|d| web::format_date(lang, today_in_germany(d.expires_at)))
 }
 
-/// The notice on every step: until when she is signed in (German time), after which she signs
-/// in again and finds what she saved.
-fn session_until(lang: Lang, until: OffsetDateTime) -> String {
-    web::format_date_time(lang, until)
-}
-
 // --- her BundID account ---------------------------------------------------------------------
 
 /// What her login states about the mother, by field path, where the form takes it from there
@@ -704,7 +698,8 @@ fn render_step(page: &Page, view: StepPage, mut form: FormView, status: StatusCo
             total => view.steps.len(),
             items,
             saved_until => saved_until(lang, view.draft),
-            session_until => session_until(lang, view.until),
+            // Until when she is signed in (German time); then she signs in again and finds her draft.
+            session_until => web::format_date_time(lang, view.until),
             action => view.step.path(),
             back => back_path(view.step, view.steps, view.to_check),
             to_check => view.to_check,
@@ -893,7 +888,7 @@ fn render_documents(
             number,
             total => steps.len(),
             saved_until => saved_until(lang, Some(draft)),
-            session_until => session_until(lang, until),
+            session_until => web::format_date_time(lang, until),
             back => back_path(Step::Documents, steps, to_check),
             to_check,
         },
@@ -1207,7 +1202,7 @@ pub async fn render_check(
             sections => sections(lang, &data, &directory, &account),
             office,
             saved_until => saved_until(lang, Some(draft)),
-            session_until => session_until(lang, *until),
+            session_until => web::format_date_time(lang, *until),
             // A fresh key for each showing of the page: a double click submits only once.
             idempotency_key => services.ids.new_id(),
             back => Application(&data).steps(&directory).last().map(|s| s.path()),
@@ -1247,9 +1242,10 @@ mod tests {
     #[test]
     fn the_end_of_her_session_is_told_in_german_time() {
         use time::macros::datetime;
-        assert_eq!(session_until(Lang::De, datetime!(2026-11-23 17:15 UTC)), "23. November 2026, 18:15 Uhr");
-        assert_eq!(session_until(Lang::De, datetime!(2026-07-01 16:00 UTC)), "1. Juli 2026, 18:00 Uhr");
-        assert_eq!(session_until(Lang::Ls, datetime!(2026-07-01 22:30 UTC)), "2. Juli 2026 um 00:30 Uhr");
+        let until = |lang, at| web::format_date_time(lang, at);
+        assert_eq!(until(Lang::De, datetime!(2026-11-23 17:15 UTC)), "23. November 2026, 18:15 Uhr");
+        assert_eq!(until(Lang::De, datetime!(2026-07-01 16:00 UTC)), "1. Juli 2026, 18:00 Uhr");
+        assert_eq!(until(Lang::Ls, datetime!(2026-07-01 22:30 UTC)), "2. Juli 2026 um 00:30 Uhr");
     }
 
     #[test]

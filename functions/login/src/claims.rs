@@ -58,7 +58,6 @@ mod tests {
             in_response_to: "_r".into(),
             valid_until: time::OffsetDateTime::UNIX_EPOCH,
             name_id: "bundid-pseudonym".into(),
-            session_index: None,
             authn_context: "STORK-QAA-Level-4".into(),
             attributes: map,
         }

@@ -113,11 +113,6 @@ static TEMPLATES: LazyLock<Templates> = LazyLock::new(|| {
     ])
 });
 
-/// Only paths of this site are followed after the login.
-pub fn same_site_path(next: Option<&str>) -> Option<&str> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\"))
-}
-
 /// The SAML endpoints; with `login_page`, also `/anmelden` (outside local mode, where the
 /// development login page offers BundID beside the personas).
 pub fn router(login: Arc<BundIdLogin>, login_page: bool) -> Router<Services> {
@@ -168,7 +163,7 @@ struct LoginQuery {
 }
 
 async fn login_page_handler(page: Page, Query(query): Query<LoginQuery>) -> PageResult {
-    let next = same_site_path(query.next.as_deref());
+    let next = web::same_site_path(query.next.as_deref());
     let bundid = level_links(page.lang, next);
     TEMPLATES.render(&page, "anmelden.html", context! { bundid })
 }
@@ -203,7 +198,8 @@ async fn start(
         None | Some("") => login.default_level,
         Some(name) => TrustLevel::parse(name).ok_or_else(web::PageError::bad_request)?,
     };
-    let next = same_site_path(query.next.as_deref()).unwrap_or("/antrag").to_owned();
+    // Only paths of this site are followed after the login.
+    let next = web::same_site_path(query.next.as_deref()).unwrap_or("/antrag").to_owned();
     let now = services.clock.now();
     let request = AuthnRequest::new(level.as_str(), now);
     let mut item = Item::new(pending_key(&request.id), json!(PendingLogin { level, next }));
@@ -381,7 +377,7 @@ async fn logout(
     let token = web::cookie(&headers, SESSION_COOKIE).unwrap_or_default();
     let bundid_logout = login.sessions.verify(token).ok().and_then(|principal| match principal {
         Principal::Citizen(claims) => {
-            let request = LogoutRequest::new(&claims.sub, None, services.clock.now());
+            let request = LogoutRequest::new(&claims.sub, services.clock.now());
             request.redirect_url(&login.sp, &login.idp, "/").ok().flatten()
         }
         _ => None,

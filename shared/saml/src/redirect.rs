@@ -11,23 +11,12 @@ use flate2::write::DeflateEncoder;
 use crate::keys::{KeyError, SpKeyPair};
 use crate::namespaces::RSA_SHA256;
 
-/// `destination` with the signed message `xml` under `parameter` (`SAMLRequest` or
-/// `SAMLResponse`) and the relay state.
-pub(crate) fn signed_url(
-    destination: &str,
-    parameter: &str,
-    xml: &str,
-    relay_state: Option<&str>,
-    key: &SpKeyPair,
-) -> Result<String, KeyError> {
+/// `destination` with the signed request `xml` (`SAMLRequest`) and the relay state.
+pub(crate) fn signed_url(destination: &str, xml: &str, relay_state: &str, key: &SpKeyPair) -> Result<String, KeyError> {
     let mut deflater = DeflateEncoder::new(Vec::new(), Compression::default());
     deflater.write_all(xml.as_bytes()).expect("deflating into memory");
     let message = STANDARD.encode(deflater.finish().expect("deflating into memory"));
-    let mut pairs = vec![(parameter, message.as_str())];
-    if let Some(relay_state) = relay_state {
-        pairs.push(("RelayState", relay_state));
-    }
-    pairs.push(("SigAlg", RSA_SHA256));
+    let pairs = [("SAMLRequest", message.as_str()), ("RelayState", relay_state), ("SigAlg", RSA_SHA256)];
     // The signature covers the query exactly as sent, in this order (§ 3.4.4.1).
     let signed = serde_urlencoded::to_string(&pairs).expect("plain pairs encode");
     let signature = STANDARD.encode(key.sign(signed.as_bytes())?);
@@ -45,8 +34,7 @@ mod tests {
     #[test]
     fn the_message_inflates_back_and_the_signature_covers_the_query() {
         let key = SpKeyPair::generate("test").unwrap();
-        let url =
-            signed_url("https://idp.example/sso?tenant=1", "SAMLRequest", "<x a=\"ä\"/>", Some("r1"), &key).unwrap();
+        let url = signed_url("https://idp.example/sso?tenant=1", "<x a=\"ä\"/>", "r1", &key).unwrap();
         let (base, query) = url.split_once('?').unwrap();
         assert_eq!(base, "https://idp.example/sso");
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();

@@ -37,6 +37,18 @@ fn text_element(w: &mut XmlWriter, name: &str, text: &str) {
     write(w, Event::End(BytesEnd::new(name)));
 }
 
+/// The opening tag every request of ours starts with.
+fn request_start<'a>(name: &'a str, id: &'a str, issue_instant: &'a str, destination: &'a str) -> BytesStart<'a> {
+    let mut request = BytesStart::new(name);
+    request.push_attribute(("xmlns:samlp", PROTOCOL));
+    request.push_attribute(("xmlns:saml", ASSERTION));
+    request.push_attribute(("ID", id));
+    request.push_attribute(("Version", "2.0"));
+    request.push_attribute(("IssueInstant", issue_instant));
+    request.push_attribute(("Destination", destination));
+    request
+}
+
 fn finish(w: XmlWriter) -> String {
     String::from_utf8(w.into_inner()).expect("the writer writes UTF-8")
 }
@@ -56,13 +68,8 @@ impl AuthnRequest {
 
     pub fn xml(&self, sp: &ServiceProvider, idp: &IdpMetadata) -> String {
         let mut w = Writer::new(Vec::new());
-        let mut request = BytesStart::new("samlp:AuthnRequest");
-        request.push_attribute(("xmlns:samlp", PROTOCOL));
-        request.push_attribute(("xmlns:saml", ASSERTION));
-        request.push_attribute(("ID", self.id.as_str()));
-        request.push_attribute(("Version", "2.0"));
-        request.push_attribute(("IssueInstant", saml_time(self.issue_instant).as_str()));
-        request.push_attribute(("Destination", idp.sso_redirect_url.as_str()));
+        let instant = saml_time(self.issue_instant);
+        let mut request = request_start("samlp:AuthnRequest", &self.id, &instant, &idp.sso_redirect_url);
         request.push_attribute(("AssertionConsumerServiceURL", sp.acs_url.as_str()));
         request.push_attribute(("ProtocolBinding", BINDING_POST));
         write(&mut w, Event::Start(request));
@@ -97,13 +104,7 @@ impl AuthnRequest {
 
     /// Where to send the browser: the IdP's SSO endpoint with this request, signed.
     pub fn redirect_url(&self, sp: &ServiceProvider, idp: &IdpMetadata, relay_state: &str) -> Result<String, KeyError> {
-        redirect::signed_url(
-            &idp.sso_redirect_url,
-            "SAMLRequest",
-            &self.xml(sp, idp),
-            Some(relay_state),
-            &sp.keys.signing,
-        )
+        redirect::signed_url(&idp.sso_redirect_url, &self.xml(sp, idp), relay_state, &sp.keys.signing)
     }
 }
 
@@ -113,38 +114,23 @@ pub struct LogoutRequest {
     pub id: String,
     pub issue_instant: OffsetDateTime,
     pub name_id: String,
-    pub session_index: Option<String>,
 }
 
 impl LogoutRequest {
-    pub fn new(name_id: &str, session_index: Option<&str>, now: OffsetDateTime) -> LogoutRequest {
-        LogoutRequest {
-            id: new_message_id(),
-            issue_instant: now,
-            name_id: name_id.to_owned(),
-            session_index: session_index.map(str::to_owned),
-        }
+    pub fn new(name_id: &str, now: OffsetDateTime) -> LogoutRequest {
+        LogoutRequest { id: new_message_id(), issue_instant: now, name_id: name_id.to_owned() }
     }
 
     fn xml(&self, sp: &ServiceProvider, destination: &str) -> String {
         let mut w = Writer::new(Vec::new());
-        let mut request = BytesStart::new("samlp:LogoutRequest");
-        request.push_attribute(("xmlns:samlp", PROTOCOL));
-        request.push_attribute(("xmlns:saml", ASSERTION));
-        request.push_attribute(("ID", self.id.as_str()));
-        request.push_attribute(("Version", "2.0"));
-        request.push_attribute(("IssueInstant", saml_time(self.issue_instant).as_str()));
-        request.push_attribute(("Destination", destination));
-        write(&mut w, Event::Start(request));
+        let instant = saml_time(self.issue_instant);
+        write(&mut w, Event::Start(request_start("samlp:LogoutRequest", &self.id, &instant, destination)));
         text_element(&mut w, "saml:Issuer", &sp.entity_id);
         let mut name_id = BytesStart::new("saml:NameID");
         name_id.push_attribute(("Format", NAMEID_PERSISTENT));
         write(&mut w, Event::Start(name_id));
         write(&mut w, Event::Text(BytesText::new(&self.name_id)));
         write(&mut w, Event::End(BytesEnd::new("saml:NameID")));
-        if let Some(index) = &self.session_index {
-            text_element(&mut w, "samlp:SessionIndex", index);
-        }
         write(&mut w, Event::End(BytesEnd::new("samlp:LogoutRequest")));
         finish(w)
     }
@@ -157,13 +143,6 @@ impl LogoutRequest {
         relay_state: &str,
     ) -> Result<Option<String>, KeyError> {
         let Some(destination) = &idp.slo_redirect_url else { return Ok(None) };
-        redirect::signed_url(
-            destination,
-            "SAMLRequest",
-            &self.xml(sp, destination),
-            Some(relay_state),
-            &sp.keys.signing,
-        )
-        .map(Some)
+        redirect::signed_url(destination, &self.xml(sp, destination), relay_state, &sp.keys.signing).map(Some)
     }
 }

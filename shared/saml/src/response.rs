@@ -121,7 +121,6 @@ pub struct VerifiedAssertion {
     /// Until when the assertion could be presented again (remember its id until then).
     pub valid_until: OffsetDateTime,
     pub name_id: String,
-    pub session_index: Option<String>,
     /// The achieved trust level (`AuthnContextClassRef`).
     pub authn_context: String,
     /// Attribute values by name; missing attributes are absent.
@@ -326,7 +325,6 @@ fn read_assertion(
     let confirmation_until = bearer_confirmation(doc, subject, in_response_to, sp, now)?;
 
     let statement = child(assertion, "AuthnStatement").ok_or(Refusal::Missing("AuthnStatement"))?;
-    let session_index = doc.get_attribute(statement, "SessionIndex").map(str::to_owned);
     let authn_context = child(statement, "AuthnContext")
         .and_then(|c| child(c, "AuthnContextClassRef"))
         .map(|c| text(doc, c))
@@ -345,7 +343,6 @@ fn read_assertion(
         in_response_to: in_response_to.to_owned(),
         valid_until: conditions_until.min(confirmation_until),
         name_id,
-        session_index,
         authn_context,
         attributes,
     })

@@ -246,8 +246,12 @@ fn form_page(parts: &Parts) -> Option<String> {
     if referer.authority().map(|a| a.as_str()) != Some(host) {
         return None;
     }
-    let page = referer.path_and_query()?.as_str();
-    (page.starts_with('/') && !page.starts_with("//")).then(|| page.to_owned())
+    same_site_path(Some(referer.path_and_query()?.as_str())).map(str::to_owned)
+}
+
+/// `next` if it is a path of this site: browsers follow `//host` and `/\host` elsewhere.
+pub fn same_site_path(next: Option<&str>) -> Option<&str> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\"))
 }
 
 // --- forms ----------------------------------------------------------------------------------
