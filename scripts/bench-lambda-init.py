@@ -40,7 +40,7 @@ API_EVENT = {
     },
     "isBase64Encoded": False,
 }
-QUEUE_FUNCTIONS = {"xfamilie", "register", "certificate"}
+QUEUE_FUNCTIONS = {"xfamilie", "register-check", "certificate"}
 SCHEDULED_FUNCTIONS = {"retention"}
 
 
@@ -117,7 +117,7 @@ def main():
     for bootstrap in sorted(folder.glob("*/bootstrap")):
         name = bootstrap.parent.name
         name = name.removesuffix("Function").lower() if name.endswith("Function") else name
-        name = {"registerentries": "register-entries"}.get(name, name)
+        name = {"registerapi": "register-api", "registercheck": "register-check"}.get(name, name)
         times = [measure(bootstrap, name, env) for _ in range(runs)]
         init = statistics.median(t[0] for t in times)
         first = statistics.median(t[1] for t in times)

@@ -17,8 +17,8 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent, Service};
 use render::Renderer;
 use serde_json::{Value, json};
-use shared::http::Services;
 use shared::ports::{BatchHandler, Ids, QueueName};
+use shared::services::Services;
 use shared::steps::StepHandler;
 use shared::testing::TestApp;
 
@@ -118,8 +118,8 @@ async fn the_events_drive_every_function() {
     assert_eq!(lambda.queue(&xfamilie, "xfamilie.json").await, no_failures());
     assert_eq!(lambda.status().await["status"], "prepared");
 
-    let register = StepHandler::new(register::RegisterStep::new(services.clone()), services, MAX_RECEIVES);
-    assert_eq!(lambda.queue(&register, "register.json").await, no_failures());
+    let register = StepHandler::new(register_check::RegisterCheckStep::new(services.clone()), services, MAX_RECEIVES);
+    assert_eq!(lambda.queue(&register, "register-check.json").await, no_failures());
 
     // The batch holds the request and an unreadable message: only that one is reported.
     let step = certificate::CertificateStep::new(services.clone(), renderer, "https://sorgeregister.example");
@@ -138,7 +138,7 @@ async fn the_events_drive_every_function() {
     assert_eq!(status, 200, "{body}");
     assert!(body.to_string().contains(REQUEST_ID), "the office sees the request: {body}");
 
-    let (status, body) = lambda.api(register_entries::router(), "register-entries.json").await;
+    let (status, body) = lambda.api(register_api::router(), "register-api.json").await;
     assert_eq!((status, &body["office"]), (201, &json!("jugendamt-bremen")), "{body}");
 
     let (status, body) = lambda.api(tenants::router(), "tenants.json").await;

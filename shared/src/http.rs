@@ -1,9 +1,6 @@
-//! What every API function shares: the services it is wired to, the error format of the
+//! What every API function shares: the error format of the
 //! contract (`{"error": {"code", "message", "fields"?}}`), and extractors for the caller's
 //! language, JSON bodies and verified identities.
-
-use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -11,24 +8,15 @@ use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
-use crate::auth::{AuthError, CitizenClaims, Principal, StaffClaims, Verifier};
+use crate::auth::{AuthError, CitizenClaims, Principal, StaffClaims};
 use crate::domain::office::Office;
 use crate::input::FieldErrors;
-use crate::ports::{Clock, DocumentStore, Ids, Queue, StateStore, StoreError};
+use crate::ports::StoreError;
 use crate::records;
+use crate::services::Services;
 use crate::texts::{Lang, text};
-
-/// The adapters a function is wired to.
-#[derive(Clone)]
-pub struct Services {
-    pub store: Arc<dyn StateStore>,
-    pub documents: Arc<dyn DocumentStore>,
-    pub queue: Arc<dyn Queue>,
-    pub clock: Arc<dyn Clock>,
-    pub ids: Arc<dyn Ids>,
-    pub verifier: Arc<Verifier>,
-}
 
 /// An error as the contract shapes it; the message is in the caller's language.
 #[derive(Debug)]
@@ -130,13 +118,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
         }
         let from_query =
             Query::<LangQuery>::try_from_uri(&parts.uri).ok().and_then(|q| q.0.lang).and_then(|l| Lang::parse(&l));
-        let header_value = |name| parts.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
-        let from_cookie = header_value(header::COOKIE).and_then(|cookies| {
-            cookies.split(';').filter_map(|c| c.trim().strip_prefix("lang=")).find_map(Lang::parse)
-        });
-        let from_header = header_value(header::ACCEPT_LANGUAGE).and_then(|accepted| {
-            accepted.split(',').find_map(|tag| Lang::parse(tag.split(['-', ';']).next().unwrap_or_default()))
-        });
+        let from_cookie = crate::web::cookie(&parts.headers, crate::web::LANG_COOKIE).and_then(Lang::parse);
+        let from_header =
+            parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(|accepted| {
+                accepted.split(',').find_map(|tag| Lang::parse(tag.split(['-', ';']).next().unwrap_or_default()))
+            });
         Ok(from_query.or(from_cookie).or(from_header).unwrap_or_default())
     }
 }
@@ -207,30 +193,73 @@ async fn principal(parts: &mut Parts, services: &Services) -> Result<(Principal,
     }
 }
 
-/// A verified citizen (the mother or her representative).
-pub struct Citizen(pub CitizenClaims);
+/// One API call of a verified caller: the services the function is wired to, the caller's
+/// language, and who calls — [`CitizenCall`] for the mother or her representative,
+/// [`StaffCall`] for a case worker, a machine client of an office, or an operator. The other kind
+/// of caller is refused (403), a missing or invalid token too (401).
+#[derive(Clone)]
+pub struct Call<Who> {
+    pub services: Services,
+    pub lang: Lang,
+    pub who: Who,
+}
 
-impl FromRequestParts<Services> for Citizen {
-    type Rejection = ApiError;
+pub type CitizenCall = Call<CitizenClaims>;
+pub type StaffCall = Call<StaffClaims>;
 
-    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
-        match principal(parts, services).await? {
-            (Principal::Citizen(claims), _) => Ok(Citizen(claims)),
-            (Principal::Staff(_), lang) => Err(ApiError::forbidden(lang)),
+impl<Who> Call<Who> {
+    /// A store result as the contract answers it: a failure is logged and a plain 500.
+    pub fn store<T>(&self, result: Result<T, StoreError>) -> Result<T, ApiError> {
+        result.map_err(|error| ApiError::store(self.lang, error))
+    }
+
+    /// 422 naming every invalid field.
+    pub fn invalid(&self, errors: &FieldErrors) -> ApiError {
+        ApiError::invalid(self.lang, errors)
+    }
+
+    pub fn error(&self, status: StatusCode, code: &'static str) -> ApiError {
+        ApiError::new(status, code, self.lang)
+    }
+
+    pub fn not_found(&self) -> ApiError {
+        ApiError::not_found(self.lang)
+    }
+
+    pub fn forbidden(&self) -> ApiError {
+        ApiError::forbidden(self.lang)
+    }
+}
+
+/// Which principal a call is made by.
+trait Caller: Sized {
+    fn of(principal: Principal) -> Option<Self>;
+}
+
+impl Caller for CitizenClaims {
+    fn of(principal: Principal) -> Option<Self> {
+        match principal {
+            Principal::Citizen(claims) => Some(claims),
+            Principal::Staff(_) => None,
         }
     }
 }
 
-/// Verified staff: a case worker, a machine client of an office, or an operator.
-pub struct Staff(pub StaffClaims);
+impl Caller for StaffClaims {
+    fn of(principal: Principal) -> Option<Self> {
+        match principal {
+            Principal::Staff(claims) => Some(claims),
+            Principal::Citizen(_) => None,
+        }
+    }
+}
 
-impl FromRequestParts<Services> for Staff {
+impl<Who: Caller> FromRequestParts<Services> for Call<Who> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
-        match principal(parts, services).await? {
-            (Principal::Staff(claims), _) => Ok(Staff(claims)),
-            (Principal::Citizen(_), lang) => Err(ApiError::forbidden(lang)),
-        }
+        let (principal, lang) = principal(parts, services).await?;
+        let who = Who::of(principal).ok_or_else(|| ApiError::forbidden(lang))?;
+        Ok(Call { services: services.clone(), lang, who })
     }
 }

@@ -26,9 +26,10 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 use crate::auth::{PrincipalKind, TrustedIssuer, Verifier};
 use crate::aws::{Adapters, ConfigError, Resources, required_env};
-use crate::http::{self, Services};
+use crate::http;
 use crate::office_idp::{HttpsJwks, JwksSource, OfficeIdentityProviders};
 use crate::ports::{BatchHandler, Clock, QueueMessage, RandomIds, SystemClock};
+use crate::services::Services;
 use crate::steps::{Step, StepHandler};
 
 pub use lambda_runtime::Error;

@@ -8,8 +8,11 @@
 //! - [`auth`]: verification of citizen and staff tokens; [`office_idp`]: staff tokens from an
 //!   office's own identity provider.
 //! - [`texts`]: the text catalogue (German, Leichte Sprache, English).
-//! - [`http`]: the plumbing every API function shares (errors, extractors, context).
+//! - [`services`]: the adapters a function is wired to.
+//! - [`http`]: the plumbing every API function shares (errors, extractors).
+//! - [`steps`]: the queue steps of the document chain and the one way to hand a request on.
 //! - [`web`]: what every function's pages share (layout, templates, session cookie, CSRF).
+//! - [`journey`]: the citizen's way through the pre-check and the form, shared by their pages.
 
 pub mod auth;
 #[cfg(feature = "aws")]
@@ -18,12 +21,13 @@ pub mod domain;
 pub mod embedded;
 pub mod http;
 pub mod input;
+pub mod journey;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod office_idp;
-pub mod pipeline;
 pub mod ports;
 pub mod records;
+pub mod services;
 pub mod steps;
 #[cfg(feature = "testing")]
 pub mod testing;

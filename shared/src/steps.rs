@@ -2,16 +2,41 @@
 //! idempotently, and reports the messages that failed so they are delivered again. On the last
 //! allowed delivery a failing step marks the request `failed` with a reason for operators before
 //! the message moves to the dead-letter queue.
+//!
+//! Every hand-on (submit, the steps, a decision) is [`hand_on`]: the message names only the
+//! request, and each step loads the request itself, so a duplicate or late message only ever
+//! sees the current state.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::request::{Request, Status};
-use crate::http::Services;
-use crate::pipeline::StepMessage;
-use crate::ports::{BatchHandler, Clock, DocumentError, QueueError, QueueMessage, QueueName, StateStore, StoreError};
+use crate::ports::{
+    BatchHandler, Clock, DocumentError, Queue, QueueError, QueueMessage, QueueName, StateStore, StoreError,
+};
 use crate::records::{self, Versioned};
+use crate::services::Services;
+
+/// The message every step of the chain passes on: which request to work on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepMessage {
+    pub request_id: String,
+}
+
+impl StepMessage {
+    pub fn parse(body: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(body)
+    }
+}
+
+/// Hands a request to the next step.
+pub async fn hand_on(queue: &dyn Queue, next: QueueName, request_id: &str) -> Result<String, QueueError> {
+    let body =
+        serde_json::to_string(&StepMessage { request_id: request_id.to_owned() }).expect("step messages serialise");
+    queue.send(next, &body).await
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {

@@ -13,9 +13,9 @@ use tower::ServiceExt;
 use crate::auth::{PrincipalKind, SigningKey, TrustedIssuer, Verifier};
 use crate::domain::office::{Office, PostalAddress};
 use crate::embedded::{Database, FsDocumentStore, QueueSettings, SqliteQueue, SqliteStateStore};
-use crate::http::Services;
 use crate::ports::{ManualClock, RandomIds};
 use crate::records;
+use crate::services::Services;
 
 const ISSUER: &str = "urn:sorgeregister:test-idp";
 const CITIZEN_AUDIENCE: &str = "citizen";

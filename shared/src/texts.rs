@@ -140,15 +140,7 @@ mod tests {
             BlockReason::OfficeNotConnected,
             BlockReason::NoOfficeForPostcode,
         ];
-        let statuses = [
-            Status::Submitted,
-            Status::Prepared,
-            Status::InReview,
-            Status::Issued,
-            Status::Rejected,
-            Status::Posted,
-            Status::Failed,
-        ];
+        let statuses = Status::ALL;
         let keys = problems
             .iter()
             .map(|p| format!("problem.{}", p.code()))

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use serde_json::{Value, json};
-use shared::http::Services;
 use shared::ports::BatchHandler;
 use shared::records;
+use shared::services::Services;
 use shared::steps::StepHandler;
 use shared::testing::TestApp;
 
@@ -27,7 +27,7 @@ pub fn handlers(services: &Services) -> Vec<Box<dyn BatchHandler>> {
             services,
             MAX_RECEIVES,
         )),
-        Box::new(StepHandler::new(register::RegisterStep::new(services.clone()), services, MAX_RECEIVES)),
+        Box::new(StepHandler::new(register_check::RegisterCheckStep::new(services.clone()), services, MAX_RECEIVES)),
         Box::new(StepHandler::new(
             certificate::CertificateStep::new(services.clone(), renderer, "https://sorgeregister.example"),
             services,
@@ -41,7 +41,7 @@ impl Chain {
         let router = submit::router()
             .merge(status::router())
             .merge(verify::router())
-            .merge(register_entries::router())
+            .merge(register_api::router())
             .merge(inbox::router());
         let app = TestApp::new(router).await;
         let handlers = handlers(&app.services);

@@ -10,9 +10,9 @@ use render::{CertificateData, LetterData, OfficeData, RecipientAddress, Renderer
 use shared::domain::application::Delivery;
 use shared::domain::request::{Certificate, Status};
 use shared::domain::values::{format_date_german, today_in_germany};
-use shared::http::Services;
 use shared::ports::QueueName;
 use shared::records::{self, Audit, Versioned};
+use shared::services::Services;
 use shared::steps::{Step, StepError, request_of_message};
 
 pub struct CertificateStep {

@@ -7,25 +7,25 @@
 //!
 //! The office's pages (`/amt`, [`pages`]) act through the same functions as the API.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shared::auth::{StaffClaims, StaffRole};
+use shared::auth::StaffRole;
 use shared::domain::audit::verify as verify_trail;
 use shared::domain::message::{Author, Message, parse_office_message};
 use shared::domain::request::{DecisionEffect, Outcome, Request, Status, parse_outcome};
 use shared::domain::upload::DocumentKind;
 use shared::domain::values::{LongText, Problem, format_date};
-use shared::http::{ApiError, JsonBody, Services, Staff};
+use shared::http::{ApiError, JsonBody, StaffCall};
 use shared::input::FieldErrors;
-use shared::pipeline::hand_on;
 use shared::ports::{QueueName, StoreError};
 use shared::records::{self, Audit, Versioned};
-use shared::texts::Lang;
+use shared::services::Services;
+use shared::steps::hand_on;
 use time::format_description::well_known::Rfc3339;
 
 pub fn router() -> Router<Services> {
@@ -35,10 +35,8 @@ pub fn router() -> Router<Services> {
         .route("/api/v1/staff/requests/{id}/decision", post(decision))
         .route("/api/v1/staff/requests/{id}/messages", get(messages).post(send_message))
         .route("/api/v1/staff/requests/{id}/audit", get(audit))
-        .route("/api/v1/staff/requests/{id}/xfamilie.xml", get(antrag_xml))
-        .route("/api/v1/staff/requests/{id}/auskunft.xml", get(auskunft_xml))
-        .route("/api/v1/staff/requests/{id}/antrag.pdf", get(antrag_pdf))
-        .route("/api/v1/staff/requests/{id}/letter.pdf", get(letter_pdf))
+        // `xfamilie.xml`, `auskunft.xml`, `antrag.pdf`, `letter.pdf`
+        .route("/api/v1/staff/requests/{id}/{document}", get(document))
         .route("/api/v1/staff/requests/{id}/nachweise/{kind}", get(uploaded))
         .merge(pages::router())
 }
@@ -46,22 +44,15 @@ pub fn router() -> Router<Services> {
 pub mod pages;
 
 /// The request, if it belongs to the staff member's office; the access is audited.
-async fn office_request(
-    services: &Services,
-    lang: Lang,
-    staff: &StaffClaims,
-    id: &str,
-    action: &str,
-) -> Result<Versioned<Request>, ApiError> {
-    let store = &*services.store;
-    let request = records::request(store, id).await.map_err(|e| ApiError::store(lang, e))?;
-    let request = match request {
-        Some(request) if staff.office_id.as_deref() == Some(request.value.office_id.as_str()) => request,
-        _ => return Err(ApiError::not_found(lang)),
+async fn office_request(call: &StaffCall, id: &str, action: &str) -> Result<Versioned<Request>, ApiError> {
+    let store = &*call.services.store;
+    let request = match call.store(records::request(store, id).await)? {
+        Some(request) if call.who.office_id.as_deref() == Some(request.value.office_id.as_str()) => request,
+        _ => return Err(call.not_found()),
     };
     if action.starts_with("read") {
-        let audit = Audit { actor: &staff.sub, action, at: services.clock.now() };
-        records::append_audit(store, id, audit).await.map_err(|e| ApiError::store(lang, e))?;
+        let audit = Audit { actor: &call.who.sub, action, at: call.services.clock.now() };
+        call.store(records::append_audit(store, id, audit).await)?;
     }
     Ok(request)
 }
@@ -73,29 +64,15 @@ struct ListQuery {
 
 /// `new` lists what the platform has not yet handed to a case worker.
 fn statuses(filter: &str) -> Option<Vec<Status>> {
-    let all = [
-        Status::Submitted,
-        Status::Prepared,
-        Status::InReview,
-        Status::Issued,
-        Status::Rejected,
-        Status::Posted,
-        Status::Failed,
-    ];
     match filter {
         "new" => Some(vec![Status::Submitted, Status::Prepared]),
-        name => all.into_iter().find(|s| s.as_str() == name).map(|s| vec![s]),
+        name => Status::ALL.into_iter().find(|s| s.as_str() == name).map(|s| vec![s]),
     }
 }
 
 /// The office's requests, oldest first, `filter`ed by status (`new` or a status name).
-async fn office_inbox(
-    services: &Services,
-    lang: Lang,
-    staff: &StaffClaims,
-    filter: Option<&str>,
-) -> Result<Vec<Request>, ApiError> {
-    let Some(office_id) = staff.office_id.as_deref() else { return Err(ApiError::forbidden(lang)) };
+async fn office_inbox(call: &StaffCall, filter: Option<&str>) -> Result<Vec<Request>, ApiError> {
+    let Some(office_id) = call.who.office_id.as_deref() else { return Err(call.forbidden()) };
     let wanted = match filter {
         None | Some("") => vec![None],
         Some(filter) => match statuses(filter) {
@@ -103,29 +80,20 @@ async fn office_inbox(
             None => {
                 let mut errors = FieldErrors::default();
                 errors.add("status", Problem::NotAChoice);
-                return Err(ApiError::invalid(lang, &errors));
+                return Err(call.invalid(&errors));
             }
         },
     };
     let mut requests = Vec::new();
     for status in wanted {
-        requests.extend(
-            records::office_requests(&*services.store, office_id, status)
-                .await
-                .map_err(|e| ApiError::store(lang, e))?,
-        );
+        requests.extend(call.store(records::office_requests(&*call.services.store, office_id, status).await)?);
     }
     requests.sort_by_key(|r| r.timeline.first().map(|e| e.at));
     Ok(requests)
 }
 
-async fn list(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
-    Query(query): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let requests = office_inbox(&services, lang, &staff, query.status.as_deref()).await?;
+async fn list(call: StaffCall, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+    let requests = office_inbox(&call, query.status.as_deref()).await?;
     let items: Vec<Value> = requests
         .iter()
         .map(|r| {
@@ -143,132 +111,103 @@ async fn list(
     Ok(Json(Value::Array(items)))
 }
 
-async fn decision(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
-    let outcome = parse_outcome(&body).map_err(|errors| ApiError::invalid(lang, &errors))?;
-    let request = record_decision(&services, lang, &staff, &id, outcome).await?;
+async fn decision(call: StaffCall, Path(id): Path<String>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
+    let outcome = parse_outcome(&body).map_err(|errors| call.invalid(&errors))?;
+    let request = record_decision(&call, &id, outcome).await?;
     Ok(Json(json!({"id": id, "status": request.status, "approval": request.approval})))
 }
 
 /// A case worker's decision on a request of the office; 409 when it is no longer open for it.
-async fn record_decision(
-    services: &Services,
-    lang: Lang,
-    staff: &StaffClaims,
-    id: &str,
-    outcome: Outcome,
-) -> Result<Request, ApiError> {
+async fn record_decision(call: &StaffCall, id: &str, outcome: Outcome) -> Result<Request, ApiError> {
     // Case-management systems read; decisions are a case worker's.
-    if staff.role != StaffRole::Caseworker {
-        return Err(ApiError::forbidden(lang));
+    if call.who.role != StaffRole::Caseworker {
+        return Err(call.forbidden());
     }
-    let Versioned { value: mut request, version } = office_request(services, lang, staff, id, "decide").await?;
-    let now = services.clock.now();
+    let staff = &call.who;
+    let Versioned { value: mut request, version } = office_request(call, id, "decide").await?;
+    let now = call.services.clock.now();
     let action = format!("decision:{}", outcome.name());
-    let effect =
-        request.decide(outcome, &staff.sub, now).map_err(|_| ApiError::new(StatusCode::CONFLICT, "not_open", lang))?;
+    let effect = request.decide(outcome, &staff.sub, now).map_err(|_| not_open(call))?;
     let audit = Audit { actor: &staff.sub, action: &action, at: now };
-    match records::update_request(&*services.store, &request, version, audit).await {
-        Ok(()) => {}
-        // Someone decided at the same moment: theirs stands.
-        Err(StoreError::ConditionFailed) => return Err(ApiError::new(StatusCode::CONFLICT, "not_open", lang)),
-        Err(e) => return Err(ApiError::store(lang, e)),
-    }
+    update_or_conflict(call, records::update_request(&*call.services.store, &request, version, audit).await)?;
     if effect == DecisionEffect::Certify {
-        hand_on(&*services.queue, QueueName::Issue, id).await.map_err(|error| {
+        hand_on(&*call.services.queue, QueueName::Issue, id).await.map_err(|error| {
             tracing::error!(request_id = %id, %error, "could not queue the approved request");
-            ApiError::internal(lang)
+            ApiError::internal(call.lang)
         })?;
     }
     tracing::info!(request_id = %id, staff = %staff.sub, %action, "decision recorded");
     Ok(request)
 }
 
+/// 409: the request is no longer open for what was asked.
+fn not_open(call: &StaffCall) -> ApiError {
+    call.error(StatusCode::CONFLICT, "not_open")
+}
+
+/// A conditional update of the request: someone else changed it at the same moment (theirs
+/// stands), or it is stored.
+fn update_or_conflict(call: &StaffCall, result: Result<(), StoreError>) -> Result<(), ApiError> {
+    match result {
+        Err(StoreError::ConditionFailed) => Err(not_open(call)),
+        result => call.store(result),
+    }
+}
+
 fn message_view(message: &Message) -> Value {
     serde_json::to_value(message).expect("messages serialise")
 }
 
-async fn messages(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    office_request(&services, lang, &staff, &id, "read:messages").await?;
-    let messages = records::messages(&*services.store, &id).await.map_err(|e| ApiError::store(lang, e))?;
+async fn messages(call: StaffCall, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    office_request(&call, &id, "read:messages").await?;
+    let messages = call.store(records::messages(&*call.services.store, &id).await)?;
     Ok(Json(messages.iter().map(message_view).collect()))
 }
 
 async fn send_message(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
+    call: StaffCall,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    office_request(&services, lang, &staff, &id, "message").await?;
-    let (text, asks_for) = parse_office_message(&body).map_err(|errors| ApiError::invalid(lang, &errors))?;
-    let message = send_office_message(&services, lang, &staff, &id, text, asks_for).await?;
+    let (text, asks_for) = parse_office_message(&body).map_err(|errors| call.invalid(&errors))?;
+    let message = send_office_message(&call, &id, text, asks_for).await?;
     Ok((StatusCode::CREATED, Json(message_view(&message))))
 }
 
 /// A case worker's message to the mother; asking for a document keeps the question open on
 /// the request until she sends it (409 once the request is decided).
 async fn send_office_message(
-    services: &Services,
-    lang: Lang,
-    staff: &StaffClaims,
+    call: &StaffCall,
     id: &str,
     text: LongText,
     asks_for: Option<DocumentKind>,
 ) -> Result<Message, ApiError> {
-    let Versioned { value: mut request, version } = office_request(services, lang, staff, id, "message").await?;
-    let now = services.clock.now();
-    let store = &*services.store;
+    let staff = &call.who;
+    let Versioned { value: mut request, version } = office_request(call, id, "message").await?;
+    let now = call.services.clock.now();
+    let store = &*call.services.store;
     if let Some(kind) = asks_for {
-        request.ask_for(kind).map_err(|_| ApiError::new(StatusCode::CONFLICT, "not_open", lang))?;
+        request.ask_for(kind).map_err(|_| not_open(call))?;
         let action = format!("ask:{}", kind.code());
-        match records::update_request(store, &request, version, Audit { actor: &staff.sub, action: &action, at: now })
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::ConditionFailed) => return Err(ApiError::new(StatusCode::CONFLICT, "not_open", lang)),
-            Err(e) => return Err(ApiError::store(lang, e)),
-        }
+        let audit = Audit { actor: &staff.sub, action: &action, at: now };
+        update_or_conflict(call, records::update_request(store, &request, version, audit).await)?;
     }
     let author = Author::Office { staff_id: staff.sub.clone() };
-    let message = Message { id: services.ids.new_id(), at: now, author, text, asks_for };
-    records::add_message(store, id, &message).await.map_err(|e| ApiError::store(lang, e))?;
-    records::append_audit(store, id, Audit { actor: &staff.sub, action: "message:office", at: now })
-        .await
-        .map_err(|e| ApiError::store(lang, e))?;
+    let message = Message { id: call.services.ids.new_id(), at: now, author, text, asks_for };
+    call.store(records::add_message(store, id, &message).await)?;
+    call.store(records::append_audit(store, id, Audit { actor: &staff.sub, action: "message:office", at: now }).await)?;
     Ok(message)
 }
 
-async fn audit(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    office_request(&services, lang, &staff, &id, "read:audit").await?;
-    let trail = records::audit_trail(&*services.store, &id).await.map_err(|e| ApiError::store(lang, e))?;
+async fn audit(call: StaffCall, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    office_request(&call, &id, "read:audit").await?;
+    let trail = call.store(records::audit_trail(&*call.services.store, &id).await)?;
     let check = verify_trail(&trail);
     Ok(Json(json!({"intact": check.is_ok(), "broken_at": check.err().map(|b| b.seq), "entries": trail})))
 }
 
-async fn detail(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let request = office_request(&services, lang, &staff, &id, "read:request").await?.value;
+async fn detail(call: StaffCall, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let request = office_request(&call, &id, "read:request").await?.value;
     Ok(Json(json!({
         "id": request.id,
         "status": request.status,
@@ -331,15 +270,9 @@ impl OfficeDocument {
 }
 
 /// One of the request's documents for the office, audited as a read.
-async fn office_document(
-    services: &Services,
-    lang: Lang,
-    staff: &StaffClaims,
-    id: &str,
-    which: OfficeDocument,
-) -> Result<Response, ApiError> {
+async fn office_document(call: &StaffCall, id: &str, which: OfficeDocument) -> Result<Response, ApiError> {
     let action = format!("read:{}", which.name());
-    let documents = office_request(services, lang, staff, id, &action).await?.value.documents;
+    let documents = office_request(call, id, &action).await?.value.documents;
     let (key, content_type) = match which {
         OfficeDocument::AntragXml => (documents.antrag_xml, "application/xml"),
         OfficeDocument::AuskunftXml => (documents.auskunft_xml, "application/xml"),
@@ -351,66 +284,38 @@ async fn office_document(
         // No certificate yet, or none to post: the request exists, the letter does not (yet).
         OfficeDocument::LetterPdf => match documents.letter_pdf {
             Some(key) => (Some(key), "application/pdf"),
-            None => return Err(ApiError::new(StatusCode::CONFLICT, "no_letter", lang)),
+            None => return Err(call.error(StatusCode::CONFLICT, "no_letter")),
         },
     };
-    let Some(key) = key else { return Err(ApiError::not_found(lang)) };
-    let bytes = services.documents.get(&key).await.map_err(|error| {
+    let Some(key) = key else { return Err(call.not_found()) };
+    let bytes = call.services.documents.get(&key).await.map_err(|error| {
         tracing::error!(%error, "document store failed");
-        ApiError::internal(lang)
+        ApiError::internal(call.lang)
     })?;
-    let Some(bytes) = bytes else { return Err(ApiError::not_found(lang)) };
+    let Some(bytes) = bytes else { return Err(call.not_found()) };
     let mut response = bytes.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
-async fn antrag_xml(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    office_document(&services, lang, &staff, &id, OfficeDocument::AntragXml).await
-}
-
-async fn auskunft_xml(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    office_document(&services, lang, &staff, &id, OfficeDocument::AuskunftXml).await
-}
-
-async fn antrag_pdf(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    office_document(&services, lang, &staff, &id, OfficeDocument::AntragPdf).await
+/// A document the platform made for the request, by its name (`xfamilie.xml`, `auskunft.xml`,
+/// `antrag.pdf`, `letter.pdf`: the print-ready letter for delivery by post, DIN 5008, with the
+/// certificate on page 2, rendered when the certificate was issued).
+async fn document(call: StaffCall, Path((id, name)): Path<(String, String)>) -> Result<Response, ApiError> {
+    match OfficeDocument::parse(&name) {
+        Some(
+            which @ (OfficeDocument::AntragXml
+            | OfficeDocument::AuskunftXml
+            | OfficeDocument::AntragPdf
+            | OfficeDocument::LetterPdf),
+        ) => office_document(&call, &id, which).await,
+        _ => Err(call.not_found()),
+    }
 }
 
 /// What the mother uploaded, by kind (`geburtsurkunde`, `vollmacht`).
-async fn uploaded(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
-    Path((id, kind)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    let Some(kind) = DocumentKind::parse(&kind) else { return Err(ApiError::not_found(lang)) };
-    office_document(&services, lang, &staff, &id, OfficeDocument::Upload(kind)).await
-}
-
-/// The letter for delivery by post (DIN 5008, the certificate on page 2), rendered when the
-/// certificate was issued.
-async fn letter_pdf(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    office_document(&services, lang, &staff, &id, OfficeDocument::LetterPdf).await
+async fn uploaded(call: StaffCall, Path((id, kind)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let Some(kind) = DocumentKind::parse(&kind) else { return Err(call.not_found()) };
+    office_document(&call, &id, OfficeDocument::Upload(kind)).await
 }

@@ -10,24 +10,24 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::json;
-use shared::auth::StaffClaims;
 use shared::domain::application::{Applicant, Application, Delivery};
 use shared::domain::message::parse_office_message;
 use shared::domain::register::{RegisterEntry, ReviewReason};
 use shared::domain::request::{Request, Status, TrustLevel, parse_outcome};
 use shared::domain::upload::DocumentKind;
-use shared::http::{ApiError, Services};
+use shared::http::{ApiError, StaffCall};
 use shared::input::FieldErrors;
 use shared::records;
+use shared::services::Services;
 use shared::texts::{Lang, lookup, text};
 use shared::web::form::{FieldKind, FormView, problem_message};
-use shared::web::{self, FormData, MessageView, OfficeStaff, Page, PageError, PageResult, Templates, Value, context};
+use shared::web::{self, FormData, MessageView, Page, PageError, PageResult, StaffPage, Templates, Value, context};
 
 use crate::{OfficeDocument, office_document, office_inbox, office_request, record_decision, send_office_message};
 
@@ -83,13 +83,13 @@ struct InboxRow {
     status: String,
 }
 
-async fn inbox(State(services): State<Services>, page: Page, OfficeStaff(staff): OfficeStaff) -> PageResult {
+async fn inbox(StaffPage { call, page }: StaffPage) -> PageResult {
     let lang = page.lang;
     let filter = page.query("status").filter(|f| !f.is_empty()).map(str::to_owned);
     if filter.as_deref().is_some_and(|f| !FILTERS.contains(&f)) {
         return Err(PageError::not_found());
     }
-    let requests = office_inbox(&services, lang, &staff, filter.as_deref()).await?;
+    let requests = office_inbox(&call, filter.as_deref()).await?;
     let rows: Vec<InboxRow> = requests
         .iter()
         .map(|r| InboxRow {
@@ -112,13 +112,13 @@ async fn inbox(State(services): State<Services>, page: Page, OfficeStaff(staff):
     TEMPLATES.render(
         &page,
         "amt-eingang.html",
-        context! { office => office_name(&services, &staff).await?, tabs, rows, filter_label },
+        context! { office => office_name(&call).await?, tabs, rows, filter_label },
     )
 }
 
-async fn office_name(services: &Services, staff: &StaffClaims) -> Result<Option<String>, PageError> {
-    let directory = records::directory(&*services.store).await?;
-    Ok(staff.office_id.as_deref().and_then(|id| directory.get(id)).map(|office| office.name.clone()))
+async fn office_name(call: &StaffCall) -> Result<Option<String>, PageError> {
+    let directory = records::directory(&*call.services.store).await?;
+    Ok(call.who.office_id.as_deref().and_then(|id| directory.get(id)).map(|office| office.name.clone()))
 }
 
 // --- one request ----------------------------------------------------------------------------
@@ -298,17 +298,10 @@ fn downloads(lang: Lang, request: &Request) -> Vec<Download> {
     generated.chain(uploads).collect()
 }
 
-async fn render_detail(
-    services: &Services,
-    page: &Page,
-    staff: &StaffClaims,
-    id: &str,
-    entered: Entered,
-    status: StatusCode,
-) -> PageResult {
+async fn render_detail(call: &StaffCall, page: &Page, id: &str, entered: Entered, status: StatusCode) -> PageResult {
     let lang = page.lang;
-    let request = office_request(services, lang, staff, id, "read:request").await?.value;
-    let messages = records::messages(&*services.store, id).await?;
+    let request = office_request(call, id, "read:request").await?.value;
+    let messages = records::messages(&*call.services.store, id).await?;
     let mut values = entered.values;
     values.entry("asks_for".into()).or_insert_with(|| "none".into());
     let mut form = FormView::new(lang, values);
@@ -379,13 +372,8 @@ async fn render_detail(
     )
 }
 
-async fn detail(
-    State(services): State<Services>,
-    page: Page,
-    OfficeStaff(staff): OfficeStaff,
-    Path(id): Path<String>,
-) -> PageResult {
-    render_detail(&services, &page, &staff, &id, Entered::default(), StatusCode::OK).await
+async fn detail(StaffPage { call, page }: StaffPage, Path(id): Path<String>) -> PageResult {
+    render_detail(&call, &page, &id, Entered::default(), StatusCode::OK).await
 }
 
 /// Back to the request, saying what was done (post/redirect/get).
@@ -395,29 +383,22 @@ fn done(id: &str, what: &str, anchor: &str) -> PageResult {
 
 /// The page again after an action the API would answer with `error`: the 409 as a message on
 /// the page, anything else as its error page.
-async fn refused(
-    services: &Services,
-    page: &Page,
-    staff: &StaffClaims,
-    id: &str,
-    form: &FormData,
-    error: ApiError,
-) -> PageResult {
+async fn refused(call: &StaffCall, page: &Page, id: &str, form: &FormData, error: ApiError) -> PageResult {
     if error.status() != StatusCode::CONFLICT {
         return Err(error.into());
     }
     let entered = Entered { not_open: true, ..Entered::new(form) };
-    render_detail(services, page, staff, id, entered, StatusCode::CONFLICT).await
+    render_detail(call, page, id, entered, StatusCode::CONFLICT).await
+}
+
+/// The page again with the problems of a form the API's parser refused (422).
+async fn invalid(call: &StaffCall, page: &Page, id: &str, form: &FormData, errors: &FieldErrors) -> PageResult {
+    let entered = Entered::new(form).with_problems(page.lang, errors);
+    render_detail(call, page, id, entered, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 /// `outcome` with `parts` (one per line) or `reason`, read by the API's own parser.
-async fn decide(
-    State(services): State<Services>,
-    page: Page,
-    OfficeStaff(staff): OfficeStaff,
-    Path(id): Path<String>,
-    form: FormData,
-) -> PageResult {
+async fn decide(StaffPage { call, page }: StaffPage, Path(id): Path<String>, form: FormData) -> PageResult {
     let parts: Vec<&str> = form.get("parts").lines().map(str::trim).filter(|line| !line.is_empty()).collect();
     let body = json!({"outcome": form.get("outcome"), "parts": parts, "reason": form.get("reason")});
     let outcome = match parse_outcome(&body) {
@@ -425,50 +406,35 @@ async fn decide(
         // Only a tampered form lacks a valid outcome: there is no field to correct.
         Err(errors) if errors.get("outcome").is_some() => return Err(PageError::bad_request()),
         Err(errors) => {
-            let entered = Entered::new(&form).with_problems(page.lang, &errors);
-            return render_detail(&services, &page, &staff, &id, entered, StatusCode::UNPROCESSABLE_ENTITY).await;
+            return invalid(&call, &page, &id, &form, &errors).await;
         }
     };
-    match record_decision(&services, page.lang, &staff, &id, outcome).await {
+    match record_decision(&call, &id, outcome).await {
         Ok(_) => done(&id, "entscheidung", "status"),
-        Err(error) => refused(&services, &page, &staff, &id, &form, error).await,
+        Err(error) => refused(&call, &page, &id, &form, error).await,
     }
 }
 
 /// `text`, and `asks_for` (a document kind, or `none`).
-async fn write(
-    State(services): State<Services>,
-    page: Page,
-    OfficeStaff(staff): OfficeStaff,
-    Path(id): Path<String>,
-    form: FormData,
-) -> PageResult {
+async fn write(StaffPage { call, page }: StaffPage, Path(id): Path<String>, form: FormData) -> PageResult {
     let mut body = json!({"text": form.get("text")});
     if !matches!(form.get("asks_for"), "" | "none") {
         body["asks_for"] = json!(form.get("asks_for"));
     }
     let (message, asks_for) = match parse_office_message(&body) {
         Ok(parsed) => parsed,
-        Err(errors) => {
-            let entered = Entered::new(&form).with_problems(page.lang, &errors);
-            return render_detail(&services, &page, &staff, &id, entered, StatusCode::UNPROCESSABLE_ENTITY).await;
-        }
+        Err(errors) => return invalid(&call, &page, &id, &form, &errors).await,
     };
-    match send_office_message(&services, page.lang, &staff, &id, message, asks_for).await {
+    match send_office_message(&call, &id, message, asks_for).await {
         Ok(_) => done(&id, "nachricht", "nachrichten"),
-        Err(error) => refused(&services, &page, &staff, &id, &form, error).await,
+        Err(error) => refused(&call, &page, &id, &form, error).await,
     }
 }
 
 /// A document of the request, as the API serves it, saved rather than shown in the browser.
-async fn download(
-    State(services): State<Services>,
-    page: Page,
-    OfficeStaff(staff): OfficeStaff,
-    Path((id, name)): Path<(String, String)>,
-) -> PageResult {
+async fn download(StaffPage { call, .. }: StaffPage, Path((id, name)): Path<(String, String)>) -> PageResult {
     let which = OfficeDocument::parse(&name).ok_or_else(PageError::not_found)?;
-    let mut response = office_document(&services, page.lang, &staff, &id, which).await?;
+    let mut response = office_document(&call, &id, which).await?;
     response.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
     Ok(response)
 }

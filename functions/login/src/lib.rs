@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::auth::{CitizenClaims, Principal, PrincipalKind, SigningKey, TrustedIssuer, Verifier};
 use shared::domain::request::TrustLevel;
-use shared::http::Services;
 use shared::ports::{Condition, Item, Key, StoreError, Write};
+use shared::services::Services;
 use shared::texts::{Lang, text};
 use shared::web::{self, Page, PageResult, SESSION_COOKIE, Templates, context};
 use time::{Duration, OffsetDateTime};
@@ -213,7 +213,13 @@ async fn start(
     let mut response = Redirect::to(&url).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
-        web::set_cookie_at(REQUEST_COOKIE, &request.id, "/saml/acs", "None", Some(REQUEST_LIFETIME.whole_seconds())),
+        web::set_cookie_at(
+            REQUEST_COOKIE,
+            &request.id,
+            "/saml/acs",
+            web::SameSite::None,
+            Some(REQUEST_LIFETIME.whole_seconds()),
+        ),
     );
     Ok(response)
 }
@@ -277,7 +283,10 @@ async fn acs(
                 header::SET_COOKIE,
                 web::set_cookie(SESSION_COOKIE, &token, Some(SESSION_LIFETIME.whole_seconds())),
             );
-            headers.append(header::SET_COOKIE, web::set_cookie_at(REQUEST_COOKIE, "", "/saml/acs", "None", Some(0)));
+            headers.append(
+                header::SET_COOKIE,
+                web::set_cookie_at(REQUEST_COOKIE, "", "/saml/acs", web::SameSite::None, Some(0)),
+            );
             Ok(response)
         }
         Err(Refused::Login(refusal)) => {

@@ -11,9 +11,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::domain::precheck::{assess, parse_answers};
 use shared::domain::values::Postcode;
-use shared::http::{ApiError, JsonBody, Services, office_contact};
+use shared::http::{ApiError, JsonBody, office_contact};
 use shared::input::FieldErrors;
 use shared::records;
+use shared::services::Services;
 use shared::texts::{Lang, text};
 
 /// The API, the pages, and what every page uses (the stylesheet, signing out): the start page's

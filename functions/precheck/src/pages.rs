@@ -2,12 +2,10 @@
 //! accessibility statement (`/barrierefreiheit`) and the pre-check (`/vorab-check`), one
 //! question per page (GOV.UK "check a service is suitable").
 //!
-//! The answers are kept in a session cookie, not on the server: nobody is signed in yet, and
-//! they are hers. The result comes once every question is answered, because even a blocked
-//! mother needs the contact data of the office of her residence, and the domain reports all
-//! reasons together.
+//! The questions and her answers (a cookie of her browser) are `shared::journey::precheck`.
+//! The result comes once every question is answered, because even a blocked mother needs the
+//! contact data of the office of her residence, and the domain reports all reasons together.
 
-use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use axum::Router;
@@ -16,16 +14,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use serde::Serialize;
-use serde_json::{Map, Value as Json};
 use shared::domain::precheck::{assess, parse_answers};
-use shared::http::Services;
+use shared::journey::precheck::{Answers, Kind, QUESTIONS, Question, RESULT_PATH, change_link};
 use shared::records;
+use shared::services::Services;
 use shared::texts::text;
 use shared::web::form::{FieldKind, FormView, Width, problem_message};
 use shared::web::{self, FormData, OfficeView, Page, PageError, PageResult, Templates, context};
-
-/// The cookie holding the answers given so far (URL-encoded, for this browser session only).
-pub const ANSWERS_COOKIE: &str = "vorab";
 
 static TEMPLATES: LazyLock<Templates> = LazyLock::new(|| {
     Templates::new(&[
@@ -43,7 +38,7 @@ pub fn router() -> Router<Services> {
             .route("/", get(start))
             .route("/faq", get(faq))
             .route("/barrierefreiheit", get(accessibility))
-            .route("/vorab-check", get(|| async { Redirect::to(&question_path(&QUESTIONS[0])) }))
+            .route("/vorab-check", get(|| async { Redirect::to(&QUESTIONS[0].path()) }))
             .route("/vorab-check/ergebnis", get(result))
             .route("/vorab-check/{slug}", get(ask).post(answer)),
     )
@@ -61,121 +56,13 @@ async fn accessibility(page: Page) -> PageResult {
     TEMPLATES.render(&page, "barrierefreiheit.html", context! {})
 }
 
-/// How a question is answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Applicant,
-    Postcode,
-    YesNo,
-    YesNoUnknown,
-}
-
-/// A question of the pre-check: its address, its field in the contract, how it is answered.
-struct Question {
-    slug: &'static str,
-    field: &'static str,
-    kind: Kind,
-}
-
-/// In the order asked: who and where first, then the custody questions of DESIGN.md § 2.
-const QUESTIONS: [Question; 9] = [
-    Question { slug: "wer", field: "applicant", kind: Kind::Applicant },
-    Question { slug: "wohnort", field: "residence_postcode", kind: Kind::Postcode },
-    Question { slug: "alter-kind", field: "child_under_18", kind: Kind::YesNo },
-    Question { slug: "alter-mutter", field: "mother_adult", kind: Kind::YesNo },
-    Question { slug: "ehe", field: "married_to_father", kind: Kind::YesNoUnknown },
-    Question { slug: "sorgeerklaerung", field: "sorgeerklaerung", kind: Kind::YesNoUnknown },
-    Question { slug: "gericht", field: "court_decision", kind: Kind::YesNoUnknown },
-    Question { slug: "ausland-recht", field: "foreign_joint_custody", kind: Kind::YesNoUnknown },
-    Question { slug: "geburt-ausland", field: "child_born_abroad", kind: Kind::YesNo },
-];
-
-const RESULT_PATH: &str = "/vorab-check/ergebnis";
-
-fn question_path(question: &Question) -> String {
-    format!("/vorab-check/{}", question.slug)
-}
-
-impl Kind {
-    /// `(value, label key)` of the radios.
-    fn options(self) -> &'static [(&'static str, &'static str)] {
-        match self {
-            Kind::Applicant => &[
-                ("mother", "vorab.applicant.mother"),
-                ("representative", "vorab.applicant.representative"),
-                ("other", "vorab.applicant.other"),
-            ],
-            Kind::YesNo => &[("yes", "common.yes"), ("no", "common.no")],
-            Kind::YesNoUnknown => &[("yes", "common.yes"), ("no", "common.no"), ("unknown", "common.unknown")],
-            Kind::Postcode => &[],
-        }
-    }
-
-    /// The answer as the contract's JSON carries it (yes/no questions are booleans there).
-    fn json(self, raw: &str) -> Json {
-        match (self, raw) {
-            (Kind::YesNo, "yes") => Json::Bool(true),
-            (Kind::YesNo, "no") => Json::Bool(false),
-            _ => Json::String(raw.to_owned()),
-        }
-    }
-}
-
-/// The answers given so far, by field.
-#[derive(Debug, Default, Clone)]
-pub struct Answers(BTreeMap<String, String>);
-
-impl Answers {
-    /// The answers in the request's cookie (anything unreadable counts as not answered).
-    pub fn from_headers(headers: &axum::http::HeaderMap) -> Answers {
-        let pairs: Vec<(String, String)> = web::cookie(headers, ANSWERS_COOKIE)
-            .and_then(|raw| serde_urlencoded::from_str(raw).ok())
-            .unwrap_or_default();
-        Answers(
-            pairs
-                .into_iter()
-                .filter(|(field, value)| QUESTIONS.iter().any(|q| q.field == field) && !value.is_empty())
-                .collect(),
-        )
-    }
-
-    /// The raw answer to `field` (`"yes"`, `"mother"`, `"28195"`, …).
-    pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.get(field).map(String::as_str)
-    }
-
-    fn json(&self) -> Json {
-        let answers: Map<String, Json> = QUESTIONS
-            .iter()
-            .filter_map(|q| self.get(q.field).map(|raw| (q.field.to_owned(), q.kind.json(raw))))
-            .collect();
-        Json::Object(answers)
-    }
-
-    fn cookie(&self) -> axum::http::HeaderValue {
-        web::set_cookie(ANSWERS_COOKIE, &serde_urlencoded::to_string(&self.0).expect("plain pairs encode"), None)
-    }
-}
-
-/// Where an answer of the pre-check is changed (then she sees the result again).
-pub fn change_link(field: &str) -> String {
-    QUESTIONS
-        .iter()
-        .find(|q| q.field == field)
-        .map_or_else(|| "/vorab-check".to_owned(), |question| format!("{}?zurueck=ergebnis", question_path(question)))
-}
-
-fn find(slug: &str) -> Option<(usize, &'static Question)> {
-    QUESTIONS.iter().enumerate().find(|(_, q)| q.slug == slug)
-}
-
 /// Back to the result when she came from there to change an answer, else on to the next question.
 fn returns_to_result(page: &Page, form: Option<&FormData>) -> bool {
     form.map_or(page.query("zurueck"), |f| Some(f.get("zurueck"))) == Some("ergebnis")
 }
 
 async fn ask(page: Page, headers: axum::http::HeaderMap, Path(slug): Path<String>) -> PageResult {
-    let (index, question) = find(&slug).ok_or_else(PageError::not_found)?;
+    let (index, question) = Question::find(&slug).ok_or_else(PageError::not_found)?;
     let answers = Answers::from_headers(&headers);
     let values = answers.get(question.field).map(|v| (question.field.to_owned(), v.to_owned())).into_iter().collect();
     let back_to_result = returns_to_result(&page, None);
@@ -183,10 +70,10 @@ async fn ask(page: Page, headers: axum::http::HeaderMap, Path(slug): Path<String
 }
 
 async fn answer(page: Page, headers: axum::http::HeaderMap, Path(slug): Path<String>, form: FormData) -> PageResult {
-    let (index, question) = find(&slug).ok_or_else(PageError::not_found)?;
+    let (index, question) = Question::find(&slug).ok_or_else(PageError::not_found)?;
     let mut answers = Answers::from_headers(&headers);
     let given = form.get(question.field).trim().to_owned();
-    answers.0.insert(question.field.to_owned(), given.clone());
+    answers.set(question.field, given.clone());
     // The domain's parser judges the answer; only this question's problem matters here.
     let problem = parse_answers(&answers.json()).err().and_then(|errors| errors.get(question.field));
     let back_to_result = returns_to_result(&page, Some(&form));
@@ -197,7 +84,7 @@ async fn answer(page: Page, headers: axum::http::HeaderMap, Path(slug): Path<Str
         return render_question(&page, index, view, back_to_result, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let next = match QUESTIONS.get(index + 1) {
-        Some(next) if !back_to_result => question_path(next),
+        Some(next) if !back_to_result => next.path(),
         _ => RESULT_PATH.to_owned(),
     };
     let mut response = Redirect::to(&next).into_response();
@@ -238,12 +125,12 @@ fn render_question(
     let back = if back_to_result {
         RESULT_PATH.to_owned()
     } else {
-        index.checked_sub(1).map_or_else(|| "/".to_owned(), |previous| question_path(&QUESTIONS[previous]))
+        index.checked_sub(1).map_or_else(|| "/".to_owned(), |previous| QUESTIONS[previous].path())
     };
     let title = text(page.lang, &question_key);
     TEMPLATES.render_with_status(
         status,
-        &page.clone().at(&question_path(question)),
+        &page.clone().at(&question.path()),
         "frage.html",
         context! {
             title,
@@ -253,7 +140,7 @@ fn render_question(
             radios,
             back,
             back_to_result,
-            action => question_path(question),
+            action => question.path(),
             errors => view.errors(),
         },
     )
@@ -269,14 +156,14 @@ struct Row {
 async fn result(State(services): State<Services>, page: Page, headers: axum::http::HeaderMap) -> PageResult {
     let answers = Answers::from_headers(&headers);
     if let Some(open) = QUESTIONS.iter().find(|q| answers.get(q.field).is_none()) {
-        return Ok(Redirect::to(&question_path(open)).into_response());
+        return Ok(Redirect::to(&open.path()).into_response());
     }
     // A changed or stale cookie: ask again from the first question it spoils.
     let parsed = match parse_answers(&answers.json()) {
         Ok(parsed) => parsed,
         Err(errors) => {
             let spoiled = QUESTIONS.iter().find(|q| errors.get(q.field).is_some()).unwrap_or(&QUESTIONS[0]);
-            return Ok(Redirect::to(&question_path(spoiled)).into_response());
+            return Ok(Redirect::to(&spoiled.path()).into_response());
         }
     };
     let directory = records::directory(&*services.store).await?;
@@ -297,7 +184,7 @@ async fn result(State(services): State<Services>, page: Page, headers: axum::htt
             }
         })
         .collect();
-    let some_unknown = answers.0.values().any(|v| v == "unknown");
+    let some_unknown = answers.some_unknown();
     TEMPLATES.render(
         &page,
         "ergebnis.html",
@@ -307,7 +194,7 @@ async fn result(State(services): State<Services>, page: Page, headers: axum::htt
             office => outcome.office.as_ref().map(OfficeView::from),
             rows,
             some_unknown,
-            back => question_path(&QUESTIONS[QUESTIONS.len() - 1]),
+            back => QUESTIONS[QUESTIONS.len() - 1].path(),
         },
     )
 }

@@ -4,9 +4,9 @@
 //! (EventBridge on AWS, a periodic task locally).
 
 use shared::domain::request::{Request, Status};
-use shared::http::Services;
 use shared::ports::{Condition, StoreError, Write};
 use shared::records::{self, Audit};
+use shared::services::Services;
 use time::Duration;
 
 /// What a run deleted.

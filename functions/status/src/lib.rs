@@ -1,18 +1,18 @@
 //! The status of a request for its owner (`GET /api/v1/requests/{id}`) and the download of
 //! its certificate (`GET /api/v1/requests/{id}/certificate`).
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use shared::auth::CitizenClaims;
 use shared::domain::request::Request;
-use shared::http::{ApiError, Citizen, Services, office_contact};
+use shared::http::{ApiError, CitizenCall, office_contact};
 use shared::ports::DocumentError;
 use shared::records;
-use shared::texts::{Lang, text};
+use shared::services::Services;
+use shared::texts::text;
 use time::Duration;
 
 mod messages;
@@ -31,20 +31,15 @@ const DOWNLOAD_LINK_LIFETIME: Duration = Duration::seconds(60);
 
 /// The citizen's own request; someone else's is answered like a missing one, so its existence
 /// is not disclosed.
-async fn own_request(services: &Services, lang: Lang, citizen: &CitizenClaims, id: &str) -> Result<Request, ApiError> {
-    let request = records::request(&*services.store, id).await.map_err(|e| ApiError::store(lang, e))?;
-    request.map(|r| r.value).filter(|r| r.is_owned_by(&citizen.sub)).ok_or_else(|| ApiError::not_found(lang))
+async fn own_request(call: &CitizenCall, id: &str) -> Result<Request, ApiError> {
+    let request = call.store(records::own_request(&*call.services.store, id, &call.who.sub).await)?;
+    request.ok_or_else(|| call.not_found())
 }
 
-async fn status(
-    State(services): State<Services>,
-    lang: Lang,
-    Citizen(citizen): Citizen,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let store = &*services.store;
-    let request = own_request(&services, lang, &citizen, &id).await?;
-    let directory = records::directory(store).await.map_err(|e| ApiError::store(lang, e))?;
+async fn status(call: CitizenCall, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let lang = call.lang;
+    let request = own_request(&call, &id).await?;
+    let directory = call.store(records::directory(&*call.services.store).await)?;
     let timeline: Vec<Value> = request
         .timeline
         .iter()
@@ -71,19 +66,14 @@ async fn status(
 }
 
 /// Redirects to a short-lived link to the certificate PDF.
-async fn certificate(
-    State(services): State<Services>,
-    lang: Lang,
-    Citizen(citizen): Citizen,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let request = own_request(&services, lang, &citizen, &id).await?;
-    match certificate_download(&services, &request).await {
+async fn certificate(call: CitizenCall, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let request = own_request(&call, &id).await?;
+    match certificate_download(&call.services, &request).await {
         Ok(Some(response)) => Ok(response),
-        Ok(None) => Err(ApiError::not_found(lang)),
+        Ok(None) => Err(call.not_found()),
         Err(error) => {
             tracing::error!(%error, "download link failed");
-            Err(ApiError::internal(lang))
+            Err(ApiError::internal(call.lang))
         }
     }
 }

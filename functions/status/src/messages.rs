@@ -1,40 +1,33 @@
 //! Messages about a request, on the mother's side (`/api/v1/requests/{id}/messages`).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde_json::Value;
 use shared::auth::CitizenClaims;
 use shared::domain::message::{Author, Message, parse_text};
 use shared::domain::values::LongText;
-use shared::http::{ApiError, Citizen, JsonBody, Services};
+use shared::http::{ApiError, CitizenCall, JsonBody};
 use shared::ports::StoreError;
 use shared::records::{self, Audit};
-use shared::texts::Lang;
+use shared::services::Services;
 
 use crate::own_request;
 
-pub async fn list(
-    State(services): State<Services>,
-    lang: Lang,
-    Citizen(citizen): Citizen,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    own_request(&services, lang, &citizen, &id).await?;
-    let messages = records::messages(&*services.store, &id).await.map_err(|e| ApiError::store(lang, e))?;
+pub async fn list(call: CitizenCall, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    own_request(&call, &id).await?;
+    let messages = call.store(records::messages(&*call.services.store, &id).await)?;
     Ok(Json(serde_json::to_value(messages).expect("messages serialise")))
 }
 
 pub async fn send(
-    State(services): State<Services>,
-    lang: Lang,
-    Citizen(citizen): Citizen,
+    call: CitizenCall,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    own_request(&services, lang, &citizen, &id).await?;
-    let text = parse_text(&body).map_err(|errors| ApiError::invalid(lang, &errors))?;
-    let message = send_citizen_message(&services, &citizen, &id, text).await.map_err(|e| ApiError::store(lang, e))?;
+    own_request(&call, &id).await?;
+    let text = parse_text(&body).map_err(|errors| call.invalid(&errors))?;
+    let message = call.store(send_citizen_message(&call.services, &call.who, &id, text).await)?;
     Ok((StatusCode::CREATED, Json(serde_json::to_value(&message).expect("messages serialise"))))
 }
 

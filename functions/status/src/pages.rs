@@ -8,23 +8,23 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::json;
-use shared::auth::CitizenClaims;
 use shared::domain::message::parse_text;
 use shared::domain::request::Request;
 use shared::domain::upload::{DocumentKind, MAX_UPLOAD_BYTES, Upload, UploadProblem};
-use shared::http::Services;
+use shared::http::CitizenCall;
 use shared::ports::StoreError;
 use shared::records::{self, Audit, Versioned};
+use shared::services::Services;
 use shared::texts::{Lang, lookup, text};
 use shared::web::form::{FieldKind, FileInput, FormView, field_id, problem_message};
 use shared::web::{
-    self, FormData, MessageView, OfficeView, Page, PageError, PageResult, ReceivedFile, SignedIn, Templates, context,
+    self, CitizenPage, FormData, MessageView, OfficeView, Page, PageError, PageResult, ReceivedFile, Templates, context,
 };
 
 use crate::certificate_download;
@@ -64,23 +64,17 @@ struct Entered {
     problems: Vec<(String, String)>,
 }
 
-async fn own_request(services: &Services, citizen: &CitizenClaims, id: &str) -> Result<Request, PageError> {
-    records::own_request(&*services.store, id, &citizen.sub).await?.ok_or_else(PageError::not_found)
+async fn own_request(call: &CitizenCall, id: &str) -> Result<Request, PageError> {
+    records::own_request(&*call.services.store, id, &call.who.sub).await?.ok_or_else(PageError::not_found)
 }
 
 fn kind_label(lang: Lang, kind: DocumentKind) -> String {
     text(lang, &format!("nachweise.kind.{}", kind.code())).to_owned()
 }
 
-async fn render_status(
-    services: &Services,
-    page: &Page,
-    citizen: &CitizenClaims,
-    id: &str,
-    entered: Entered,
-) -> PageResult {
-    let store = &*services.store;
-    let request = own_request(services, citizen, id).await?;
+async fn render_status(call: &CitizenCall, page: &Page, id: &str, entered: Entered) -> PageResult {
+    let store = &*call.services.store;
+    let request = own_request(call, id).await?;
     let directory = records::directory(store).await?;
     let messages = records::messages(store, id).await?;
     let lang = page.lang;
@@ -156,18 +150,13 @@ async fn render_status(
     )
 }
 
-async fn status_page(
-    State(services): State<Services>,
-    page: Page,
-    SignedIn(citizen): SignedIn,
-    Path(id): Path<String>,
-) -> PageResult {
-    render_status(&services, &page, &citizen, &id, Entered::default()).await
+async fn status_page(CitizenPage { call, page, .. }: CitizenPage, Path(id): Path<String>) -> PageResult {
+    render_status(&call, &page, &id, Entered::default()).await
 }
 
-async fn download(State(services): State<Services>, SignedIn(citizen): SignedIn, Path(id): Path<String>) -> PageResult {
-    let request = own_request(&services, &citizen, &id).await?;
-    certificate_download(&services, &request).await?.ok_or_else(PageError::not_found)
+async fn download(CitizenPage { call, .. }: CitizenPage, Path(id): Path<String>) -> PageResult {
+    let request = own_request(&call, &id).await?;
+    certificate_download(&call.services, &request).await?.ok_or_else(PageError::not_found)
 }
 
 /// Back to the status page, saying what was done (post/redirect/get).
@@ -176,17 +165,11 @@ fn done(id: &str, what: &str) -> PageResult {
 }
 
 /// `text`: her message to the office, stored as the API stores it.
-async fn write(
-    State(services): State<Services>,
-    page: Page,
-    SignedIn(citizen): SignedIn,
-    Path(id): Path<String>,
-    form: FormData,
-) -> PageResult {
-    own_request(&services, &citizen, &id).await?;
+async fn write(CitizenPage { call, page, .. }: CitizenPage, Path(id): Path<String>, form: FormData) -> PageResult {
+    own_request(&call, &id).await?;
     match parse_text(&json!({"text": form.get("text")})) {
         Ok(message) => {
-            send_citizen_message(&services, &citizen, &id, message).await?;
+            send_citizen_message(&call.services, &call.who, &id, message).await?;
             done(&id, "nachricht")
         }
         Err(errors) => {
@@ -200,7 +183,7 @@ async fn write(
                     (path.to_owned(), message)
                 })
                 .collect();
-            render_status(&services, &page, &citizen, &id, Entered { values: form.0, problems }).await
+            render_status(&call, &page, &id, Entered { values: form.0, problems }).await
         }
     }
 }
@@ -208,14 +191,12 @@ async fn write(
 /// The documents the office asked for (`upload.<kind>`), checked by content and size like the
 /// form's, stored with the request where the office reads them.
 async fn upload(
-    State(services): State<Services>,
-    page: Page,
-    SignedIn(citizen): SignedIn,
+    CitizenPage { call, page, .. }: CitizenPage,
     Path(id): Path<String>,
     mut multipart: Multipart,
 ) -> PageResult {
     let lang = page.lang;
-    let asked = own_request(&services, &citizen, &id).await?.documents.asked_for;
+    let asked = own_request(&call, &id).await?.documents.asked_for;
     if asked.is_empty() {
         return Ok(Redirect::to(&status_path(&id)).into_response());
     }
@@ -265,7 +246,7 @@ async fn upload(
                     file_name: if file.file_name.is_empty() { kind_label(lang, kind) } else { file.file_name },
                     size: file.bytes.len() as u64,
                 };
-                keep_document(&services, &citizen, &id, upload, file.bytes).await?;
+                keep_document(&call, &id, upload, file.bytes).await?;
             }
             Err(reason) => problems.push(problem(kind, reason)),
         }
@@ -273,18 +254,13 @@ async fn upload(
     if problems.is_empty() {
         return done(&id, "nachweis");
     }
-    render_status(&services, &page, &citizen, &id, Entered { values: BTreeMap::new(), problems }).await
+    render_status(&call, &page, &id, Entered { values: BTreeMap::new(), problems }).await
 }
 
 /// Stores the file next to the request's other documents and records it on the request; a file
 /// it replaces is deleted.
-async fn keep_document(
-    services: &Services,
-    citizen: &CitizenClaims,
-    id: &str,
-    mut upload: Upload,
-    bytes: Vec<u8>,
-) -> Result<(), PageError> {
+async fn keep_document(call: &CitizenCall, id: &str, mut upload: Upload, bytes: Vec<u8>) -> Result<(), PageError> {
+    let (services, citizen) = (&call.services, &call.who);
     let store = &*services.store;
     let Versioned { value: mut request, version } = records::request(store, id)
         .await?

@@ -6,7 +6,6 @@
 pub mod pages;
 
 use aws_lc_rs::digest::{SHA256, digest};
-use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::post};
@@ -16,11 +15,12 @@ use shared::domain::application::parse_submission;
 use shared::domain::request::{LoginIdentity, Request, Status};
 use shared::domain::upload::Upload;
 use shared::domain::values::{ClientId, Problem, parse_date, today_in_germany};
-use shared::http::{ApiError, Citizen, JsonBody, Services};
+use shared::http::{ApiError, CitizenCall, JsonBody};
 use shared::input::FieldErrors;
-use shared::pipeline::hand_on;
 use shared::ports::{DocumentError, QueueName, StoreError};
 use shared::records::{self, Versioned};
+use shared::services::Services;
+use shared::steps::hand_on;
 use shared::texts::Lang;
 
 /// The API and the pages.
@@ -39,7 +39,7 @@ fn invalid(lang: Lang, path: &str, problem: Problem) -> ApiError {
 /// A fingerprint of the body, to tell a retry from a different application under the same key.
 fn fingerprint(body: &Value) -> String {
     // serde_json keeps object keys sorted, so equal JSON gives equal text.
-    digest(&SHA256, body.to_string().as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest(&SHA256, body.to_string().as_bytes()))
 }
 
 fn login_identity(citizen: &CitizenClaims) -> LoginIdentity {
@@ -181,13 +181,8 @@ async fn discard(services: &Services, uploads: &[Upload]) {
     }
 }
 
-async fn submit(
-    State(services): State<Services>,
-    lang: Lang,
-    Citizen(citizen): Citizen,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
+async fn submit(call: CitizenCall, headers: HeaderMap, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+    let lang = call.lang;
     let idempotency_key = match headers.get(IDEMPOTENCY_HEADER) {
         None => None,
         Some(value) => Some(
@@ -198,7 +193,7 @@ async fn submit(
                 .map_err(|problem| invalid(lang, "Idempotency-Key", problem))?,
         ),
     };
-    match submit_application(&services, &citizen, &body, idempotency_key.as_ref(), &[]).await {
+    match submit_application(&call.services, &call.who, &body, idempotency_key.as_ref(), &[]).await {
         Ok(accepted) => Ok(accepted_response(&accepted)),
         Err(SubmitError::Invalid(errors)) => Err(ApiError::invalid(lang, &errors)),
         Err(SubmitError::KeyReused) => {

@@ -5,18 +5,17 @@
 use std::sync::LazyLock;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use drafts::pages::{load_draft, missing_documents, render_check, submission};
 use shared::domain::values::ClientId;
-use shared::http::Services;
 use shared::input::FieldErrors;
+use shared::journey::check::render_check;
+use shared::journey::form::{CHECK_PATH, DraftData, load_draft, submission};
 use shared::records;
-use shared::web::{
-    self, FormData, OfficeView, Page, PageError, PageResult, SignedIn, SignedInUntil, Templates, context,
-};
+use shared::services::Services;
+use shared::web::{self, CitizenPage, FormData, OfficeView, PageError, PageResult, Templates, context};
 
 use crate::{SubmitError, submit_application};
 
@@ -33,14 +32,8 @@ fn confirmation_path(id: &str) -> String {
     format!("/antrag/eingereicht/{id}")
 }
 
-async fn submit(
-    State(services): State<Services>,
-    page: Page,
-    signed_in: SignedInUntil,
-    headers: HeaderMap,
-    form: FormData,
-) -> PageResult {
-    let citizen = &signed_in.0;
+async fn submit(view: CitizenPage, headers: HeaderMap, form: FormData) -> PageResult {
+    let (services, citizen) = (&view.call.services, &view.call.who);
     let store = &*services.store;
     // The check-answers page gives every showing its own key: a second click of the same
     // button (the draft is gone by then) finds the request of the first.
@@ -50,35 +43,28 @@ async fn submit(
             return Ok(Redirect::to(&confirmation_path(&record.request_id)).into_response());
         }
     }
-    let Some(draft) = load_draft(&services, citizen).await? else {
+    let Some(draft) = load_draft(&view.call).await? else {
         return Ok(Redirect::to("/antrag").into_response());
     };
     let directory = records::directory(store).await?;
-    let missing = missing_documents(&draft, &directory);
+    let missing = DraftData(&draft.data).missing_documents(&directory);
     if !missing.is_empty() {
-        return render_check(&services, &page, &signed_in, &draft, &headers, &FieldErrors::default(), &missing).await;
+        return render_check(&view, &draft, &headers, &FieldErrors::default(), &missing).await;
     }
     let (body, uploads) = submission(&draft, &headers);
-    match submit_application(&services, citizen, &body, key.as_ref(), &uploads).await {
+    match submit_application(services, citizen, &body, key.as_ref(), &uploads).await {
         Ok(accepted) => Ok(Redirect::to(&confirmation_path(&accepted.id)).into_response()),
-        Err(SubmitError::Invalid(errors)) => {
-            render_check(&services, &page, &signed_in, &draft, &headers, &errors, &[]).await
-        }
-        Err(SubmitError::KeyReused) => Ok(Redirect::to("/antrag/pruefen").into_response()),
+        Err(SubmitError::Invalid(errors)) => render_check(&view, &draft, &headers, &errors, &[]).await,
+        Err(SubmitError::KeyReused) => Ok(Redirect::to(CHECK_PATH).into_response()),
         Err(SubmitError::Store(error)) => Err(error.into()),
         Err(SubmitError::Documents(error)) => Err(error.into()),
         Err(SubmitError::Inconsistent) => Err(PageError::internal()),
     }
 }
 
-async fn confirmation(
-    State(services): State<Services>,
-    page: Page,
-    SignedIn(citizen): SignedIn,
-    Path(id): Path<String>,
-) -> PageResult {
-    let store = &*services.store;
-    let request = records::own_request(store, &id, &citizen.sub).await?.ok_or_else(PageError::not_found)?;
+async fn confirmation(CitizenPage { call, page, .. }: CitizenPage, Path(id): Path<String>) -> PageResult {
+    let store = &*call.services.store;
+    let request = records::own_request(store, &id, &call.who.sub).await?.ok_or_else(PageError::not_found)?;
     let directory = records::directory(store).await?;
     TEMPLATES.render(
         &page,

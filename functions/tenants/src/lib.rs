@@ -2,18 +2,18 @@
 //! `PUT /api/v1/tenants/{id}`, operators only; the same rules for the operators' CLI
 //! `sorgeregister tenant add <file>`). Routing and the pre-check use a tenant at once.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use shared::auth::StaffRole;
 use shared::domain::office::{Office, Overlap, overlaps, parse_office};
-use shared::http::{ApiError, JsonBody, Services, Staff, office_contact};
+use shared::http::{ApiError, JsonBody, StaffCall, office_contact};
 use shared::input::FieldErrors;
 use shared::ports::{StateStore, StoreError};
 use shared::records;
-use shared::texts::Lang;
+use shared::services::Services;
 
 pub fn router() -> Router<Services> {
     Router::new().route("/api/v1/tenants", post(create)).route("/api/v1/tenants/{id}", put(replace))
@@ -52,13 +52,13 @@ pub async fn save_tenant(store: &dyn StateStore, body: &Value, mode: Mode) -> Re
     Ok(office)
 }
 
-fn operators_only(staff: &shared::auth::StaffClaims, lang: Lang) -> Result<(), ApiError> {
-    if staff.role == StaffRole::Admin { Ok(()) } else { Err(ApiError::forbidden(lang)) }
+fn operators_only(call: &StaffCall) -> Result<(), ApiError> {
+    if call.who.role == StaffRole::Admin { Ok(()) } else { Err(call.forbidden()) }
 }
 
 fn answer(
+    call: &StaffCall,
     result: Result<Office, TenantError>,
-    lang: Lang,
     created: StatusCode,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     match result {
@@ -71,37 +71,30 @@ fn answer(
             view["retention_days"] = json!(office.retention_days);
             Ok((created, Json(view)))
         }
-        Err(TenantError::Invalid(errors)) => Err(ApiError::invalid(lang, &errors)),
+        Err(TenantError::Invalid(errors)) => Err(call.invalid(&errors)),
         Err(TenantError::Overlap(found)) => {
-            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "area_overlap", lang).with_details(json!(found)))
+            Err(call.error(StatusCode::UNPROCESSABLE_ENTITY, "area_overlap").with_details(json!(found)))
         }
-        Err(TenantError::Exists) => Err(ApiError::new(StatusCode::CONFLICT, "conflict", lang)),
-        Err(TenantError::Store(e)) => Err(ApiError::store(lang, e)),
+        Err(TenantError::Exists) => Err(call.error(StatusCode::CONFLICT, "conflict")),
+        Err(TenantError::Store(e)) => call.store(Err(e)),
     }
 }
 
-async fn create(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
-    JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    operators_only(&staff, lang)?;
-    answer(save_tenant(&*services.store, &body, Mode::CreateOnly).await, lang, StatusCode::CREATED)
+async fn create(call: StaffCall, JsonBody(body): JsonBody) -> Result<(StatusCode, Json<Value>), ApiError> {
+    operators_only(&call)?;
+    answer(&call, save_tenant(&*call.services.store, &body, Mode::CreateOnly).await, StatusCode::CREATED)
 }
 
 async fn replace(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
+    call: StaffCall,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    operators_only(&staff, lang)?;
+    operators_only(&call)?;
     if body.get("id").and_then(Value::as_str) != Some(id.as_str()) {
         let mut errors = FieldErrors::default();
         errors.add("id", shared::domain::values::Problem::IdFormat);
-        return Err(ApiError::invalid(lang, &errors));
+        return Err(call.invalid(&errors));
     }
-    answer(save_tenant(&*services.store, &body, Mode::CreateOrReplace).await, lang, StatusCode::OK)
+    answer(&call, save_tenant(&*call.services.store, &body, Mode::CreateOrReplace).await, StatusCode::OK)
 }

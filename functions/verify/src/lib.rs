@@ -8,9 +8,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use shared::domain::office::Office;
-use shared::http::{ApiError, Services, office_contact};
+use shared::http::{ApiError, office_contact};
 use shared::ports::StoreError;
 use shared::records::{self, CertificateRecord};
+use shared::services::Services;
 use shared::texts::Lang;
 use time::format_description::well_known::Rfc3339;
 

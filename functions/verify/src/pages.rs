@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use shared::domain::values::today_in_germany;
-use shared::http::Services;
+use shared::services::Services;
 use shared::texts::text;
 use shared::web::form::FormView;
 use shared::web::{self, OfficeView, Page, PageResult, Templates, context};

@@ -10,10 +10,10 @@ use shared::domain::office::Directory;
 use shared::domain::precheck::Answer;
 use shared::domain::request::{Request, Status};
 use shared::domain::values::format_date_german;
-use shared::http::Services;
-use shared::pipeline::hand_on;
 use shared::ports::QueueName;
 use shared::records::{self, Audit, Versioned};
+use shared::services::Services;
+use shared::steps::hand_on;
 use shared::steps::{Step, StepError, request_of_message};
 use shared::xfamilie::{MessageMeta, antrag_0801};
 

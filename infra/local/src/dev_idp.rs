@@ -16,8 +16,9 @@ use shared::auth::{
     CitizenClaims, ClaimAddress, KeyError, PrincipalKind, SigningKey, StaffClaims, StaffRole, TrustedIssuer,
 };
 use shared::domain::request::TrustLevel;
-use shared::http::{ApiError, Services};
+use shared::http::ApiError;
 use shared::input::FieldErrors;
+use shared::services::Services;
 use shared::texts::{Lang, text};
 use shared::web::form::ErrorLink;
 use shared::web::{self, Page, PageResult, SESSION_COOKIE, Templates, context};

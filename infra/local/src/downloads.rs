@@ -9,8 +9,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use shared::embedded::{FsDocumentStore, SignedLink};
-use shared::http::Services;
 use shared::ports::DocumentStore;
+use shared::services::Services;
 
 pub fn router(documents: Arc<FsDocumentStore>) -> Router<Services> {
     Router::new().route("/documents/{*key}", get(download)).with_state(documents)

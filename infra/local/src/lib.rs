@@ -19,13 +19,13 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use certificate::CertificateStep;
 use login::{BundIdConfig, BundIdLogin};
-use register::RegisterStep;
+use register_check::RegisterCheckStep;
 use render::Renderer;
 use shared::auth::Verifier;
 use shared::embedded::{Database, FsDocumentStore, FsSecretStore, QueueSettings, SqliteQueue, SqliteStateStore};
-use shared::http::Services;
 use shared::office_idp::{HttpsJwks, OfficeIdentityProviders};
 use shared::ports::{BatchHandler, Clock, DocumentStore, Ids, Queue, QueueName, RandomIds, StateStore, SystemClock};
+use shared::services::Services;
 use shared::steps::StepHandler;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -147,7 +147,7 @@ fn consumers(services: &Services, public_base_url: &str, max_receives: u32) -> V
     let renderer = Arc::new(Renderer::new());
     vec![
         Arc::new(StepHandler::new(XFamilieStep::new(services.clone(), renderer.clone()), services, max_receives)),
-        Arc::new(StepHandler::new(RegisterStep::new(services.clone()), services, max_receives)),
+        Arc::new(StepHandler::new(RegisterCheckStep::new(services.clone()), services, max_receives)),
         Arc::new(StepHandler::new(
             CertificateStep::new(services.clone(), renderer, public_base_url),
             services,
@@ -240,7 +240,7 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
         .merge(status::router())
         .merge(verify::router())
         .merge(inbox::router())
-        .merge(register_entries::router())
+        .merge(register_api::router())
         .merge(tenants::router())
         .merge(dev_idp::router(idp, bundid.is_some()))
         .merge(bundid.map(|bundid| login::router(bundid, false)).unwrap_or_default())

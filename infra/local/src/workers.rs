@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::http::Services;
 use shared::ports::{BatchHandler, Queue};
+use shared::services::Services;
 use tokio::sync::watch;
 
 const BATCH_SIZE: usize = 10;

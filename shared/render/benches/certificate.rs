@@ -80,7 +80,7 @@ fn main() {
             let status = Command::new(&cli)
                 .current_dir(project.path())
                 .args(["compile", "--ignore-system-fonts", "--font-path", "fonts", "--pdf-standard", "a-2b"])
-                .args(["bescheinigung.typ", "out.pdf"])
+                .args(["certificate.typ", "out.pdf"])
                 .status()
                 .expect("typst runs");
             assert!(status.success(), "the typst CLI typesets the same project");

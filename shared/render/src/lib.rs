@@ -207,8 +207,8 @@ impl Renderer {
         let input = CertificateInput::new(data)?;
         let json = serde_json::to_vec(&input).map_err(|e| RenderError::Data(e.to_string()))?;
         Ok(vec![
-            ("bescheinigung.typ", include_str!("../templates/bescheinigung.typ").as_bytes().to_vec()),
             ("certificate.typ", include_str!("../templates/certificate.typ").as_bytes().to_vec()),
+            ("certificate-page.typ", include_str!("../templates/certificate-page.typ").as_bytes().to_vec()),
             ("common.typ", include_str!("../templates/common.typ").as_bytes().to_vec()),
             ("data.json", json),
         ])

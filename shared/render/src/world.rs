@@ -15,11 +15,11 @@ fn file_id(path: &str) -> FileId {
     RootedPath::new(VirtualRoot::Project, vpath).intern()
 }
 
-static CERTIFICATE_ID: LazyLock<FileId> = LazyLock::new(|| file_id("/bescheinigung.typ"));
+static CERTIFICATE_ID: LazyLock<FileId> = LazyLock::new(|| file_id("/certificate.typ"));
 static APPLICATION_ID: LazyLock<FileId> = LazyLock::new(|| file_id("/antrag.typ"));
 static LETTER_ID: LazyLock<FileId> = LazyLock::new(|| file_id("/letter.typ"));
-/// The certificate's content, imported by the certificate and the letter.
-static CERTIFICATE_CONTENT_ID: LazyLock<FileId> = LazyLock::new(|| file_id("/certificate.typ"));
+/// The certificate's page, imported by the certificate and the letter.
+static CERTIFICATE_PAGE_ID: LazyLock<FileId> = LazyLock::new(|| file_id("/certificate-page.typ"));
 static COMMON_ID: LazyLock<FileId> = LazyLock::new(|| file_id("/common.typ"));
 static DATA_ID: LazyLock<FileId> = LazyLock::new(|| file_id("/data.json"));
 
@@ -38,7 +38,7 @@ pub(crate) struct Shared {
     certificate: Source,
     application: Source,
     letter: Source,
-    certificate_content: Source,
+    certificate_page: Source,
     common: Source,
 }
 
@@ -53,12 +53,12 @@ impl Shared {
             library: LazyHash::new(Library::default()),
             book: LazyHash::new(FontBook::from_fonts(&fonts)),
             fonts,
-            certificate: Source::new(*CERTIFICATE_ID, include_str!("../templates/bescheinigung.typ").into()),
+            certificate: Source::new(*CERTIFICATE_ID, include_str!("../templates/certificate.typ").into()),
             application: Source::new(*APPLICATION_ID, include_str!("../templates/antrag.typ").into()),
             letter: Source::new(*LETTER_ID, include_str!("../templates/letter.typ").into()),
-            certificate_content: Source::new(
-                *CERTIFICATE_CONTENT_ID,
-                include_str!("../templates/certificate.typ").into(),
+            certificate_page: Source::new(
+                *CERTIFICATE_PAGE_ID,
+                include_str!("../templates/certificate-page.typ").into(),
             ),
             common: Source::new(*COMMON_ID, include_str!("../templates/common.typ").into()),
         }
@@ -102,8 +102,8 @@ impl World for DocWorld<'_> {
             Ok(self.main.clone())
         } else if id == self.shared.common.id() {
             Ok(self.shared.common.clone())
-        } else if id == self.shared.certificate_content.id() {
-            Ok(self.shared.certificate_content.clone())
+        } else if id == self.shared.certificate_page.id() {
+            Ok(self.shared.certificate_page.clone())
         } else {
             Err(FileError::AccessDenied)
         }
@@ -137,7 +137,7 @@ mod tests {
         assert_eq!(world.file(*DATA_ID).unwrap().as_slice(), b"{}");
         assert!(world.source(*CERTIFICATE_ID).is_ok());
         assert!(world.source(*COMMON_ID).is_ok());
-        assert!(world.source(*CERTIFICATE_CONTENT_ID).is_ok());
+        assert!(world.source(*CERTIFICATE_PAGE_ID).is_ok());
         // The other templates are not this world's main file.
         assert!(world.source(*APPLICATION_ID).is_err());
         assert!(world.source(*LETTER_ID).is_err());

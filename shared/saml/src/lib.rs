@@ -38,6 +38,5 @@ fn saml_time(at: time::OffsetDateTime) -> String {
 pub fn new_message_id() -> String {
     let mut bytes = [0u8; 16];
     aws_lc_rs::rand::fill(&mut bytes).expect("the system's random source works");
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("_{hex}")
+    format!("_{}", hex::encode(bytes))
 }

@@ -27,7 +27,7 @@ fn hash_of(seq: u64, at: OffsetDateTime, actor: &str, action: &str, previous_has
     let at = at.unix_timestamp_nanos();
     // Fields are length-prefixed so that no two different entries share an input.
     let input = format!("{seq}|{at}|{}:{actor}|{}:{action}|{previous_hash}", actor.len(), action.len());
-    digest(&SHA256, input.as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest(&SHA256, input.as_bytes()))
 }
 
 impl AuditEntry {

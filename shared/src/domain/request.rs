@@ -24,6 +24,16 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::Submitted,
+        Status::Prepared,
+        Status::InReview,
+        Status::Issued,
+        Status::Rejected,
+        Status::Posted,
+        Status::Failed,
+    ];
+
     /// The transitions the state machine allows.
     pub fn may_become(self, next: Status) -> bool {
         use Status::*;

@@ -1,7 +1,7 @@
 //! Typed values that can only be built from valid input ("parse, don't validate").
 
 use serde::{Deserialize, Serialize};
-use time::{Date, Month, OffsetDateTime, UtcOffset, macros::format_description};
+use time::{Date, OffsetDateTime, macros::format_description};
 
 use super::din91379::{self, DataType};
 
@@ -33,6 +33,10 @@ pub enum Problem {
     EmailFormat,
     UrlFormat,
     RetentionRange,
+    AgsFormat,
+    UnknownMunicipality,
+    AmbiguousMunicipality,
+    PostcodeUnknown,
 }
 
 impl Problem {
@@ -61,6 +65,10 @@ impl Problem {
             Problem::EmailFormat => "email_format",
             Problem::UrlFormat => "url_format",
             Problem::RetentionRange => "retention_range",
+            Problem::AgsFormat => "ags_format",
+            Problem::UnknownMunicipality => "unknown_municipality",
+            Problem::AmbiguousMunicipality => "ambiguous_municipality",
+            Problem::PostcodeUnknown => "postcode_unknown",
         }
     }
 }
@@ -201,23 +209,16 @@ pub fn parse_birth_date(raw: &str, today: Date) -> Result<Date, Problem> {
     Ok(date)
 }
 
-/// The calendar day in Germany at `now` (CET/CEST by the EU summer-time rule), which decides
-/// ages and "today" for the mother, whatever the server's zone.
+/// The calendar day in Germany at `now`, which decides ages and "today" for the mother,
+/// whatever the server's zone.
 pub fn today_in_germany(now: OffsetDateTime) -> Date {
     in_germany(now).date()
 }
 
-/// `now` in German local time (CET/CEST by the EU summer-time rule), as pages show times.
+/// `now` in German local time (Europe/Berlin: CET/CEST), as pages show times.
 pub fn in_germany(now: OffsetDateTime) -> OffsetDateTime {
-    let utc = now.to_offset(UtcOffset::UTC);
-    let last_sunday_at_one = |month: Month| {
-        let last_day = Date::from_calendar_date(utc.year(), month, 31).expect("March and October have 31 days");
-        let back = last_day.weekday().number_days_from_sunday() as i64;
-        (last_day - time::Duration::days(back)).with_hms(1, 0, 0).expect("01:00 exists").assume_utc()
-    };
-    let summer = utc >= last_sunday_at_one(Month::March) && utc < last_sunday_at_one(Month::October);
-    let offset = UtcOffset::from_hms(if summer { 2 } else { 1 }, 0, 0).expect("valid offset");
-    utc.to_offset(offset)
+    use time_tz::OffsetDateTimeExt;
+    now.to_timezone(time_tz::timezones::db::europe::BERLIN)
 }
 
 /// Completed years of life on `on` (a person born on 29 February turns a year older on 1 March).
@@ -294,6 +295,15 @@ mod tests {
         assert_eq!(today_in_germany(datetime!(2026-11-23 23:00 UTC)), date!(2026 - 11 - 24));
         assert_eq!(today_in_germany(datetime!(2026-07-01 21:59 UTC)), date!(2026 - 07 - 01));
         assert_eq!(today_in_germany(datetime!(2026-07-01 22:00 UTC)), date!(2026 - 07 - 02));
+    }
+
+    #[test]
+    fn summer_time_starts_and_ends_at_one_o_clock_utc() {
+        use time::macros::{datetime, offset};
+        assert_eq!(in_germany(datetime!(2026-03-29 00:59 UTC)).offset(), offset!(+1));
+        assert_eq!(in_germany(datetime!(2026-03-29 01:00 UTC)).offset(), offset!(+2));
+        assert_eq!(in_germany(datetime!(2026-10-25 00:59 UTC)).offset(), offset!(+2));
+        assert_eq!(in_germany(datetime!(2026-10-25 01:00 UTC)).offset(), offset!(+1));
     }
 
     #[test]

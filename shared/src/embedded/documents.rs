@@ -30,10 +30,6 @@ fn link_message(key: &str, name: &str, expires: i64) -> Vec<u8> {
     format!("{key}\n{name}\n{expires}").into_bytes()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl FsDocumentStore {
     pub fn new(root: impl Into<PathBuf>, clock: Arc<dyn Clock>) -> Self {
         let link_key = hmac::Key::generate(hmac::HMAC_SHA256, &aws_lc_rs::rand::SystemRandom::new())
@@ -43,13 +39,7 @@ impl FsDocumentStore {
 
     /// Whether a link was signed by this store and has not expired.
     pub fn link_is_valid(&self, key: &str, link: &SignedLink) -> bool {
-        let Ok(signature) = (0..link.signature.len())
-            .step_by(2)
-            .map(|i| link.signature.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()).ok_or(()))
-            .collect::<Result<Vec<u8>, ()>>()
-        else {
-            return false;
-        };
+        let Ok(signature) = hex::decode(&link.signature) else { return false };
         link.expires > self.clock.now().unix_timestamp()
             && hmac::verify(&self.link_key, &link_message(key, &link.name, link.expires), &signature).is_ok()
     }
@@ -96,7 +86,7 @@ impl DocumentStore for FsDocumentStore {
     async fn download_link(&self, key: &str, file_name: &str, valid_for: Duration) -> Result<String, DocumentError> {
         self.path_of(key)?;
         let expires = (self.clock.now() + valid_for).unix_timestamp();
-        let signature = hex(hmac::sign(&self.link_key, &link_message(key, file_name, expires)).as_ref());
+        let signature = hex::encode(hmac::sign(&self.link_key, &link_message(key, file_name, expires)));
         let query = serde_urlencoded::to_string([
             ("name", file_name),
             ("expires", &expires.to_string()),

@@ -6,17 +6,18 @@
 //!   (XFamilie 0805 / 0806).
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{post, put};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use shared::auth::{StaffClaims, StaffRole};
-use shared::domain::register::parse_entry;
+use shared::domain::register::{RegisterEntry, parse_entry};
 use shared::domain::values::today_in_germany;
-use shared::http::{ApiError, JsonBody, Services, Staff};
+use shared::http::{ApiError, JsonBody, StaffCall};
 use shared::records;
-use shared::texts::{Lang, text};
+use shared::services::Services;
+use shared::texts::text;
 
 pub fn router() -> Router<Services> {
     Router::new()
@@ -33,59 +34,53 @@ fn may_keep_register(staff: &StaffClaims, office_id: &str) -> bool {
     staff.role == StaffRole::Admin || staff.office_id.as_deref() == Some(office_id)
 }
 
-async fn check_access(services: &Services, lang: Lang, staff: &StaffClaims, office_id: &str) -> Result<(), ApiError> {
-    if !may_keep_register(staff, office_id) {
-        return Err(ApiError::forbidden(lang));
+async fn check_access(call: &StaffCall, office_id: &str) -> Result<(), ApiError> {
+    if !may_keep_register(&call.who, office_id) {
+        return Err(call.forbidden());
     }
-    let directory = records::directory(&*services.store).await.map_err(|e| ApiError::store(lang, e))?;
-    if directory.get(office_id).is_none() { Err(ApiError::not_found(lang)) } else { Ok(()) }
+    let directory = call.store(records::directory(&*call.services.store).await)?;
+    if directory.get(office_id).is_none() { Err(call.not_found()) } else { Ok(()) }
+}
+
+/// The entry `id` of the office's register.
+async fn existing_entry(call: &StaffCall, office_id: &str, id: &str) -> Result<RegisterEntry, ApiError> {
+    let entry = call.store(records::register_entry(&*call.services.store, office_id, id).await)?;
+    entry.ok_or_else(|| call.not_found())
 }
 
 async fn add_entry(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
+    call: StaffCall,
     Path(office_id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    check_access(&services, lang, &staff, &office_id).await?;
+    check_access(&call, &office_id).await?;
+    let services = &call.services;
     let entry = parse_entry(&body, services.ids.new_id(), &office_id, today_in_germany(services.clock.now()))
-        .map_err(|errors| ApiError::invalid(lang, &errors))?;
-    records::add_register_entry(&*services.store, &entry).await.map_err(|e| ApiError::store(lang, e))?;
-    tracing::info!(office_id = %office_id, entry_id = %entry.id, by = %staff.sub, "register entry added");
+        .map_err(|errors| call.invalid(&errors))?;
+    call.store(records::add_register_entry(&*services.store, &entry).await)?;
+    tracing::info!(office_id = %office_id, entry_id = %entry.id, by = %call.who.sub, "register entry added");
     Ok((StatusCode::CREATED, Json(json!({"id": entry.id, "office": office_id, "kind": entry.kind}))))
 }
 
 async fn correct_entry(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
+    call: StaffCall,
     Path((office_id, id)): Path<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    check_access(&services, lang, &staff, &office_id).await?;
-    let store = &*services.store;
-    let old = records::register_entry(store, &office_id, &id).await.map_err(|e| ApiError::store(lang, e))?;
-    let old = old.ok_or_else(|| ApiError::not_found(lang))?;
-    let corrected = parse_entry(&body, id.clone(), &office_id, today_in_germany(services.clock.now()))
-        .map_err(|errors| ApiError::invalid(lang, &errors))?;
-    records::correct_register_entry(store, &old, &corrected).await.map_err(|e| ApiError::store(lang, e))?;
-    tracing::info!(office_id = %office_id, entry_id = %id, by = %staff.sub, "register entry corrected");
+    check_access(&call, &office_id).await?;
+    let old = existing_entry(&call, &office_id, &id).await?;
+    let corrected = parse_entry(&body, id.clone(), &office_id, today_in_germany(call.services.clock.now()))
+        .map_err(|errors| call.invalid(&errors))?;
+    call.store(records::correct_register_entry(&*call.services.store, &old, &corrected).await)?;
+    tracing::info!(office_id = %office_id, entry_id = %id, by = %call.who.sub, "register entry corrected");
     Ok(Json(json!({"id": id, "office": office_id, "kind": corrected.kind})))
 }
 
-async fn delete_entry(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
-    Path((office_id, id)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
-    check_access(&services, lang, &staff, &office_id).await?;
-    let store = &*services.store;
-    let entry = records::register_entry(store, &office_id, &id).await.map_err(|e| ApiError::store(lang, e))?;
-    let entry = entry.ok_or_else(|| ApiError::not_found(lang))?;
-    records::delete_register_entry(store, &entry).await.map_err(|e| ApiError::store(lang, e))?;
-    tracing::info!(office_id = %office_id, entry_id = %id, by = %staff.sub, "register entry deleted");
+async fn delete_entry(call: StaffCall, Path((office_id, id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    check_access(&call, &office_id).await?;
+    let entry = existing_entry(&call, &office_id, &id).await?;
+    call.store(records::delete_register_entry(&*call.services.store, &entry).await)?;
+    tracing::info!(office_id = %office_id, entry_id = %id, by = %call.who.sub, "register entry deleted");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -144,22 +139,21 @@ fn rows(content_type: &str, bytes: &[u8]) -> Result<Vec<(usize, Result<Value, &'
 }
 
 async fn import(
-    State(services): State<Services>,
-    lang: Lang,
-    Staff(staff): Staff,
+    call: StaffCall,
     Path(office_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    check_access(&services, lang, &staff, &office_id).await?;
+    check_access(&call, &office_id).await?;
+    let (services, lang) = (&call.services, call.lang);
     if body.len() > MAX_IMPORT_BYTES {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", lang));
+        return Err(call.error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
     }
     let content_type =
         headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
     let rows = rows(&content_type, &body).map_err(|reason| match reason {
-        "unsupported_media_type" => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_import", lang),
-        _ => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable_import", lang),
+        "unsupported_media_type" => call.error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_import"),
+        _ => call.error(StatusCode::UNPROCESSABLE_ENTITY, "unreadable_import"),
     })?;
     let today = today_in_germany(services.clock.now());
     let store = &*services.store;
@@ -176,12 +170,12 @@ async fn import(
         });
         match entry {
             Ok(entry) => {
-                records::add_register_entry(store, &entry).await.map_err(|e| ApiError::store(lang, e))?;
+                call.store(records::add_register_entry(store, &entry).await)?;
                 accepted.push(json!({"line": line, "id": entry.id}));
             }
             Err(report) => refused.push(report),
         }
     }
-    tracing::info!(office_id = %office_id, accepted = accepted.len(), refused = refused.len(), by = %staff.sub, "register import");
+    tracing::info!(office_id = %office_id, accepted = accepted.len(), refused = refused.len(), by = %call.who.sub, "register import");
     Ok(Json(json!({"accepted": accepted, "refused": refused})))
 }

@@ -1,38 +1,38 @@
-//! Register step: asks the register of the child's birth-place office whether an entry could
+//! Register check (a step of the chain): asks the register of the child's birth-place office whether an entry could
 //! be this child, stores the answer as XFamilie 0803, and either approves the automatic
 //! certificate (queue `issue`) or puts the request into the office's inbox (`in_review`).
 
 use async_trait::async_trait;
 use shared::domain::register::{Decision, ReviewReason, birthdays_to_check, decide};
 use shared::domain::request::{Approval, RegisterResult, Status};
-use shared::http::Services;
-use shared::pipeline::hand_on;
 use shared::ports::QueueName;
 use shared::records::{self, Audit, Versioned};
+use shared::services::Services;
+use shared::steps::hand_on;
 use shared::steps::{Step, StepError, request_of_message};
 use shared::xfamilie::{MessageMeta, auskunft_0803};
 
 /// Who approved an automatic certificate.
 pub const AUTOMATIC: &str = "automatic";
 
-pub struct RegisterStep {
+pub struct RegisterCheckStep {
     services: Services,
 }
 
-impl RegisterStep {
+impl RegisterCheckStep {
     pub fn new(services: Services) -> Self {
         Self { services }
     }
 }
 
 #[async_trait]
-impl Step for RegisterStep {
+impl Step for RegisterCheckStep {
     fn queue(&self) -> QueueName {
         QueueName::Prepared
     }
 
     fn name(&self) -> &'static str {
-        "register"
+        "register-check"
     }
 
     async fn run(&self, request_id: &str) -> Result<(), StepError> {

@@ -1,0 +1,59 @@
+//! The application form for citizens (`/antrag`): short steps (applicant, mother, child,
+//! delivery, and the documents where her office requires them), each saving the draft for 30
+//! days ([`steps`], [`documents`]); then the check-answers page (`/antrag/pruefen`), whose
+//! submit button the submit function serves. The form's model — steps, draft, account,
+//! check-answers — is `shared::journey`.
+
+mod documents;
+mod fields;
+mod steps;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use shared::domain::upload::MAX_UPLOAD_BYTES;
+use shared::input::FieldErrors;
+use shared::journey::check::render_check;
+use shared::journey::form::{CHECK_PATH, DOCUMENTS_PATH, DraftData, Step, load_draft};
+use shared::records;
+use shared::services::Services;
+use shared::web::{self, CitizenPage, PageResult};
+
+/// Largest form post with files: room for every document at its limit, so that a file that is
+/// too large still gets a friendly answer instead of a broken connection.
+const MAX_UPLOAD_REQUEST: usize = 4 * MAX_UPLOAD_BYTES;
+
+pub fn router() -> Router<Services> {
+    web::pages(
+        Router::new()
+            .route("/antrag", get(resume))
+            .route(CHECK_PATH, get(check))
+            .route(
+                DOCUMENTS_PATH,
+                get(documents::documents).post(documents::upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_REQUEST)),
+            )
+            .route("/antrag/nachweise/entfernen", post(documents::remove_upload))
+            .route("/antrag/{step}", get(steps::show_step).post(steps::save_step)),
+    )
+}
+
+async fn resume(CitizenPage { call, .. }: CitizenPage) -> PageResult {
+    let draft = load_draft(&call).await?;
+    let Some(draft) = draft else { return Ok(Redirect::to(&Step::Applicant.path()).into_response()) };
+    let directory = records::directory(&*call.services.store).await?;
+    Ok(Redirect::to(&DraftData(&draft.data).resume_path(&directory)).into_response())
+}
+
+async fn check(view: CitizenPage, headers: HeaderMap) -> PageResult {
+    let Some(draft) = load_draft(&view.call).await? else {
+        return Ok(Redirect::to("/antrag").into_response());
+    };
+    let directory = records::directory(&*view.call.services.store).await?;
+    let resume = DraftData(&draft.data).resume_path(&directory);
+    if resume != CHECK_PATH {
+        return Ok(Redirect::to(&resume).into_response());
+    }
+    render_check(&view, &draft, &headers, &FieldErrors::default(), &[]).await
+}

@@ -1,5 +1,0 @@
-//! The `register-entries` function on Lambda (or as a plain HTTP server elsewhere).
-
-fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_api(register_entries::router())
-}

@@ -1,5 +1,0 @@
-//! The `register` function on Lambda.
-
-fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_step(|services| Ok(register::RegisterStep::new(services.clone())))
-}

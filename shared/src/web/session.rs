@@ -1,0 +1,190 @@
+//! Cookies and who is signed in: the citizen's or staff member's session from the `session`
+//! cookie, and the way to `/anmelden` and back for everyone else.
+
+use axum::extract::FromRequestParts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Redirect, Response};
+use cookie::{Cookie, SameSite};
+use time::OffsetDateTime;
+
+use super::errors::error_page_of_kind;
+use super::page::Page;
+use crate::auth::{CitizenClaims, Principal, StaffClaims};
+use crate::http::Call;
+use crate::services::Services;
+use crate::texts::Lang;
+
+/// The cookie that carries the citizen's token for pages (HttpOnly, SameSite=Lax).
+pub const SESSION_COOKIE: &str = "session";
+/// The cookie that remembers the chosen language.
+pub const LANG_COOKIE: &str = "lang";
+
+/// The value of cookie `name`, from any `Cookie` header.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == name)
+        .and_then(|cookie| cookie.value_raw())
+}
+
+/// A `Set-Cookie` value for a cookie of the whole site that only the server reads.
+pub fn set_cookie(name: &str, value: &str, max_age_seconds: Option<i64>) -> HeaderValue {
+    set_cookie_at(name, value, "/", SameSite::Lax, max_age_seconds)
+}
+
+/// Like [`set_cookie`], for `path` only and with the given `SameSite`. Always `Secure`
+/// (browsers count http://localhost and 127.0.0.1 as secure, so local mode keeps working).
+pub fn set_cookie_at(
+    name: &str,
+    value: &str,
+    path: &str,
+    same_site: SameSite,
+    max_age_seconds: Option<i64>,
+) -> HeaderValue {
+    let mut cookie = Cookie::build((name, value)).path(path).http_only(true).secure(true).same_site(same_site).build();
+    if let Some(seconds) = max_age_seconds {
+        cookie.set_max_age(time::Duration::seconds(seconds));
+    }
+    HeaderValue::from_str(&cookie.to_string()).expect("cookie values are plain ASCII")
+}
+
+/// Back to `to`, signed out: the session cookie is cleared.
+pub fn signed_out(to: &str) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    response.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0)));
+    response
+}
+
+/// Whether the request carries a (not necessarily valid) session: the layout offers sign-out.
+pub(super) fn has_session(headers: &HeaderMap) -> bool {
+    cookie(headers, SESSION_COOKIE).is_some_and(|token| !token.is_empty())
+}
+
+/// The citizen signed in by the `session` cookie. Anyone else is sent to `/anmelden` and comes
+/// back here afterwards.
+pub struct SignedIn(pub CitizenClaims);
+
+impl FromRequestParts<Services> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
+        match session(parts, services) {
+            Some(Principal::Citizen(claims)) => Ok(SignedIn(claims)),
+            // A form cannot be replayed after signing in; she continues with the form.
+            _ => Err(sign_in(parts, "/antrag")),
+        }
+    }
+}
+
+/// Like [`SignedIn`], with the moment her session ends (the verified `exp` of the session
+/// token), for pages that tell her until when she is signed in.
+pub struct SignedInUntil(pub CitizenClaims, pub OffsetDateTime);
+
+impl FromRequestParts<Services> for SignedInUntil {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
+        match session_until(parts, services) {
+            Some((Principal::Citizen(claims), until)) => Ok(SignedInUntil(claims, until)),
+            _ => Err(sign_in(parts, "/antrag")),
+        }
+    }
+}
+
+/// A staff member of an office, signed in by the `session` cookie. Without a session the page
+/// sends to `/anmelden`; a citizen or an operator without an office is refused (403).
+pub struct OfficeStaff(pub StaffClaims);
+
+impl FromRequestParts<Services> for OfficeStaff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
+        match session(parts, services) {
+            Some(Principal::Staff(claims)) if claims.office_id.is_some() => Ok(OfficeStaff(claims)),
+            None => Err(sign_in(parts, "/amt")),
+            Some(_) => {
+                let Ok(lang) = Lang::from_request_parts(parts, services).await;
+                Err(error_page_of_kind(&Page::from_parts(parts, lang), StatusCode::FORBIDDEN, "staff_only"))
+            }
+        }
+    }
+}
+
+/// A page request of a signed-in citizen: the services and her claims as a [`Call`], the page,
+/// and the end of her session. Anyone else is sent to `/anmelden`, as with [`SignedIn`].
+pub struct CitizenPage {
+    pub call: Call<CitizenClaims>,
+    pub page: Page,
+    pub until: OffsetDateTime,
+}
+
+impl FromRequestParts<Services> for CitizenPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
+        let SignedInUntil(who, until) = SignedInUntil::from_request_parts(parts, services).await?;
+        let Ok(page) = Page::from_request_parts(parts, services).await;
+        Ok(CitizenPage { call: Call { services: services.clone(), lang: page.lang, who }, page, until })
+    }
+}
+
+/// A page request of a staff member of an office, as [`OfficeStaff`] admits them: the services
+/// and their claims as a [`Call`], and the page.
+pub struct StaffPage {
+    pub call: Call<StaffClaims>,
+    pub page: Page,
+}
+
+impl FromRequestParts<Services> for StaffPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
+        let OfficeStaff(who) = OfficeStaff::from_request_parts(parts, services).await?;
+        let Ok(page) = Page::from_request_parts(parts, services).await;
+        Ok(StaffPage { call: Call { services: services.clone(), lang: page.lang, who }, page })
+    }
+}
+
+/// Whoever the `session` cookie signs in, if anyone.
+fn session(parts: &Parts, services: &Services) -> Option<Principal> {
+    session_until(parts, services).map(|(principal, _)| principal)
+}
+
+/// Whoever the `session` cookie signs in, and until when.
+fn session_until(parts: &Parts, services: &Services) -> Option<(Principal, OffsetDateTime)> {
+    let token = cookie(&parts.headers, SESSION_COOKIE).unwrap_or_default();
+    services.verifier.verify_until(token).inspect_err(|reason| tracing::info!(%reason, "page session refused")).ok()
+}
+
+/// The way to `/anmelden` and back here afterwards. A form post cannot be replayed: she comes
+/// back to the page the form was on (its `Referer`, when that is a page of this site), else to
+/// `after_post`.
+fn sign_in(parts: &Parts, after_post: &str) -> Response {
+    let next = if parts.method == Method::GET || parts.method == Method::HEAD {
+        parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned()
+    } else {
+        form_page(parts).unwrap_or_else(|| after_post.to_owned())
+    };
+    let query = serde_urlencoded::to_string([("next", next)]).expect("plain pairs encode");
+    Redirect::to(&format!("/anmelden?{query}")).into_response()
+}
+
+/// The path (and query) of the page a form was posted from, if that page is on this host.
+fn form_page(parts: &Parts) -> Option<String> {
+    let header = |name| parts.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let referer: axum::http::Uri = header(header::REFERER)?.parse().ok()?;
+    let host = header(header::HOST)?;
+    if referer.authority().map(|a| a.as_str()) != Some(host) {
+        return None;
+    }
+    same_site_path(Some(referer.path_and_query()?.as_str())).map(str::to_owned)
+}
+
+/// `next` if it is a path of this site: browsers follow `//host` and `/\host` elsewhere.
+pub fn same_site_path(next: Option<&str>) -> Option<&str> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\"))
+}
