@@ -337,6 +337,19 @@ fn the_chain_runs_on_the_aws_adapters() {
     let mut variables: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     variables.push(("BACKEND", "aws"));
     let runtime = Runtime::start_with(dir.path(), &variables);
+    // On AWS nothing is seeded: an operator subscribes the offices.
+    let admin = runtime.login("admin");
+    for (id, name, ags) in
+        [("jugendamt-bremen", "Jugendamt Bremen", "04011000"), ("jugendamt-cuxhaven", "Jugendamt Cuxhaven", "03352011")]
+    {
+        let tenant = json!({
+            "id": id, "name": name, "phone": "+49 421 000000", "email": format!("{id}@example.org"),
+            "address": {"street": "Am Amt", "house_number": "1", "postcode": "28195", "city": "Bremen"},
+            "municipalities": [{"ags": ags}], "connected": true, "auto_issue": true, "retention_days": 365
+        });
+        let created = runtime.send("POST", "/api/v1/tenants", Some(&admin), Some(&tenant));
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
 
     let mother = runtime.login("mother");
     let application = json!({

@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 
 use crate::auth::{AuthError, CitizenClaims, Principal, StaffClaims};
 use crate::domain::office::Office;
+use crate::domain::places::Municipality;
 use crate::input::FieldErrors;
 use crate::ports::StoreError;
-use crate::records;
 use crate::services::Services;
 use crate::texts::{Lang, text};
 
@@ -97,6 +97,18 @@ pub fn office_contact(office: &Office) -> Value {
     })
 }
 
+/// A municipality as the API names it: its key, official name, Kreis and Land, and the label
+/// that tells municipalities of one name apart.
+pub fn municipality_view(municipality: &Municipality) -> Value {
+    json!({
+        "ags": municipality.ags,
+        "name": municipality.name,
+        "kreis": municipality.kreis,
+        "land": municipality.land,
+        "label": municipality.label(),
+    })
+}
+
 /// 404 in the contract's format for paths no function serves.
 pub async fn not_found(lang: Lang) -> ApiError {
     ApiError::not_found(lang)
@@ -174,7 +186,7 @@ fn bearer(parts: &Parts) -> Result<&str, AuthError> {
 /// as the offices are configured right now.
 async fn verified(token: &str, services: &Services, lang: Lang) -> Result<Result<Principal, AuthError>, ApiError> {
     let Some(offices) = services.verifier.office_providers(token) else { return Ok(services.verifier.verify(token)) };
-    let directory = records::directory(&*services.store).await.map_err(|e| ApiError::store(lang, e))?;
+    let directory = services.directory.get().await.map_err(|e| ApiError::store(lang, e))?;
     Ok(offices.verify(token, &directory).await.map(Principal::Staff))
 }
 

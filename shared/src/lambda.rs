@@ -173,14 +173,14 @@ pub fn services_from_env(
     let resources = Resources::from_env()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let adapters = Adapters::with_config(aws, &resources, clock.clone());
-    let services = Services {
-        store: adapters.store,
-        documents: adapters.documents,
-        queue: adapters.queue,
+    let services = Services::new(
+        adapters.store,
+        adapters.documents,
+        adapters.queue,
         clock,
-        ids: Arc::new(RandomIds),
-        verifier: Arc::new(verifier),
-    };
+        Arc::new(RandomIds),
+        Arc::new(verifier),
+    );
     Ok((services, resources))
 }
 

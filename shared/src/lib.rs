@@ -8,7 +8,8 @@
 //! - [`auth`]: verification of citizen and staff tokens; [`office_idp`]: staff tokens from an
 //!   office's own identity provider.
 //! - [`texts`]: the text catalogue (German, Leichte Sprache, English).
-//! - [`services`]: the adapters a function is wired to.
+//! - [`services`]: the adapters a function is wired to; [`directory`]: the offices and
+//!   municipalities, cached in each process.
 //! - [`http`]: the plumbing every API function shares (errors, extractors).
 //! - [`steps`]: the queue steps of the document chain and the one way to hand a request on.
 //! - [`web`]: what every function's pages share (layout, templates, session cookie, CSRF).
@@ -17,6 +18,7 @@
 pub mod auth;
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod directory;
 pub mod domain;
 pub mod embedded;
 pub mod http;

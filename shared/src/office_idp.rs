@@ -172,7 +172,10 @@ mod tests {
     use super::*;
     use crate::auth::{Principal, SigningKey, Verifier};
     use crate::domain::office::StaffIdentityProvider;
-    use crate::domain::office::tests::office;
+    use crate::domain::office::tests::{BREMEN, CUXHAVEN, PLACES, office};
+
+    /// Verden (Aller), Stadt.
+    const VERDEN: &str = "03361012";
     use crate::ports::ManualClock;
 
     const VERDEN_IDP: &str = "https://login.landkreis-verden.example";
@@ -214,8 +217,8 @@ mod tests {
         Setup { verden_key, cuxhaven_key, source, clock, providers }
     }
 
-    fn with_provider(id: &str, postcode: &str, issuer: &str, jwks_url: &str) -> crate::domain::office::Office {
-        let mut office = office(id, &[postcode], &[]);
+    fn with_provider(id: &str, ags: &str, issuer: &str, jwks_url: &str) -> crate::domain::office::Office {
+        let mut office = office(id, &[ags]);
         office.staff_identity_provider = Some(StaffIdentityProvider {
             issuer: issuer.into(),
             jwks_url: jwks_url.into(),
@@ -225,11 +228,14 @@ mod tests {
     }
 
     fn directory() -> Directory {
-        Directory::new(vec![
-            with_provider("verden", "27283", VERDEN_IDP, VERDEN_JWKS),
-            with_provider("cuxhaven", "27472", CUXHAVEN_IDP, CUXHAVEN_JWKS),
-            office("bremen", &["28195"], &["Bremen"]),
-        ])
+        Directory::new(
+            vec![
+                with_provider("verden", VERDEN, VERDEN_IDP, VERDEN_JWKS),
+                with_provider("cuxhaven", CUXHAVEN, CUXHAVEN_IDP, CUXHAVEN_JWKS),
+                office("bremen", &[BREMEN]),
+            ],
+            PLACES.clone(),
+        )
     }
 
     fn token(key: &SigningKey, issuer: &str, audience: &str, claims: serde_json::Value) -> String {
@@ -298,15 +304,18 @@ mod tests {
         let setup = setup();
         let old = verden_token(&setup, json!({"sub": "k.meyer"}));
         assert!(setup.providers.verify(&old, &directory()).await.is_ok());
-        let moved = Directory::new(vec![
-            with_provider(
-                "verden",
-                "27283",
-                "https://login.niedersachsen.example",
-                "https://login.niedersachsen.example/jwks",
-            ),
-            with_provider("cuxhaven", "27472", CUXHAVEN_IDP, CUXHAVEN_JWKS),
-        ]);
+        let moved = Directory::new(
+            vec![
+                with_provider(
+                    "verden",
+                    VERDEN,
+                    "https://login.niedersachsen.example",
+                    "https://login.niedersachsen.example/jwks",
+                ),
+                with_provider("cuxhaven", CUXHAVEN, CUXHAVEN_IDP, CUXHAVEN_JWKS),
+            ],
+            PLACES.clone(),
+        );
         assert_eq!(setup.providers.verify(&old, &moved).await, Err(AuthError::UnknownIssuer));
     }
 

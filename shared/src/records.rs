@@ -3,6 +3,7 @@
 //! | item | partition | sort | index |
 //! |---|---|---|---|
 //! | office | `OFFICES` | office id | |
+//! | imported directory of municipalities in use | `PLACES` | `CURRENT` | |
 //! | draft | `CITIZEN#<sub>` | `DRAFT#<id>` | |
 //! | idempotency key | `CITIZEN#<sub>` | `IDEMPOTENCY#<key>` | |
 //! | request | `REQUEST#<id>` | `REQUEST` | `OFFICE#<office>` / `<status>#<id>` |
@@ -20,7 +21,7 @@ use time::{Date, Duration, OffsetDateTime};
 use crate::domain::audit::AuditEntry;
 use crate::domain::draft::Draft;
 use crate::domain::message::Message;
-use crate::domain::office::{Directory, Office};
+use crate::domain::office::Office;
 use crate::domain::register::RegisterEntry;
 use crate::domain::request::{Request, Status};
 use crate::domain::values::{ClientId, format_date};
@@ -56,10 +57,6 @@ pub async fn offices(store: &dyn StateStore) -> Result<Vec<Office>, StoreError> 
     store.query("OFFICES", "").await?.into_iter().map(|item| decode(item).map(|v| v.value)).collect()
 }
 
-pub async fn directory(store: &dyn StateStore) -> Result<Directory, StoreError> {
-    offices(store).await.map(Directory::new)
-}
-
 /// Stores an office; with `only_if_new`, an existing one is left as it is (returns false).
 pub async fn put_office(store: &dyn StateStore, office: &Office, only_if_new: bool) -> Result<bool, StoreError> {
     let condition = if only_if_new { Condition::Absent } else { Condition::Always };
@@ -69,6 +66,23 @@ pub async fn put_office(store: &dyn StateStore, office: &Office, only_if_new: bo
         Err(StoreError::ConditionFailed) if only_if_new => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+// --- directory of municipalities --------------------------------------------------------------
+
+fn places_key() -> Key {
+    Key::new("PLACES", "CURRENT")
+}
+
+/// The Gebietsstand of the imported directory of municipalities in use, if one was imported.
+pub async fn places_stand(store: &dyn StateStore) -> Result<Option<String>, StoreError> {
+    let item = store.get(&places_key()).await?;
+    Ok(item.and_then(|item| item.body.get("stand").and_then(Value::as_str).map(str::to_owned)))
+}
+
+pub async fn set_places_stand(store: &dyn StateStore, stand: &str) -> Result<(), StoreError> {
+    let item = Item::new(places_key(), json!({ "stand": stand }));
+    store.write(vec![Write::Put { item, condition: Condition::Always }]).await
 }
 
 // --- drafts ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::auth::Verifier;
+use crate::directory::DirectoryCache;
 use crate::ports::{Clock, DocumentStore, Ids, Queue, StateStore};
 
 /// The adapters a function is wired to.
@@ -15,4 +16,20 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn Ids>,
     pub verifier: Arc<Verifier>,
+    /// The offices and municipalities, cached (see [`crate::directory`]).
+    pub directory: Arc<DirectoryCache>,
+}
+
+impl Services {
+    pub fn new(
+        store: Arc<dyn StateStore>,
+        documents: Arc<dyn DocumentStore>,
+        queue: Arc<dyn Queue>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn Ids>,
+        verifier: Arc<Verifier>,
+    ) -> Services {
+        let directory = Arc::new(DirectoryCache::new(store.clone(), documents.clone(), clock.clone()));
+        Services { store, documents, queue, clock, ids, verifier, directory }
+    }
 }

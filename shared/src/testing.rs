@@ -11,7 +11,8 @@ use time::{Duration, OffsetDateTime};
 use tower::ServiceExt;
 
 use crate::auth::{PrincipalKind, SigningKey, TrustedIssuer, Verifier};
-use crate::domain::office::{Office, PostalAddress};
+use crate::domain::office::{AreaMunicipality, Office, PostalAddress};
+use crate::domain::places::Ags;
 use crate::embedded::{Database, FsDocumentStore, QueueSettings, SqliteQueue, SqliteStateStore};
 use crate::ports::{ManualClock, RandomIds};
 use crate::records;
@@ -29,10 +30,10 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
-/// Offices of the tests: Bremen (connected), Hamburg (not connected), Berlin (register for
-/// children born abroad).
-pub fn offices() -> Vec<Office> {
-    let office = |id: &str, postcode: &str, city: &str, connected: bool, abroad: bool| Office {
+/// A connected office of the municipalities `keys` (AGS) at `postcode`, with example contact
+/// data.
+pub fn office(id: &str, postcode: &str, city: &str, keys: &[&str]) -> Office {
+    Office {
         id: id.into(),
         name: format!("Jugendamt {city}"),
         address: PostalAddress {
@@ -44,21 +45,28 @@ pub fn offices() -> Vec<Office> {
         phone: "+49 000 000".into(),
         email: format!("{id}@example.org"),
         opening_hours: None,
-        postcodes: vec![postcode.into()],
-        municipalities: vec![city.into()],
-        connected,
+        postcodes: vec![],
+        municipalities: keys
+            .iter()
+            .map(|key| AreaMunicipality { ags: Ags::parse(key).expect("an AGS"), name: format!("{city}, Stadt") })
+            .collect(),
+        connected: true,
         auto_issue: true,
         required_documents: vec![],
         retention_days: 365,
-        keeps_register_for_born_abroad: abroad,
+        keeps_register_for_born_abroad: false,
         staff_identity_provider: None,
         letterhead: None,
-    };
-    vec![
-        office("jugendamt-bremen", "28195", "Bremen", true, false),
-        office("jugendamt-hamburg", "20095", "Hamburg", false, false),
-        office("jugendamt-berlin", "10117", "Berlin", true, true),
-    ]
+    }
+}
+
+/// Offices of the tests: Bremen (connected), Hamburg (not connected), Berlin (register for
+/// children born abroad).
+pub fn offices() -> Vec<Office> {
+    let hamburg = Office { connected: false, ..office("jugendamt-hamburg", "20095", "Hamburg", &["02000000"]) };
+    let berlin =
+        Office { keeps_register_for_born_abroad: true, ..office("jugendamt-berlin", "10117", "Berlin", &["11000000"]) };
+    vec![office("jugendamt-bremen", "28195", "Bremen", &["04011000"]), hamburg, berlin]
 }
 
 impl TestApp {
@@ -78,24 +86,30 @@ impl TestApp {
             kind,
             keys: key.jwks(),
         };
-        let services = Services {
-            store: Arc::new(SqliteStateStore::new(database.clone(), clock.clone())),
-            documents: Arc::new(FsDocumentStore::new(dir.path().join("documents"), clock.clone())),
-            queue: Arc::new(SqliteQueue::new(database, clock.clone(), Arc::new(RandomIds), QueueSettings::default())),
-            clock: clock.clone(),
-            ids: Arc::new(RandomIds),
-            verifier: Arc::new(Verifier::new(
+        let services = Services::new(
+            Arc::new(SqliteStateStore::new(database.clone(), clock.clone())),
+            Arc::new(FsDocumentStore::new(dir.path().join("documents"), clock.clone())),
+            Arc::new(SqliteQueue::new(database, clock.clone(), Arc::new(RandomIds), QueueSettings::default())),
+            clock.clone(),
+            Arc::new(RandomIds),
+            Arc::new(Verifier::new(
                 [trusted(CITIZEN_AUDIENCE, PrincipalKind::Citizen), trusted(STAFF_AUDIENCE, PrincipalKind::Staff)]
                     .into_iter()
                     .chain(issuers)
                     .collect(),
             )),
-        };
+        );
+        let app = TestApp { services: services.clone(), clock, router: router.with_state(services), key, _dir: dir };
         for office in offices() {
-            records::put_office(&*services.store, &office, false).await.expect("office stored");
+            app.put_office(&office).await;
         }
-        let router = router.with_state(services.clone());
-        TestApp { services, clock, router, key, _dir: dir }
+        app
+    }
+
+    /// Stores an office (new or changed) as the tenants API would: it counts at once.
+    pub async fn put_office(&self, office: &Office) {
+        records::put_office(&*self.services.store, office, false).await.expect("office stored");
+        self.services.directory.invalidate();
     }
 
     fn token(&self, claims: Value, audience: &str) -> String {

@@ -104,31 +104,7 @@ mod tests {
         use crate::domain::precheck::BlockReason;
         use crate::domain::request::Status;
         use crate::domain::values::Problem;
-        let problems = [
-            Problem::Required,
-            Problem::TooLong,
-            Problem::NameCharacters,
-            Problem::TextCharacters,
-            Problem::NotText,
-            Problem::NotYesNo,
-            Problem::NotAChoice,
-            Problem::NotAnObject,
-            Problem::DateFormat,
-            Problem::DateInFuture,
-            Problem::DateTooEarly,
-            Problem::ChildNotMinor,
-            Problem::MotherMinor,
-            Problem::PostcodeFormat,
-            Problem::OneChildOnly,
-            Problem::NoOfficeForPostcode,
-            Problem::OfficeNotConnected,
-            Problem::IdFormat,
-            Problem::NotEligible,
-            Problem::PhoneFormat,
-            Problem::EmailFormat,
-            Problem::UrlFormat,
-            Problem::RetentionRange,
-        ];
+        let problems = Problem::ALL;
         let reasons = [
             BlockReason::NotEntitled,
             BlockReason::ChildNotMinor,

@@ -30,6 +30,9 @@ pub struct MessageMeta {
     /// A UUID without `urn:uuid:` (XFamilie `UUIDType`).
     pub message_id: String,
     pub created_at: OffsetDateTime,
+    /// The Gebietsstand of the directory the municipality keys come from (the version of
+    /// Destatis' AGS list), e.g. `2025-08-31`.
+    pub ags_list_version: String,
 }
 
 /// The author of every message: the operator of the service.
@@ -58,10 +61,13 @@ pub const SERVICE: ServiceIdentity = ServiceIdentity {
 };
 
 /// A code list as XÖV code types name it in their attributes.
-struct CodeList {
-    uri: &'static str,
-    version: &'static str,
+struct CodeList<'a> {
+    uri: &'a str,
+    version: &'a str,
 }
+
+/// Destatis' Amtlicher Gemeindeschlüssel, in the version of the directory in use.
+const AGS_LIST: &str = "urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:ags";
 
 const NACHRICHTENTYP: CodeList = CodeList { uri: "urn:xoev-de:xfamilie:codeliste:nachrichtentyp", version: "4.0" };
 const ALLEINSORGE_EINTRAGUNG: CodeList =
@@ -147,7 +153,7 @@ fn message(
     });
     x.text("xfb:zeitstempelAntragsstellung", &timestamp(submitted_at));
     x.text("xfb:transaktionsid", &request.id);
-    mother(&mut x, &application.mother);
+    mother(&mut x, &application.mother, &meta.ags_list_version);
     child(&mut x, &application.child);
     zusatzangaben(&mut x, &application.declarations);
     ending(&mut x);
@@ -214,15 +220,18 @@ fn street_address(x: &mut Xml, house_number: &str, postcode: &str, street: &str,
 }
 
 /// xfg:AngabenZumElternteil2Type.
-fn mother(x: &mut Xml, mother: &Mother) {
+fn mother(x: &mut Xml, mother: &Mother, ags_list_version: &str) {
     x.element("xfg:angabenZurMutter", |x| {
         name(x, "xfg:nameElternteil2", &mother.family_name, mother.birth_name.as_ref(), &mother.given_names);
         x.element("xfg:geburt", |x| {
             x.text("xfb:geburtsort", mother.birth_place.as_str());
             x.element("xfb:geburtsdatum", |x| x.text("xfb:jahrMonatTag", &format_date(mother.birth_date)));
         });
-        let Address { street, house_number, postcode, city } = &mother.address;
+        let Address { street, house_number, postcode, city, municipality } = &mother.address;
         x.element("xfg:anschrift", |x| {
+            if let Some(ags) = municipality {
+                x.code("xfb:gemeindeschluessel", &CodeList { uri: AGS_LIST, version: ags_list_version }, ags.as_str());
+            }
             street_address(x, house_number.as_str(), postcode.as_str(), street.as_str(), city.as_str());
         });
     });

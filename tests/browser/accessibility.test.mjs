@@ -23,6 +23,8 @@ after(async () => {
 });
 
 const submit = (page) => page.locator("main form button[type=submit]").last().click();
+// The results page has its choice above a search form.
+const choose = (page) => page.locator('main form[method="post"] button[type=submit]').click();
 
 for (const lang of LANGUAGES) {
   for (const width of WIDTHS) {
@@ -127,7 +129,13 @@ for (const lang of LANGUAGES) {
       await page.fill('input[name="mother.birth_name"]', "Muster1");
       await submit(page);
       await audit("antrag-mutter-fehler", { expectError: true, shot: true });
+      // 27568 is Bremen's and Bremerhaven's: she chooses her municipality.
       await page.fill('input[name="mother.address.street"]', "Deichstraße");
+      await page.fill('input[name="mother.address.postcode"]', "27568");
+      await page.fill('input[name="mother.birth_name"]', "");
+      await submit(page);
+      await audit("antrag-mutter-gemeinde", { expectError: true, shot: true });
+      assert.equal(await page.locator('input[name="mother.address.municipality"]').count(), 2);
       await page.fill('input[name="mother.address.postcode"]', "27472");
       await page.fill('input[name="mother.address.city"]', "Cuxhaven");
       await page.fill('input[name="mother.birth_name"]', "");
@@ -143,9 +151,16 @@ for (const lang of LANGUAGES) {
       await page.fill('input[name="child.birth_date.day"]', "14");
       await page.fill('input[name="child.birth_date.month"]', "3");
       await page.fill('input[name="child.birth_date.year"]', "2021");
-      await page.fill('input[name="child.birth_place"]', "Bremen");
+      // Eleven municipalities are called Neuenkirchen: she picks hers on the results page.
+      await page.fill('input[name="child.birth_place"]', "Neuenkirchen");
       await page.check('input[name="child.born_abroad"][value="no"]');
       await submit(page);
+      await page.waitForURL("**/antrag/geburtsort");
+      await audit("antrag-geburtsort", { shot: true });
+      await choose(page);
+      await audit("antrag-geburtsort-fehler", { expectError: true });
+      await page.check('input[name="child.birth_municipality"][value="03352038"]');
+      await choose(page);
 
       await page.waitForURL("**/antrag/zustellung");
       await audit("antrag-zustellung");

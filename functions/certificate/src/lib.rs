@@ -48,7 +48,7 @@ impl Step for CertificateStep {
         if request.certificate.is_some() || !matches!(request.status, Status::Prepared | Status::InReview) {
             return Ok(());
         }
-        let directory = records::directory(store).await?;
+        let directory = services.directory.get().await?;
         let office = directory
             .get(&request.office_id)
             .ok_or_else(|| StepError::Failed(format!("issuing office {} is unknown", request.office_id)))?;

@@ -3,7 +3,6 @@
 
 use serde_json::{Value, json};
 use shared::ports::Clock;
-use shared::records;
 use shared::testing::{PageResponse, TestApp, session};
 use shared::texts::{Lang, text};
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
@@ -69,7 +68,7 @@ fn asks(page: &PageResponse, name: &str) -> bool {
 async fn require_birth_certificate(app: &TestApp) {
     let mut bremen = shared::testing::offices().into_iter().find(|o| o.id == "jugendamt-bremen").unwrap();
     bremen.required_documents = vec!["geburtsurkunde".into()];
-    records::put_office(&*app.services.store, &bremen, false).await.unwrap();
+    app.put_office(&bremen).await;
 }
 
 fn upload(cookie: &str, file_name: &str, bytes: &[u8]) -> ([(&'static str, String); 2], (&'static str, Vec<u8>)) {
@@ -444,4 +443,101 @@ async fn after_her_session_ends_she_signs_in_again_and_continues_where_she_was()
     assert_eq!(app.page_get("/antrag", &again).await.location(), Some("/antrag/kind"), "she resumes there");
     let mother = app.page_get("/antrag/mutter?zurueck=pruefen", &again).await;
     assert!(mother.text().contains("value=\"Deichstraße\""), "what she saved is there");
+}
+
+/// Fills in applicant and mother, then posts the child step with `birth_place`.
+async fn child_born_in(app: &TestApp, cookie: &str, birth_place: &'static str) -> PageResponse {
+    app.page_post("/antrag/antragsteller", cookie, APPLICANT).await;
+    app.page_post("/antrag/mutter", cookie, MOTHER).await;
+    app.page_post("/antrag/kind", cookie, &with(CHILD, "child.birth_place", birth_place)).await
+}
+
+#[tokio::test]
+async fn a_birth_place_that_names_one_municipality_is_keyed_at_once() {
+    let app = TestApp::new(drafts::router()).await;
+    let cookie = session(&app.mother());
+    let saved = child_born_in(&app, &cookie, "Cuxhaven").await;
+    assert_eq!(saved.location(), Some("/antrag/zustellung"));
+    assert_eq!(draft(&app).await["data"]["child"]["birth_municipality"], "03352011");
+    assert_eq!(draft(&app).await["data"]["child"]["birth_place"], "Cuxhaven", "as she wrote it");
+}
+
+#[tokio::test]
+async fn a_repeated_name_leads_to_the_results_page_where_she_picks_her_town() {
+    let app = TestApp::new(drafts::router()).await;
+    let cookie = session(&app.mother());
+    let saved = child_born_in(&app, &cookie, "Neustadt").await;
+    assert_eq!(saved.location(), Some("/antrag/geburtsort"));
+    assert!(draft(&app).await["data"]["child"].get("birth_municipality").is_none(), "nothing guessed");
+    let results = app.page_get("/antrag/geburtsort", &cookie).await;
+    assert_eq!(results.status, 200);
+    let html = results.text();
+    assert!(html.contains("Neustadt in Holstein, Stadt — Ostholstein, Schleswig-Holstein"), "with Kreis and Land");
+    assert!(html.contains("Neustadt a.d.Donau, St — Kelheim, Bayern"));
+    assert!(html.contains("value=\"none\""), "or: not in the list");
+    // Resuming the form comes back here until she picked one.
+    assert_eq!(app.page_get("/antrag", &cookie).await.location(), Some("/antrag/geburtsort"));
+
+    let nothing = app.page_post("/antrag/geburtsort", &cookie, &[]).await;
+    assert_eq!(nothing.status, 422, "she has to choose");
+    let forged = app.page_post("/antrag/geburtsort", &cookie, &[("child.birth_municipality", "99999999")]).await;
+    assert_eq!(forged.status, 422, "no key the directory does not know");
+    let picked = app.page_post("/antrag/geburtsort", &cookie, &[("child.birth_municipality", "01055032")]).await;
+    assert_eq!(picked.location(), Some("/antrag/zustellung"));
+    let data = draft(&app).await["data"].clone();
+    assert_eq!(
+        (data["child"]["birth_place"].as_str(), data["child"]["birth_municipality"].as_str()),
+        (Some("Neustadt"), Some("01055032"))
+    );
+
+    // Saving the child step again with the same place shows her choice again to confirm.
+    let again = app.page_post("/antrag/kind", &cookie, &with(CHILD, "child.birth_place", "Neustadt")).await;
+    assert_eq!(again.location(), Some("/antrag/geburtsort"));
+    assert_eq!(draft(&app).await["data"]["child"]["birth_municipality"], "01055032");
+    let confirm = app.page_get("/antrag/geburtsort", &cookie).await;
+    assert!(confirm.text().contains("value=\"01055032\" checked"), "her choice is preselected");
+    let other = app.page_post("/antrag/kind", &cookie, &with(CHILD, "child.birth_place", "Frankfurt")).await;
+    assert_eq!(other.location(), Some("/antrag/geburtsort"));
+}
+
+#[tokio::test]
+async fn a_place_not_in_the_directory_can_be_searched_again_or_kept_as_written() {
+    let app = TestApp::new(drafts::router()).await;
+    let cookie = session(&app.mother());
+    assert_eq!(child_born_in(&app, &cookie, "Bremen-Vegesack").await.location(), Some("/antrag/geburtsort"));
+    let results = app.page_get("/antrag/geburtsort", &cookie).await;
+    assert!(results.text().contains("nicht gefunden"));
+    assert!(results.text().contains("Bremen, Stadt — Bremen"), "its first word finds Bremen");
+    let searched = app.page_get("/antrag/geburtsort?suche=Cuxhaven", &cookie).await;
+    assert!(searched.text().contains("Cuxhaven, Stadt — Cuxhaven, Niedersachsen"));
+    let kept = app.page_post("/antrag/geburtsort", &cookie, &[("child.birth_municipality", "none")]).await;
+    assert_eq!(kept.location(), Some("/antrag/zustellung"));
+    assert!(draft(&app).await["data"]["child"]["birth_municipality"].is_null(), "not in the directory: review");
+    app.page_post("/antrag/zustellung", &cookie, DELIVERY).await;
+    let check = app.page_get("/antrag/pruefen", &cookie).await.text();
+    assert!(check.contains("Bremen-Vegesack") && check.contains("nicht im Gemeindeverzeichnis gefunden"), "{check}");
+}
+
+#[tokio::test]
+async fn a_postcode_across_two_offices_asks_her_municipality_on_the_mother_step() {
+    use shared::testing::office;
+    let app = TestApp::new(drafts::router()).await;
+    app.put_office(&office("jugendamt-harz", "38820", "Harz", &["15085110"])).await;
+    app.put_office(&office("jugendamt-msh", "06526", "Mansfeld-Südharz", &["15087220"])).await;
+    let cookie = session(&app.mother());
+    app.page_post("/antrag/antragsteller", &cookie, APPLICANT).await;
+    let asked = app.page_post("/antrag/mutter", &cookie, &with(MOTHER, "mother.address.postcode", "06333")).await;
+    assert_eq!(asked.status, 422);
+    assert!(asks(&asked, "mother.address.municipality"));
+    assert!(asked.text().contains("Hettstedt, Stadt — Mansfeld-Südharz, Sachsen-Anhalt"));
+    let mut chosen = with(MOTHER, "mother.address.postcode", "06333");
+    chosen.push(("mother.address.municipality", "15087220"));
+    let saved = app.page_post("/antrag/mutter", &cookie, &chosen).await;
+    assert_eq!(saved.location(), Some("/antrag/kind"));
+    assert_eq!(draft(&app).await["data"]["mother"]["address"]["municipality"], "15087220");
+    // A postcode of one office needs no municipality: a stale choice is dropped.
+    let mut moved = MOTHER.to_vec();
+    moved.push(("mother.address.municipality", "15087220"));
+    app.page_post("/antrag/mutter", &cookie, &moved).await;
+    assert!(draft(&app).await["data"]["mother"]["address"].get("municipality").is_none());
 }

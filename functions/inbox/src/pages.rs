@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::json;
 use shared::domain::application::{Applicant, Application, Delivery};
 use shared::domain::message::parse_office_message;
+use shared::domain::places::{Ags, Places};
 use shared::domain::register::{RegisterEntry, ReviewReason};
 use shared::domain::request::{Request, Status, TrustLevel, parse_outcome};
 use shared::domain::upload::DocumentKind;
@@ -117,7 +118,7 @@ async fn inbox(StaffPage { call, page }: StaffPage) -> PageResult {
 }
 
 async fn office_name(call: &StaffCall) -> Result<Option<String>, PageError> {
-    let directory = records::directory(&*call.services.store).await?;
+    let directory = call.services.directory.get().await?;
     Ok(call.who.office_id.as_deref().and_then(|id| directory.get(id)).map(|office| office.name.clone()))
 }
 
@@ -165,8 +166,14 @@ fn yes_no(lang: Lang, yes: bool) -> String {
 }
 
 /// The application in summary lists: who applied, the mother, the child, delivery, declarations.
-fn application_sections(lang: Lang, request: &Request) -> Vec<Value> {
+fn application_sections(lang: Lang, request: &Request, places: &Places) -> Vec<Value> {
     let Application { applicant, mother, child, delivery, .. } = &request.application;
+    // A municipality key as the directory names it: "Bremen, Stadt — Bremen (04011000)".
+    let municipality = |ags: &Option<Ags>| {
+        ags.as_ref().map(|ags| {
+            places.get(ags).map_or_else(|| ags.as_str().to_owned(), |m| format!("{} ({})", m.label(), ags.as_str()))
+        })
+    };
     let login = &request.login;
     let trust = match login.trust_level {
         TrustLevel::Basis => "basis",
@@ -210,16 +217,16 @@ fn application_sections(lang: Lang, request: &Request) -> Vec<Value> {
             row(lang, "amt.field.birth", vec![
                 web::format_date(lang, mother.birth_date), mother.birth_place.as_str().to_owned(),
             ]),
-            row(lang, "amt.field.address", vec![
+            row(lang, "amt.field.address", [
                 format!("{} {}", address.street.as_str(), address.house_number.as_str()),
                 format!("{} {}", address.postcode.as_str(), address.city.as_str()),
-            ]),
+            ].into_iter().chain(municipality(&address.municipality)).collect()),
         ]},
         context! { heading => text(lang, "amt.section.child"), rows => vec![
             row(lang, "amt.field.name", vec![full_name(child.given_names.as_str(), child.family_name.as_str())]),
-            row(lang, "amt.field.birth", vec![
+            row(lang, "amt.field.birth", [
                 web::format_date(lang, child.birth_date), child.birth_place.as_str().to_owned(),
-            ]),
+            ].into_iter().chain(municipality(&child.birth_municipality)).collect()),
             row(lang, "amt.field.born_abroad", vec![yes_no(lang, child.born_abroad)]),
         ]},
         context! { heading => text(lang, "amt.section.declarations"), rows => declarations },
@@ -255,6 +262,9 @@ fn register_view(lang: Lang, request: &Request) -> Option<Value> {
             let (code, candidates) = match reason {
                 ReviewReason::RegisterEntries { candidates } => {
                     ("register_entries", candidates.iter().map(|e| candidate(lang, e)).collect())
+                }
+                ReviewReason::BirthDateSlip { candidates } => {
+                    ("birth_date_slip", candidates.iter().map(|e| candidate(lang, e)).collect())
                 }
                 ReviewReason::BirthPlaceNotMapped => ("birth_place_not_mapped", vec![]),
                 ReviewReason::RegisterOfficeNotConnected => ("register_office_not_connected", vec![]),
@@ -301,6 +311,7 @@ fn downloads(lang: Lang, request: &Request) -> Vec<Download> {
 async fn render_detail(call: &StaffCall, page: &Page, id: &str, entered: Entered, status: StatusCode) -> PageResult {
     let lang = page.lang;
     let request = office_request(call, id, "read:request").await?.value;
+    let directory = call.services.directory.get().await?;
     let messages = records::messages(&*call.services.store, id).await?;
     let mut values = entered.values;
     values.entry("asks_for".into()).or_insert_with(|| "none".into());
@@ -359,7 +370,7 @@ async fn render_detail(call: &StaffCall, page: &Page, id: &str, entered: Entered
             can_post,
             parts,
             reason,
-            sections => application_sections(lang, &request),
+            sections => application_sections(lang, &request, directory.places()),
             register => register_view(lang, &request),
             downloads => downloads(lang, &request),
             asked_for,

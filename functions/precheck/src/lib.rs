@@ -11,9 +11,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::domain::precheck::{assess, parse_answers};
 use shared::domain::values::Postcode;
-use shared::http::{ApiError, JsonBody, office_contact};
+use shared::http::{ApiError, JsonBody, municipality_view, office_contact};
 use shared::input::FieldErrors;
-use shared::records;
 use shared::services::Services;
 use shared::texts::{Lang, text};
 
@@ -33,8 +32,14 @@ async fn precheck(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let answers = parse_answers(&body).map_err(|errors| ApiError::invalid(lang, &errors))?;
-    let directory = records::directory(&*services.store).await.map_err(|e| ApiError::store(lang, e))?;
-    let outcome = assess(&answers, &directory);
+    let directory = services.directory.get().await.map_err(|e| ApiError::store(lang, e))?;
+    let outcome = assess(&answers, &directory).map_err(|unresolved| {
+        let mut errors = FieldErrors::default();
+        errors.add(unresolved.field, unresolved.problem);
+        let choices: Vec<Value> = unresolved.choices.iter().map(|m| municipality_view(m)).collect();
+        let error = ApiError::invalid(lang, &errors);
+        if choices.is_empty() { error } else { error.with_details(json!({"choices": {unresolved.field: choices}})) }
+    })?;
     let reasons: Vec<Value> = outcome
         .reasons
         .iter()
@@ -65,11 +70,29 @@ async fn offices(
             Some(errors.finish(parsed).map_err(|errors| ApiError::invalid(lang, &errors))?)
         }
     };
-    let offices = records::offices(&*services.store).await.map_err(|e| ApiError::store(lang, e))?;
-    let listed = offices
-        .iter()
-        .filter(|office| postcode.as_ref().is_none_or(|p| office.postcodes.iter().any(|c| c == p.as_str())))
-        .map(office_contact)
-        .collect();
+    let directory = services.directory.get().await.map_err(|e| ApiError::store(lang, e))?;
+    let listed = match &postcode {
+        None => directory.offices().iter().map(office_contact).collect(),
+        // With the municipalities of the postcode each office serves it for.
+        Some(postcode) => {
+            let mut listed: Vec<Value> = Vec::new();
+            for (municipality, office) in directory.offices_for_postcode(postcode.as_str()) {
+                let known = listed.iter_mut().find(|view| view["id"] == office.id.as_str());
+                let view = match known {
+                    Some(view) => view,
+                    None => {
+                        let mut view = office_contact(office);
+                        view["municipalities"] = json!([]);
+                        listed.push(view);
+                        listed.last_mut().expect("just pushed")
+                    }
+                };
+                if let (Some(municipality), Some(list)) = (municipality, view["municipalities"].as_array_mut()) {
+                    list.push(municipality_view(municipality));
+                }
+            }
+            listed
+        }
+    };
     Ok(Json(Value::Array(listed)))
 }

@@ -98,3 +98,31 @@ async fn offices_are_listed_by_postcode() {
     assert_eq!(status, 422);
     assert!(body["error"]["fields"]["postcode"].is_string());
 }
+
+#[tokio::test]
+async fn a_postcode_nobody_knows_is_a_field_error() {
+    let app = TestApp::new(precheck::router()).await;
+    let (status, body) =
+        app.call("POST", "/api/v1/precheck", None, Some(answers(json!({"residence_postcode": "99999"})))).await;
+    assert_eq!(status, 422);
+    assert!(body["error"]["fields"]["residence_postcode"].is_string());
+}
+
+#[tokio::test]
+async fn a_postcode_across_two_offices_asks_for_her_municipality() {
+    use shared::testing::office;
+    let app = TestApp::new(precheck::router()).await;
+    app.put_office(&office("jugendamt-harz", "38820", "Harz", &["15085110"])).await;
+    app.put_office(&office("jugendamt-msh", "06526", "Mansfeld-Südharz", &["15087220"])).await;
+    let (status, body) =
+        app.call("POST", "/api/v1/precheck", None, Some(answers(json!({"residence_postcode": "06333"})))).await;
+    assert_eq!(status, 422, "{body}");
+    let choices = body["error"]["details"]["choices"]["residence_municipality"].as_array().unwrap();
+    assert_eq!(choices[0]["label"], "Falkenstein/Harz, Stadt — Harz, Sachsen-Anhalt");
+    let chosen = answers(json!({"residence_postcode": "06333", "residence_municipality": "15085110"}));
+    let (status, body) = app.call("POST", "/api/v1/precheck", None, Some(chosen)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["office"]["id"], "jugendamt-harz");
+    let (_, offices) = app.call("GET", "/api/v1/offices?postcode=06333", None, None).await;
+    assert_eq!(offices.as_array().unwrap().len(), 2, "each office with the municipality it serves there");
+}

@@ -181,3 +181,45 @@ async fn errors_are_styled_pages_in_the_right_language_never_raw() {
     assert!(garbage.status.is_client_error());
     assert!(garbage.text().contains("Das hat nicht geklappt"), "a rejected body gets a page, not plain text");
 }
+
+#[tokio::test]
+async fn a_postcode_nobody_knows_is_corrected_on_its_question() {
+    let app = TestApp::new(precheck::router()).await;
+    let cookie = answer_all(&app, &QUESTIONS[..1]).await;
+    let unknown = app.page_post("/vorab-check/wohnort", &cookie, &[("residence_postcode", "99999")]).await;
+    assert_eq!(unknown.status, 422);
+    assert!(unknown.text().contains("Diese Postleitzahl kennen wir nicht"));
+}
+
+#[tokio::test]
+async fn a_postcode_across_two_offices_asks_her_municipality_only_then() {
+    use shared::testing::office;
+    let app = TestApp::new(precheck::router()).await;
+    app.put_office(&office("jugendamt-harz", "38820", "Harz", &["15085110"])).await;
+    app.put_office(&office("jugendamt-msh", "06526", "Mansfeld-Südharz", &["15087220"])).await;
+    // Bremen's postcode leads to one office: the municipality is never asked.
+    let cookie = answer_all(&app, &QUESTIONS[..1]).await;
+    let next = app.page_post("/vorab-check/wohnort", &cookie, &[("residence_postcode", "28195")]).await;
+    assert_eq!(next.location(), Some("/vorab-check/alter-kind"));
+    assert_eq!(app.page_get("/vorab-check/gemeinde", &cookie).await.location(), Some("/vorab-check/alter-kind"));
+
+    let asked = app.page_post("/vorab-check/wohnort", &cookie, &[("residence_postcode", "06333")]).await;
+    assert_eq!(asked.location(), Some("/vorab-check/gemeinde"));
+    let cookie = asked.cookies().into_iter().find(|c| c.starts_with("vorab=")).unwrap();
+    let page = app.page_get("/vorab-check/gemeinde", &cookie).await;
+    assert!(page.text().contains("Falkenstein/Harz, Stadt — Harz, Sachsen-Anhalt"), "{}", page.html);
+    assert!(page.text().contains("Frage 2 von 9"), "the municipality shares its postcode's number");
+    let wrong = app.page_post("/vorab-check/gemeinde", &cookie, &[("residence_municipality", "04011000")]).await;
+    assert_eq!(wrong.status, 422, "only a municipality of her postcode");
+    let chosen = app.page_post("/vorab-check/gemeinde", &cookie, &[("residence_municipality", "15087220")]).await;
+    assert_eq!(chosen.location(), Some("/vorab-check/alter-kind"));
+    let mut cookie = chosen.cookies().into_iter().find(|c| c.starts_with("vorab=")).unwrap();
+    for (slug, field, value) in &QUESTIONS[2..] {
+        let response = app.page_post(&format!("/vorab-check/{slug}"), &cookie, &[(field, value)]).await;
+        cookie = response.cookies().into_iter().find(|c| c.starts_with("vorab=")).unwrap();
+    }
+    let result = app.page_get("/vorab-check/ergebnis", &cookie).await;
+    assert_eq!(result.status, 200);
+    assert!(result.text().contains("Jugendamt Mansfeld-Südharz"), "her office");
+    assert!(result.text().contains("Hettstedt, Stadt — Mansfeld-Südharz, Sachsen-Anhalt"), "her answer to change");
+}

@@ -38,7 +38,7 @@ async fn check_access(call: &StaffCall, office_id: &str) -> Result<(), ApiError>
     if !may_keep_register(&call.who, office_id) {
         return Err(call.forbidden());
     }
-    let directory = call.store(records::directory(&*call.services.store).await)?;
+    let directory = call.store(call.services.directory.get().await)?;
     if directory.get(office_id).is_none() { Err(call.not_found()) } else { Ok(()) }
 }
 

@@ -3,7 +3,7 @@
 //! certificate (queue `issue`) or puts the request into the office's inbox (`in_review`).
 
 use async_trait::async_trait;
-use shared::domain::register::{Decision, ReviewReason, birthdays_to_check, decide};
+use shared::domain::register::{Decision, ReviewReason, decide, register_query_birthdays};
 use shared::domain::request::{Approval, RegisterResult, Status};
 use shared::ports::QueueName;
 use shared::records::{self, Audit, Versioned};
@@ -51,7 +51,7 @@ impl Step for RegisterCheckStep {
             _ => return Ok(()),
         }
 
-        let directory = records::directory(store).await?;
+        let directory = services.directory.get().await?;
         let register_office =
             request.register_office_id.as_deref().and_then(|id| directory.get(id)).filter(|o| o.connected);
         let entries = match register_office {
@@ -59,7 +59,7 @@ impl Step for RegisterCheckStep {
                 records::register_entries_born_on(
                     store,
                     &office.id,
-                    &birthdays_to_check(request.application.child.birth_date),
+                    &register_query_birthdays(request.application.child.birth_date),
                 )
                 .await?
             }
@@ -85,7 +85,11 @@ impl Step for RegisterCheckStep {
             };
             kinds.sort_by_key(|kind| kind.code());
             kinds.dedup();
-            let meta = MessageMeta { message_id: services.ids.new_id(), created_at: now };
+            let meta = MessageMeta {
+                message_id: services.ids.new_id(),
+                created_at: now,
+                ags_list_version: directory.places().stand().to_owned(),
+            };
             let xml = auskunft_0803(&request, &kinds, residence_office, Some(register_office), &meta);
             let key = format!("{}/requests/{}/auskunft-0803.xml", request.office_id, request.id);
             services.documents.put(&key, xml.into_bytes(), "application/xml").await?;

@@ -39,7 +39,7 @@ async fn own_request(call: &CitizenCall, id: &str) -> Result<Request, ApiError> 
 async fn status(call: CitizenCall, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let lang = call.lang;
     let request = own_request(&call, &id).await?;
-    let directory = call.store(records::directory(&*call.services.store).await)?;
+    let directory = call.store(call.services.directory.get().await)?;
     let timeline: Vec<Value> = request
         .timeline
         .iter()

@@ -75,7 +75,7 @@ fn kind_label(lang: Lang, kind: DocumentKind) -> String {
 async fn render_status(call: &CitizenCall, page: &Page, id: &str, entered: Entered) -> PageResult {
     let store = &*call.services.store;
     let request = own_request(call, id).await?;
-    let directory = records::directory(store).await?;
+    let directory = call.services.directory.get().await?;
     let messages = records::messages(store, id).await?;
     let lang = page.lang;
     let mut form = FormView::new(lang, entered.values);

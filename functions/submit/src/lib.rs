@@ -5,6 +5,8 @@
 
 pub mod pages;
 
+use std::collections::BTreeMap;
+
 use aws_lc_rs::digest::{SHA256, digest};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,10 +14,12 @@ use axum::{Json, Router, routing::post};
 use serde_json::{Value, json};
 use shared::auth::CitizenClaims;
 use shared::domain::application::parse_submission;
+use shared::domain::places::Municipality;
 use shared::domain::request::{LoginIdentity, Request, Status};
+use shared::domain::routing::route;
 use shared::domain::upload::Upload;
 use shared::domain::values::{ClientId, Problem, parse_date, today_in_germany};
-use shared::http::{ApiError, CitizenCall, JsonBody};
+use shared::http::{ApiError, CitizenCall, JsonBody, municipality_view};
 use shared::input::FieldErrors;
 use shared::ports::{DocumentError, QueueName, StoreError};
 use shared::records::{self, Versioned};
@@ -59,11 +63,15 @@ pub struct Accepted {
     pub status: Status,
 }
 
+/// Municipalities to choose from, by the field that asks for one.
+pub type Choices = BTreeMap<String, Vec<Municipality>>;
+
 /// Why a submission was not stored.
 #[derive(Debug)]
 pub enum SubmitError {
-    /// The caller's fault: the fields that are wrong.
-    Invalid(FieldErrors),
+    /// The caller's fault: the fields that are wrong, and where a place names several
+    /// municipalities, the ones to choose from.
+    Invalid(FieldErrors, Choices),
     /// The idempotency key was used before for a different application.
     KeyReused,
     Store(StoreError),
@@ -87,7 +95,7 @@ impl From<DocumentError> for SubmitError {
 fn invalid_field(path: &str, problem: Problem) -> SubmitError {
     let mut errors = FieldErrors::default();
     errors.add(path, problem);
-    SubmitError::Invalid(errors)
+    SubmitError::Invalid(errors, Choices::new())
 }
 
 /// Submits an application for `citizen`: validates `body` (the contract's shape), routes it to
@@ -110,20 +118,28 @@ pub async fn submit_application(
     }
 
     let now = services.clock.now();
-    let submission = parse_submission(body, today_in_germany(now)).map_err(SubmitError::Invalid)?;
-    let application = submission.application;
-    let directory = records::directory(store).await?;
-    let office = directory
-        .issuing_office(application.mother.address.postcode.as_str())
-        .map_err(|problem| invalid_field("mother.address.postcode", problem))?;
-    let register_office = directory
-        .register_office(application.child.birth_place.as_str(), application.child.born_abroad)
-        .map(|o| o.id.clone());
+    let submission =
+        parse_submission(body, today_in_germany(now)).map_err(|errors| SubmitError::Invalid(errors, Choices::new()))?;
+    let directory = services.directory.get().await?;
+    let routed = route(&submission, &directory).map_err(|unresolved| {
+        let mut errors = FieldErrors::default();
+        let mut choices = Choices::new();
+        for place in unresolved {
+            errors.add(place.field, place.problem);
+            if !place.choices.is_empty() {
+                choices.insert(place.field.to_owned(), place.choices.into_iter().cloned().collect());
+            }
+        }
+        SubmitError::Invalid(errors, choices)
+    })?;
+    let mut application = submission.application.clone();
+    application.mother.address.municipality = routed.residence_municipality.clone();
+    application.child.birth_municipality = routed.birth_municipality.clone();
     let mut request = Request::submitted(
         services.ids.new_id(),
         login_identity(citizen),
-        office.id.clone(),
-        register_office,
+        routed.issuing_office.id.clone(),
+        routed.register_office.map(|office| office.id.clone()),
         application,
         now,
     );
@@ -195,7 +211,10 @@ async fn submit(call: CitizenCall, headers: HeaderMap, JsonBody(body): JsonBody)
     };
     match submit_application(&call.services, &call.who, &body, idempotency_key.as_ref(), &[]).await {
         Ok(accepted) => Ok(accepted_response(&accepted)),
-        Err(SubmitError::Invalid(errors)) => Err(ApiError::invalid(lang, &errors)),
+        Err(SubmitError::Invalid(errors, choices)) if choices.is_empty() => Err(ApiError::invalid(lang, &errors)),
+        Err(SubmitError::Invalid(errors, choices)) => {
+            Err(ApiError::invalid(lang, &errors).with_details(json!({ "choices": municipality_choices(&choices) })))
+        }
         Err(SubmitError::KeyReused) => {
             Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", lang))
         }
@@ -206,6 +225,12 @@ async fn submit(call: CitizenCall, headers: HeaderMap, JsonBody(body): JsonBody)
         }
         Err(SubmitError::Inconsistent) => Err(ApiError::internal(lang)),
     }
+}
+
+/// The municipalities to choose from, as the API names them: key, official name, Kreis, Land.
+pub fn municipality_choices(choices: &Choices) -> Value {
+    let by_field = choices.iter().map(|(field, list)| (field.clone(), list.iter().map(municipality_view).collect()));
+    Value::Object(by_field.collect())
 }
 
 fn accepted_response(accepted: &Accepted) -> Response {

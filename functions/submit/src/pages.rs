@@ -46,7 +46,7 @@ async fn submit(view: CitizenPage, headers: HeaderMap, form: FormData) -> PageRe
     let Some(draft) = load_draft(&view.call).await? else {
         return Ok(Redirect::to("/antrag").into_response());
     };
-    let directory = records::directory(store).await?;
+    let directory = services.directory.get().await?;
     let missing = DraftData(&draft.data).missing_documents(&directory);
     if !missing.is_empty() {
         return render_check(&view, &draft, &headers, &FieldErrors::default(), &missing).await;
@@ -54,7 +54,7 @@ async fn submit(view: CitizenPage, headers: HeaderMap, form: FormData) -> PageRe
     let (body, uploads) = submission(&draft, &headers);
     match submit_application(services, citizen, &body, key.as_ref(), &uploads).await {
         Ok(accepted) => Ok(Redirect::to(&confirmation_path(&accepted.id)).into_response()),
-        Err(SubmitError::Invalid(errors)) => render_check(&view, &draft, &headers, &errors, &[]).await,
+        Err(SubmitError::Invalid(errors, _)) => render_check(&view, &draft, &headers, &errors, &[]).await,
         Err(SubmitError::KeyReused) => Ok(Redirect::to(CHECK_PATH).into_response()),
         Err(SubmitError::Store(error)) => Err(error.into()),
         Err(SubmitError::Documents(error)) => Err(error.into()),
@@ -65,7 +65,7 @@ async fn submit(view: CitizenPage, headers: HeaderMap, form: FormData) -> PageRe
 async fn confirmation(CitizenPage { call, page, .. }: CitizenPage, Path(id): Path<String>) -> PageResult {
     let store = &*call.services.store;
     let request = records::own_request(store, &id, &call.who.sub).await?.ok_or_else(PageError::not_found)?;
-    let directory = records::directory(store).await?;
+    let directory = call.services.directory.get().await?;
     TEMPLATES.render(
         &page,
         "eingereicht.html",

@@ -193,3 +193,67 @@ async fn submission_needs_a_citizen_login() {
         403
     );
 }
+
+#[tokio::test]
+async fn a_birth_place_whose_name_repeats_is_asked_by_key_with_the_choices() {
+    let app = TestApp::new(submit::router()).await;
+    let neustadt = with(application(), "/child/birth_place", json!("Neustadt"));
+    let (status, body) = app.call("POST", "/api/v1/requests", Some(&app.mother()), Some(neustadt.clone())).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["fields"]["child.birth_municipality"].as_str().unwrap().contains("mehrmals"));
+    let choices = body["error"]["details"]["choices"]["child.birth_municipality"].as_array().unwrap();
+    assert!(choices.len() >= 17);
+    let holstein = choices.iter().find(|c| c["ags"] == "01055032").expect("Neustadt in Holstein is a choice");
+    assert_eq!(holstein["label"], "Neustadt in Holstein, Stadt — Ostholstein, Schleswig-Holstein");
+    assert!(queued(&app).await.is_empty(), "nothing stored, nothing queued");
+
+    // With the key it is stored, the place as she wrote it beside the key.
+    let mut keyed = neustadt;
+    keyed["child"]["birth_municipality"] = json!("01055032");
+    let (status, body) = app.call("POST", "/api/v1/requests", Some(&app.mother()), Some(keyed)).await;
+    assert_eq!(status, 202, "{body}");
+    let stored =
+        shared::records::request(&*app.services.store, body["id"].as_str().unwrap()).await.unwrap().unwrap().value;
+    assert_eq!(stored.application.child.birth_place.as_str(), "Neustadt");
+    assert_eq!(stored.application.child.birth_municipality.as_ref().map(|a| a.as_str()), Some("01055032"));
+    assert_eq!(stored.register_office_id, None, "that office is not on the platform: review, never a guess");
+}
+
+#[tokio::test]
+async fn unknown_keys_and_postcodes_are_field_errors() {
+    let app = TestApp::new(submit::router()).await;
+    let mut body = application();
+    body["child"]["birth_municipality"] = json!("04011999");
+    body["mother"]["address"]["postcode"] = json!("99999");
+    let (status, answer) = app.call("POST", "/api/v1/requests", Some(&app.mother()), Some(body)).await;
+    assert_eq!(status, 422, "{answer}");
+    let fields = answer["error"]["fields"].as_object().unwrap();
+    assert!(fields["child.birth_municipality"].as_str().unwrap().contains("Gemeindeschlüssel"));
+    assert!(fields["mother.address.postcode"].as_str().unwrap().contains("kennen wir nicht"));
+    let mut body = application();
+    body["child"]["birth_municipality"] = json!("Bremen");
+    let (status, answer) = app.call("POST", "/api/v1/requests", Some(&app.mother()), Some(body)).await;
+    assert_eq!(status, 422);
+    assert!(answer["error"]["fields"]["child.birth_municipality"].is_string());
+}
+
+#[tokio::test]
+async fn a_postcode_across_two_offices_asks_for_her_municipality() {
+    use shared::testing::office;
+    let app = TestApp::new(submit::router()).await;
+    // 06333: Falkenstein/Harz (Landkreis Harz) and Hettstedt (Mansfeld-Südharz).
+    app.put_office(&office("jugendamt-harz", "38820", "Harz", &["15085110"])).await;
+    app.put_office(&office("jugendamt-msh", "06526", "Mansfeld-Südharz", &["15087220"])).await;
+    let body = with(application(), "/mother/address/postcode", json!("06333"));
+    let (status, answer) = app.call("POST", "/api/v1/requests", Some(&app.mother()), Some(body.clone())).await;
+    assert_eq!(status, 422, "{answer}");
+    let choices = answer["error"]["details"]["choices"]["mother.address.municipality"].as_array().unwrap();
+    assert_eq!(choices.iter().map(|c| c["ags"].as_str().unwrap()).collect::<Vec<_>>(), ["15085110", "15087220"]);
+    let mut chosen = with(body, "/mother/address/city", json!("Hettstedt"));
+    chosen["mother"]["address"]["municipality"] = json!("15087220");
+    let (status, answer) = app.call("POST", "/api/v1/requests", Some(&app.mother()), Some(chosen)).await;
+    assert_eq!(status, 202, "{answer}");
+    let stored =
+        shared::records::request(&*app.services.store, answer["id"].as_str().unwrap()).await.unwrap().unwrap().value;
+    assert_eq!(stored.office_id, "jugendamt-msh");
+}

@@ -103,7 +103,7 @@ async fn uploads_move_to_the_request_and_are_required_where_the_office_asks() {
     let app = app().await;
     let mut bremen = shared::testing::offices().into_iter().find(|o| o.id == "jugendamt-bremen").unwrap();
     bremen.required_documents = vec!["geburtsurkunde".into()];
-    records::put_office(&*app.services.store, &bremen, false).await.unwrap();
+    app.put_office(&bremen).await;
     let cookie = session(&app.mother());
     fill_in(&app, &cookie).await;
 

@@ -11,7 +11,7 @@ use shared::auth::StaffRole;
 use shared::domain::office::{Office, Overlap, overlaps, parse_office};
 use shared::http::{ApiError, JsonBody, StaffCall, office_contact};
 use shared::input::FieldErrors;
-use shared::ports::{StateStore, StoreError};
+use shared::ports::StoreError;
 use shared::records;
 use shared::services::Services;
 
@@ -38,15 +38,20 @@ pub enum TenantError {
     Store(#[from] StoreError),
 }
 
-/// Validates and stores a tenant; refuses areas that belong to another office.
-pub async fn save_tenant(store: &dyn StateStore, body: &Value, mode: Mode) -> Result<Office, TenantError> {
-    let office = parse_office(body).map_err(TenantError::Invalid)?;
-    let directory = records::directory(store).await?;
+/// Validates and stores a tenant; refuses areas that belong to another office. Reads the
+/// offices afresh, so that an office another process just stored counts, and the change counts
+/// at once in this process.
+pub async fn save_tenant(services: &Services, body: &Value, mode: Mode) -> Result<Office, TenantError> {
+    services.directory.invalidate();
+    let directory = services.directory.get().await?;
+    let office = parse_office(body, directory.places()).map_err(TenantError::Invalid)?;
     let found = overlaps(&directory, &office);
     if !found.is_empty() {
         return Err(TenantError::Overlap(found));
     }
-    if !records::put_office(store, &office, mode == Mode::CreateOnly).await? {
+    let stored = records::put_office(&*services.store, &office, mode == Mode::CreateOnly).await?;
+    services.directory.invalidate();
+    if !stored {
         return Err(TenantError::Exists);
     }
     Ok(office)
@@ -82,7 +87,7 @@ fn answer(
 
 async fn create(call: StaffCall, JsonBody(body): JsonBody) -> Result<(StatusCode, Json<Value>), ApiError> {
     operators_only(&call)?;
-    answer(&call, save_tenant(&*call.services.store, &body, Mode::CreateOnly).await, StatusCode::CREATED)
+    answer(&call, save_tenant(&call.services, &body, Mode::CreateOnly).await, StatusCode::CREATED)
 }
 
 async fn replace(
@@ -96,5 +101,5 @@ async fn replace(
         errors.add("id", shared::domain::values::Problem::IdFormat);
         return Err(call.invalid(&errors));
     }
-    answer(&call, save_tenant(&*call.services.store, &body, Mode::CreateOrReplace).await, StatusCode::OK)
+    answer(&call, save_tenant(&call.services, &body, Mode::CreateOrReplace).await, StatusCode::OK)
 }

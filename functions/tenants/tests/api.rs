@@ -6,7 +6,7 @@ fn verden() -> Value {
         "id": "jugendamt-verden", "name": "Jugendamt Landkreis Verden",
         "address": {"street": "Lindhooper Straße", "house_number": "67", "postcode": "27283", "city": "Verden (Aller)"},
         "phone": "+49 4231 15-0", "email": "jugendamt@landkreis-verden.example",
-        "postcodes": ["27283", "27299"], "municipalities": ["Verden (Aller)", "Achim"],
+        "municipalities": [{"ags": "03361012", "name": "Verden (Aller), Stadt"}, "Achim"],
         "connected": true, "auto_issue": false, "retention_days": 400
     })
 }
@@ -16,8 +16,15 @@ async fn an_operator_adds_a_tenant_and_routing_uses_it_at_once() {
     let app = TestApp::new(tenants::router().merge(precheck::router())).await;
     let (status, created) = app.call("POST", "/api/v1/tenants", Some(&app.admin()), Some(verden())).await;
     assert_eq!(status, 201, "{created}");
-    let (_, offices) = app.call("GET", "/api/v1/offices?postcode=27299", None, None).await;
+    assert_eq!(
+        created["municipalities"][1],
+        json!({"ags": "03361001", "name": "Achim, Stadt"}),
+        "a unique name is keyed"
+    );
+    // 28832 is Achim's: routing follows the municipalities, by key.
+    let (_, offices) = app.call("GET", "/api/v1/offices?postcode=28832", None, None).await;
     assert_eq!(offices[0]["id"], "jugendamt-verden");
+    assert_eq!(offices[0]["municipalities"][0]["ags"], "03361001");
     let (status, _) = app.call("POST", "/api/v1/tenants", Some(&app.admin()), Some(verden())).await;
     assert_eq!(status, 409, "creating twice is refused");
 }
@@ -39,27 +46,52 @@ async fn an_operator_changes_a_tenant() {
 
 #[tokio::test]
 async fn invalid_tenants_are_422_with_field_errors() {
-    let app = TestApp::new(tenants::router()).await;
+    let app = TestApp::new(tenants::router().merge(precheck::router())).await;
     let mut body = verden();
     body["email"] = json!("no-at-sign");
     body["postcodes"] = json!(["123"]);
+    body["municipalities"] = json!(["Neustadt", {"ags": "0336101"}, {"ags": "99999999"}]);
     body.as_object_mut().unwrap().remove("retention_days");
     let (status, answer) = app.call("POST", "/api/v1/tenants", Some(&app.admin()), Some(body)).await;
     assert_eq!(status, 422);
     let fields = answer["error"]["fields"].as_object().unwrap();
-    assert_eq!(fields.keys().collect::<Vec<_>>(), ["email", "postcodes", "retention_days"]);
+    assert_eq!(
+        fields.keys().collect::<Vec<_>>(),
+        ["email", "municipalities.0", "municipalities.1", "municipalities.2", "postcodes", "retention_days"]
+    );
+    assert!(fields["municipalities.0"].as_str().unwrap().contains("mehrmals"), "a repeated name asks for the key");
+    let (_, offices) = app.call("GET", "/api/v1/offices", None, None).await;
+    assert!(offices.as_array().unwrap().iter().all(|o| o["id"] != "jugendamt-verden"), "nothing stored");
 }
 
 #[tokio::test]
 async fn overlapping_areas_are_refused_with_the_office_they_belong_to() {
     let app = TestApp::new(tenants::router()).await;
     let mut body = verden();
-    body["postcodes"] = json!(["27283", "28195"]);
+    body["municipalities"] = json!([{"ags": "03361012"}, {"ags": "04011000", "name": "Bremen"}]);
     let (status, answer) = app.call("POST", "/api/v1/tenants", Some(&app.admin()), Some(body)).await;
     assert_eq!(status, 422);
     assert_eq!(answer["error"]["code"], "area_overlap");
     assert_eq!(answer["error"]["details"][0]["office_id"], "jugendamt-bremen");
-    assert_eq!(answer["error"]["details"][0]["postcodes"], json!(["28195"]));
+    assert_eq!(answer["error"]["details"][0]["municipalities"][0]["ags"], "04011000");
+}
+
+#[tokio::test]
+async fn two_offices_of_towns_with_the_same_name_both_join() {
+    let app = TestApp::new(tenants::router().merge(precheck::router())).await;
+    let neustadt = |id: &str, ags: &str, postcode: &str| {
+        let mut body = verden();
+        body["id"] = json!(id);
+        body["address"]["postcode"] = json!(postcode);
+        body["municipalities"] = json!([{"ags": ags, "name": "Neustadt"}]);
+        body
+    };
+    let holstein = neustadt("jugendamt-ostholstein", "01055032", "23730");
+    let ruebenberge = neustadt("jugendamt-region-hannover", "03241012", "31535");
+    assert_eq!(app.call("POST", "/api/v1/tenants", Some(&app.admin()), Some(holstein)).await.0, 201);
+    assert_eq!(app.call("POST", "/api/v1/tenants", Some(&app.admin()), Some(ruebenberge)).await.0, 201);
+    let (_, offices) = app.call("GET", "/api/v1/offices?postcode=31535", None, None).await;
+    assert_eq!(offices[0]["id"], "jugendamt-region-hannover");
 }
 
 #[tokio::test]

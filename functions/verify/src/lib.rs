@@ -52,7 +52,7 @@ pub async fn lookup(services: &Services, raw_code: &str) -> Result<Option<Verifi
         return Ok(None);
     }
     let Some(record) = records::certificate(store, &code).await? else { return Ok(None) };
-    let office = records::directory(store).await?.get(&record.office_id).cloned();
+    let office = services.directory.get().await?.get(&record.office_id).cloned();
     Ok(Some(Verified { record, office }))
 }
 

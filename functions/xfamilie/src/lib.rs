@@ -53,12 +53,17 @@ impl Step for XFamilieStep {
             }
             _ => return Ok(()),
         }
-        let directory = records::directory(store).await?;
+        let directory = services.directory.get().await?;
         let office = directory
             .get(&request.office_id)
             .ok_or_else(|| StepError::Failed(format!("issuing office {} is unknown", request.office_id)))?;
         let now = services.clock.now();
-        let xml = antrag_0801(&request, office, &MessageMeta { message_id: services.ids.new_id(), created_at: now });
+        let meta = MessageMeta {
+            message_id: services.ids.new_id(),
+            created_at: now,
+            ags_list_version: directory.places().stand().to_owned(),
+        };
+        let xml = antrag_0801(&request, office, &meta);
         let pdf = self
             .renderer
             .application(&application_data(&request, &directory))

@@ -6,6 +6,7 @@ mod aws;
 pub mod dev_idp;
 mod downloads;
 mod faults;
+pub mod places_cli;
 pub mod seed;
 pub mod tenant_cli;
 mod workers;
@@ -47,6 +48,8 @@ pub struct Config {
     /// Crash tests: die when handing a message to this queue.
     pub crash_on_send: Option<QueueName>,
     pub backend: Backend,
+    /// Seed the demo offices on start: only on the embedded backend, unless `DEMO_DATA=off`.
+    pub demo_data: bool,
 }
 
 /// The adapters the runtime uses.
@@ -119,7 +122,12 @@ impl Config {
             ),
             Err(_) => None,
         };
-        Ok(Config { port, data_dir, public_base_url, visibility_timeout, crash_on_send, backend })
+        let demo_data = match std::env::var("DEMO_DATA").as_deref() {
+            Err(_) | Ok("on") => backend == Backend::Embedded,
+            Ok("off") => false,
+            Ok(other) => return Err(StartError::Config(format!("DEMO_DATA={other} is unknown; use on or off"))),
+        };
+        Ok(Config { port, data_dir, public_base_url, visibility_timeout, crash_on_send, backend, demo_data })
     }
 }
 
@@ -177,16 +185,18 @@ async fn backing(config: &Config, clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> R
     })
 }
 
-/// The state store the runtime with `config` uses, with the demo offices seeded as on its first
-/// start, for the operators' commands (`sorgeregister tenant add`).
-pub async fn state_store(config: &Config) -> Result<Arc<dyn StateStore>, StartError> {
-    let store = backing(config, Arc::new(SystemClock), Arc::new(RandomIds)).await?.store;
-    seed_demo_offices(&*store).await?;
-    Ok(store)
+/// The services the runtime with `config` runs on, for the operators' commands
+/// (`sorgeregister tenant add`, `places import`): the same store and documents, never demo data.
+pub async fn operator_services(config: &Config) -> Result<Services, StartError> {
+    let (clock, ids): (Arc<dyn Clock>, Arc<dyn Ids>) = (Arc::new(SystemClock), Arc::new(RandomIds));
+    let backing = backing(config, clock.clone(), ids.clone()).await?;
+    Ok(Services::new(backing.store, backing.documents, backing.queue, clock, ids, Arc::new(Verifier::default())))
 }
 
-async fn seed_demo_offices(store: &dyn StateStore) -> Result<(), StartError> {
-    let seeded = seed::seed(store).await?;
+async fn seed_demo_offices(services: &Services) -> Result<(), StartError> {
+    let directory = services.directory.get().await?;
+    let seeded = seed::seed(&*services.store, &directory).await?;
+    services.directory.invalidate();
     if seeded > 0 {
         tracing::info!(offices = seeded, "demo offices seeded");
     }
@@ -222,15 +232,10 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
     if let Some(bundid) = &bundid {
         verifier = verifier.trusting(bundid.trusted_issuer());
     }
-    let services = Services {
-        store: backing.store,
-        documents: backing.documents,
-        queue,
-        clock,
-        ids,
-        verifier: Arc::new(verifier),
-    };
-    seed_demo_offices(&*services.store).await?;
+    let services = Services::new(backing.store, backing.documents, queue, clock, ids, Arc::new(verifier));
+    if config.demo_data {
+        seed_demo_offices(&services).await?;
+    }
 
     let app = Router::new()
         .route("/health", get(health))

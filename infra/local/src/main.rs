@@ -1,10 +1,11 @@
 //! `cargo run`: starts the local runtime and prints its URL.
 //! `cargo run -- tenant add|update <tenant.json>`: adds or changes an office (see `tenant_cli`).
+//! `cargo run -- places import <GV100AD_….txt>`: replaces the directory of municipalities.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use local_runtime::{Config, start, tenant_cli};
+use local_runtime::{Config, places_cli, start, tenant_cli};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -17,8 +18,9 @@ async fn main() -> ExitCode {
     match args.split_first() {
         None => {}
         Some((command, rest)) if command == "tenant" => return tenant_cli::run(rest).await,
+        Some((command, rest)) if command == "places" => return places_cli::run(rest).await,
         Some(_) => {
-            eprintln!("Ohne Argumente startet sorgeregister den Dienst.\n{}", tenant_cli::USAGE);
+            eprintln!("Ohne Argumente startet sorgeregister den Dienst.\n{}\n{}", tenant_cli::USAGE, places_cli::USAGE);
             return ExitCode::from(2);
         }
     }

@@ -1,7 +1,8 @@
 //! Demo data seeded on first start. All contact details are examples (reserved `.example`
 //! domains, no real phone numbers); names follow real offices only so the routing reads true.
 
-use shared::domain::office::{Office, PostalAddress};
+use shared::domain::office::{AreaMunicipality, Directory, Office, PostalAddress, overlaps};
+use shared::domain::places::Places;
 use shared::ports::{StateStore, StoreError};
 use shared::records;
 
@@ -18,7 +19,17 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
-pub fn demo_offices() -> Vec<Office> {
+/// The municipalities of the directory whose key starts with `prefix` (a Land, a Kreis, or one
+/// municipality).
+fn area(places: &Places, prefix: &str) -> Vec<AreaMunicipality> {
+    places
+        .municipalities()
+        .filter(|m| m.ags.as_str().starts_with(prefix))
+        .map(|m| AreaMunicipality { ags: m.ags.clone(), name: m.name.clone() })
+        .collect()
+}
+
+pub fn demo_offices(places: &Places) -> Vec<Office> {
     vec![
         Office {
             id: "jugendamt-bremen".into(),
@@ -27,12 +38,8 @@ pub fn demo_offices() -> Vec<Office> {
             phone: "+49 421 000000-0 (Demo)".into(),
             email: "sorgeregister@jugendamt-bremen.example".into(),
             opening_hours: Some("Mo–Fr 9–12 Uhr, Do 14–17 Uhr".into()),
-            postcodes: strings(&[
-                "28195", "28197", "28199", "28201", "28203", "28205", "28207", "28209", "28211", "28213", "28215",
-                "28217", "28219", "28237", "28239", "28259", "28277", "28279", "28307", "28309", "28325", "28327",
-                "28329", "28355", "28357", "28359", "28717", "28719", "28755", "28757", "28759", "28777", "28779",
-            ]),
-            municipalities: strings(&["Bremen"]),
+            postcodes: vec![],
+            municipalities: area(places, "04011000"),
             connected: true,
             auto_issue: true,
             required_documents: vec![],
@@ -48,21 +55,9 @@ pub fn demo_offices() -> Vec<Office> {
             phone: "+49 4721 000000-0 (Demo)".into(),
             email: "sorgeregister@jugendamt-cuxhaven.example".into(),
             opening_hours: Some("Mo–Do 8–15 Uhr, Fr 8–12 Uhr".into()),
-            postcodes: strings(&[
-                "27472", "27474", "27476", "27478", "21762", "21745", "27607", "27612", "27616", "27619", "27628",
-                "27639",
-            ]),
-            municipalities: strings(&[
-                "Cuxhaven",
-                "Otterndorf",
-                "Hemmoor",
-                "Geestland",
-                "Loxstedt",
-                "Schiffdorf",
-                "Beverstedt",
-                "Hagen im Bremischen",
-                "Wurster Nordseeküste",
-            ]),
+            postcodes: vec![],
+            // The whole Landkreis, Stadt Cuxhaven included.
+            municipalities: area(places, "03352"),
             connected: true,
             auto_issue: true,
             // One demo office asks for the birth certificate, so the form's upload step is seen.
@@ -79,8 +74,8 @@ pub fn demo_offices() -> Vec<Office> {
             phone: "+49 30 000000-0 (Demo)".into(),
             email: "sorgeregister@jugendamt-berlin.example".into(),
             opening_hours: Some("Mo–Fr 9–13 Uhr".into()),
-            postcodes: strings(&["10115", "10117", "10119"]),
-            municipalities: strings(&["Berlin"]),
+            postcodes: vec![],
+            municipalities: area(places, "11000000"),
             connected: true,
             auto_issue: true,
             required_documents: vec![],
@@ -96,8 +91,8 @@ pub fn demo_offices() -> Vec<Office> {
             phone: "+49 40 000000-0 (Demo)".into(),
             email: "jugendamt@hamburg-mitte.example".into(),
             opening_hours: Some("Mo–Fr 8–12 Uhr".into()),
-            postcodes: strings(&["20095", "20097", "20099"]),
-            municipalities: strings(&["Hamburg"]),
+            postcodes: vec![],
+            municipalities: area(places, "02000000"),
             connected: false,
             auto_issue: false,
             required_documents: vec![],
@@ -109,10 +104,16 @@ pub fn demo_offices() -> Vec<Office> {
     ]
 }
 
-/// Seeds the demo offices that are not there yet; changes made since are kept.
-pub async fn seed(store: &dyn StateStore) -> Result<usize, StoreError> {
+/// Seeds the demo offices that are not there yet; changes made since are kept, and a demo
+/// office never takes an area that a real tenant has (added with `sorgeregister tenant add`
+/// before the first start).
+pub async fn seed(store: &dyn StateStore, directory: &Directory) -> Result<usize, StoreError> {
     let mut added = 0;
-    for office in demo_offices() {
+    for office in demo_offices(directory.places()) {
+        if !overlaps(directory, &office).is_empty() {
+            tracing::info!(office_id = %office.id, "demo office left out: its area belongs to a tenant");
+            continue;
+        }
         if records::put_office(store, &office, true).await? {
             added += 1;
         }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use shared::texts::{Lang, text};
 use tenants::{Mode, TenantError, save_tenant};
 
-use crate::{Config, state_store};
+use crate::{Config, operator_services};
 
 pub const USAGE: &str = "Aufruf: sorgeregister tenant add <datei.json>     (neues Jugendamt)\n       \
                          sorgeregister tenant update <datei.json>  (Jugendamt anlegen oder ersetzen)";
@@ -42,8 +42,8 @@ async fn save(mode: Mode, file: &Path) -> Result<String, String> {
     let body: serde_json::Value =
         serde_json::from_slice(&raw).map_err(|e| format!("{name}: kein gültiges JSON: {e}"))?;
     let config = Config::from_env().map_err(|e| e.to_string())?;
-    let store = state_store(&config).await.map_err(|e| e.to_string())?;
-    match save_tenant(&*store, &body, mode).await {
+    let services = operator_services(&config).await.map_err(|e| e.to_string())?;
+    match save_tenant(&services, &body, mode).await {
         Ok(office) => Ok(format!("Jugendamt {} ({}) gespeichert.", office.id, office.name)),
         Err(error) => Err(format!("{name}: {}", explain(error))),
     }
@@ -69,7 +69,9 @@ fn explain(error: TenantError) -> String {
                         parts.push(format!("Postleitzahlen {}", overlap.postcodes.join(", ")));
                     }
                     if !overlap.municipalities.is_empty() {
-                        parts.push(format!("Gemeinden {}", overlap.municipalities.join(", ")));
+                        let names: Vec<String> =
+                            overlap.municipalities.iter().map(|m| format!("{} ({})", m.name, m.ags.as_str())).collect();
+                        parts.push(format!("Gemeinden {}", names.join(", ")));
                     }
                     if overlap.born_abroad {
                         parts.push("Register für im Ausland geborene Kinder".to_owned());

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::Date;
 
+use super::places::Ags;
 use super::precheck::Answer;
 use super::values::{ClientId, PersonName, Postcode, Problem, Text, age_on, iso_date, parse_birth_date};
 use crate::input::{FieldErrors, Object};
@@ -14,6 +15,10 @@ pub struct Address {
     pub house_number: Text,
     pub postcode: Postcode,
     pub city: Text,
+    /// Her municipality: chosen where her postcode spans the areas of several offices, else
+    /// the one her postcode has (set when the request is routed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub municipality: Option<Ags>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +39,12 @@ pub struct Child {
     pub family_name: PersonName,
     #[serde(with = "iso_date")]
     pub birth_date: Date,
+    /// The place of birth as she wrote it (XFamilie and the certificate carry it so).
     pub birth_place: Text,
+    /// The municipality of birth by its key: given, or the one her birth place names (set when
+    /// the request is routed); none where the place is not in the directory or abroad.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_municipality: Option<Ags>,
     pub born_abroad: bool,
 }
 
@@ -83,6 +93,9 @@ pub struct Application {
 pub struct Submission {
     pub application: Application,
     pub draft_id: Option<ClientId>,
+    /// `child.birth_municipality` as sent: absent (`None`: the birth place's name decides),
+    /// `null` (`Some(None)`: she said the place is not in the directory) or a key.
+    pub birth_municipality: Option<Option<Ags>>,
 }
 
 const YES_NO_UNKNOWN: &[(&str, Answer)] = &[("yes", Answer::Yes), ("no", Answer::No), ("unknown", Answer::Unknown)];
@@ -104,10 +117,26 @@ pub fn parse_submission(body: &Value, today: Date) -> Result<Submission, FieldEr
         Err(problem) => errors.take("draft_id", Err(problem)),
     };
 
-    let parsed = match (applicant, mother, child, delivery, declarations, draft_id) {
-        (Some(applicant), Some(mother), Some(child), Some(delivery), Some(declarations), Some(draft_id)) => {
-            Some(Submission { application: Application { applicant, mother, child, delivery, declarations }, draft_id })
-        }
+    let birth_municipality = match body.pointer("/child/birth_municipality") {
+        None => Some(None),
+        Some(Value::Null) => Some(Some(None)),
+        Some(Value::String(key)) => errors.take("child.birth_municipality", Ags::parse(key)).map(|ags| Some(Some(ags))),
+        Some(_) => errors.take("child.birth_municipality", Err(Problem::NotText)),
+    };
+    let parsed = match (applicant, mother, child, delivery, declarations, draft_id, birth_municipality) {
+        (
+            Some(applicant),
+            Some(mother),
+            Some(child),
+            Some(delivery),
+            Some(declarations),
+            Some(draft_id),
+            Some(birth_municipality),
+        ) => Some(Submission {
+            application: Application { applicant, mother, child, delivery, declarations },
+            draft_id,
+            birth_municipality,
+        }),
         _ => None,
     };
     errors.finish(parsed)
@@ -160,7 +189,17 @@ fn parse_address(address: Object, errors: &mut FieldErrors) -> Option<Address> {
     let house_number = errors.take("mother.address.house_number", address.text("house_number").and_then(Text::parse));
     let postcode = errors.take("mother.address.postcode", address.text("postcode").and_then(Postcode::parse));
     let city = errors.take("mother.address.city", address.text("city").and_then(Text::parse));
-    Some(Address { street: street?, house_number: house_number?, postcode: postcode?, city: city? })
+    let municipality = errors.take(
+        "mother.address.municipality",
+        address.optional_text("municipality").and_then(|ags| ags.map(Ags::parse).transpose()),
+    );
+    Some(Address {
+        street: street?,
+        house_number: house_number?,
+        postcode: postcode?,
+        city: city?,
+        municipality: municipality?,
+    })
 }
 
 fn parse_child(root: Object, today: Date, errors: &mut FieldErrors) -> Option<Child> {
@@ -186,6 +225,7 @@ fn parse_child(root: Object, today: Date, errors: &mut FieldErrors) -> Option<Ch
         family_name: family_name?,
         birth_date: birth_date?,
         birth_place: birth_place?,
+        birth_municipality: None,
         born_abroad: born_abroad?,
     })
 }
@@ -253,6 +293,26 @@ pub(crate) mod tests {
         assert_eq!(submission.application.child.given_names.as_str(), "Mia");
         assert_eq!(submission.application.declarations, Declarations::unknown());
         assert_eq!(submission.draft_id, None);
+        assert_eq!(submission.birth_municipality, None, "not given: the name decides");
+    }
+
+    #[test]
+    fn the_birth_municipality_is_a_key_or_null() {
+        let mut body = valid_body();
+        body["child"]["birth_municipality"] = json!("04011000");
+        assert_eq!(
+            parse_submission(&body, TODAY).unwrap().birth_municipality,
+            Some(Some(Ags::parse("04011000").unwrap()))
+        );
+        body["child"]["birth_municipality"] = Value::Null;
+        assert_eq!(parse_submission(&body, TODAY).unwrap().birth_municipality, Some(None));
+        body["child"]["birth_municipality"] = json!("0401100");
+        assert_eq!(problems(body.clone()).get("child.birth_municipality"), Some(Problem::AgsFormat));
+        body["child"]["birth_municipality"] = json!(4011000);
+        assert_eq!(problems(body.clone()).get("child.birth_municipality"), Some(Problem::NotText));
+        body["child"]["birth_municipality"] = Value::Null;
+        body["mother"]["address"]["municipality"] = json!("Bremen");
+        assert_eq!(problems(body).get("mother.address.municipality"), Some(Problem::AgsFormat));
     }
 
     #[test]

@@ -3,9 +3,12 @@
 //! the office of the child's birth place keeps the register (§ 87c Abs. 6 S. 2); for a child
 //! born abroad (or whose birth place is unknown) that is the Land Berlin.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
-use super::normalize::comparison_key;
+use super::places::{Ags, Municipality, Places, Resolution};
 use super::values::Problem;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +17,13 @@ pub struct PostalAddress {
     pub house_number: String,
     pub postcode: String,
     pub city: String,
+}
+
+/// A municipality of an office's area: the key decides, the name is for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AreaMunicipality {
+    pub ags: Ags,
+    pub name: String,
 }
 
 /// A Jugendamt as the platform knows it.
@@ -26,10 +36,14 @@ pub struct Office {
     pub email: String,
     #[serde(default)]
     pub opening_hours: Option<String>,
-    /// Postcodes of the office's area (where mothers live).
+    /// Postcodes the office serves beyond those the directory assigns to its municipalities
+    /// (a postcode the directory does not know, e.g. a new one).
+    #[serde(default)]
     pub postcodes: Vec<String>,
-    /// Municipalities of the office's area (where children are born).
-    pub municipalities: Vec<String>,
+    /// The municipalities of the office's area: where mothers live and where children are born.
+    /// A Kreisjugendamt lists the municipalities of its district that have no Jugendamt of their
+    /// own.
+    pub municipalities: Vec<AreaMunicipality>,
     /// Whether the office takes requests through this service.
     pub connected: bool,
     /// Whether certificates may be issued without a case worker when the register is clean.
@@ -46,6 +60,12 @@ pub struct Office {
     /// What letters of the office carry besides name and address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub letterhead: Option<Letterhead>,
+}
+
+impl Office {
+    pub fn covers(&self, ags: &Ags) -> bool {
+        self.municipalities.iter().any(|m| m.ags == *ags)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,12 +90,14 @@ pub const DOCUMENT_KINDS: [&str; 2] = ["birth_certificate", "power_of_attorney"]
 pub struct Overlap {
     pub office_id: String,
     pub postcodes: Vec<String>,
-    pub municipalities: Vec<String>,
+    /// By key; never by name, which repeats across the country.
+    pub municipalities: Vec<AreaMunicipality>,
     /// Both would keep the register for children born abroad.
     pub born_abroad: bool,
 }
 
-/// Areas must not overlap: a postcode has one residence office, a municipality one register.
+/// Areas must not overlap: a municipality has one office (for residence and register alike), a
+/// postcode one office, and one office keeps the register for children born abroad.
 pub fn overlaps(directory: &Directory, office: &Office) -> Vec<Overlap> {
     directory
         .offices
@@ -84,12 +106,8 @@ pub fn overlaps(directory: &Directory, office: &Office) -> Vec<Overlap> {
         .filter_map(|other| {
             let postcodes: Vec<String> =
                 office.postcodes.iter().filter(|p| other.postcodes.contains(p)).cloned().collect();
-            let municipalities: Vec<String> = office
-                .municipalities
-                .iter()
-                .filter(|m| other.municipalities.iter().any(|o| comparison_key(o) == comparison_key(m)))
-                .cloned()
-                .collect();
+            let municipalities: Vec<AreaMunicipality> =
+                office.municipalities.iter().filter(|m| other.covers(&m.ags)).cloned().collect();
             let born_abroad = office.keeps_register_for_born_abroad && other.keeps_register_for_born_abroad;
             (!postcodes.is_empty() || !municipalities.is_empty() || born_abroad).then(|| Overlap {
                 office_id: other.id.clone(),
@@ -101,9 +119,34 @@ pub fn overlaps(directory: &Directory, office: &Office) -> Vec<Overlap> {
         .collect()
 }
 
-/// Parses an office (tenant) as operators send it; every invalid field is named.
-pub fn parse_office(body: &serde_json::Value) -> Result<Office, crate::input::FieldErrors> {
-    use super::values::{ClientId, Postcode, Problem, Text};
+/// A municipality of a tenant as operators send it: `{"ags": "03352011", "name": "…"}`, or a
+/// name alone, which is taken only where it names exactly one municipality of the directory.
+fn parse_area_municipality(value: &serde_json::Value, places: &Places) -> Result<AreaMunicipality, Problem> {
+    use super::values::Text;
+    match value {
+        serde_json::Value::Object(fields) => {
+            let ags = fields.get("ags").and_then(serde_json::Value::as_str).ok_or(Problem::Required)?;
+            let ags = Ags::parse(ags)?;
+            let official = places.get(&ags).ok_or(Problem::UnknownMunicipality)?;
+            let name = match fields.get("name") {
+                None | Some(serde_json::Value::Null) => official.name.clone(),
+                Some(name) => Text::parse(name.as_str().ok_or(Problem::NotText)?)?.as_str().to_owned(),
+            };
+            Ok(AreaMunicipality { ags, name })
+        }
+        serde_json::Value::String(name) => match places.resolve(name) {
+            Resolution::One(found) => Ok(AreaMunicipality { ags: found.ags.clone(), name: found.name.clone() }),
+            Resolution::Several(_) => Err(Problem::AmbiguousMunicipality),
+            Resolution::NotFound => Err(Problem::UnknownMunicipality),
+        },
+        _ => Err(Problem::NotAnObject),
+    }
+}
+
+/// Parses an office (tenant) as operators send it; every invalid field is named (a municipality
+/// by its position: `municipalities.2`).
+pub fn parse_office(body: &serde_json::Value, places: &Places) -> Result<Office, crate::input::FieldErrors> {
+    use super::values::{ClientId, Postcode, Text};
     use crate::input::{FieldErrors, Object};
     let root = Object::root(body);
     let mut errors = FieldErrors::default();
@@ -171,8 +214,24 @@ pub fn parse_office(body: &serde_json::Value) -> Result<Office, crate::input::Fi
         }),
     );
     let opening_hours = optional_text(&mut errors, root, "opening_hours", "opening_hours");
-    let postcodes = list(&mut errors, "postcodes", &|p| Postcode::parse(p).map(|p| p.as_str().to_owned()));
-    let municipalities = list(&mut errors, "municipalities", &|m| Text::parse(m).map(|m| m.as_str().to_owned()));
+    let postcodes = match root.value("postcodes") {
+        None => Some(vec![]),
+        Some(_) => list(&mut errors, "postcodes", &|p| Postcode::parse(p).map(|p| p.as_str().to_owned())),
+    };
+    let municipalities = match root.value("municipalities") {
+        Some(serde_json::Value::Array(items)) if !items.is_empty() => {
+            let parsed: Vec<Option<AreaMunicipality>> = items
+                .iter()
+                .enumerate()
+                .map(|(index, item)| {
+                    errors.take(&format!("municipalities.{index}"), parse_area_municipality(item, places))
+                })
+                .collect();
+            parsed.into_iter().collect::<Option<Vec<_>>>()
+        }
+        Some(serde_json::Value::Array(_)) | None => errors.take("municipalities", Err(Problem::Required)),
+        Some(_) => errors.take("municipalities", Err(Problem::NotAnObject)),
+    };
     let connected = errors.take("connected", root.yes_no("connected"));
     let auto_issue = errors.take("auto_issue", root.yes_no("auto_issue"));
     let required_documents = match root.value("required_documents") {
@@ -245,34 +304,153 @@ pub fn parse_office(body: &serde_json::Value) -> Result<Office, crate::input::Fi
     errors.finish(office)
 }
 
-/// All offices, answering the routing questions.
+/// All offices with the directory of municipalities: answers the routing questions.
 #[derive(Debug, Clone, Default)]
 pub struct Directory {
     offices: Vec<Office>,
+    places: Arc<Places>,
+    /// Office (index) by the municipalities of its area.
+    by_ags: HashMap<Ags, usize>,
+    /// Office (index) by the postcodes it lists itself.
+    by_postcode: HashMap<String, usize>,
+}
+
+/// Why the office of a mother's residence could not be found, with what she may choose from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResidenceProblem<'a> {
+    /// Neither the directory nor an office knows the postcode.
+    PostcodeUnknown,
+    /// No office of the platform covers the postcode (or the chosen municipality).
+    NoOffice,
+    /// The office does not take requests through this service (its contact is shown).
+    NotConnected(&'a Office),
+    /// The postcode spans municipalities of several offices: she chooses hers.
+    Choose(Vec<&'a Municipality>),
+}
+
+impl ResidenceProblem<'_> {
+    pub fn problem(&self) -> Problem {
+        match self {
+            ResidenceProblem::PostcodeUnknown => Problem::PostcodeUnknown,
+            ResidenceProblem::NoOffice => Problem::NoOfficeForPostcode,
+            ResidenceProblem::NotConnected(_) => Problem::OfficeNotConnected,
+            ResidenceProblem::Choose(_) => Problem::AmbiguousMunicipality,
+        }
+    }
+}
+
+/// A place that does not lead to one office: the field, what is wrong, and what she may choose
+/// from (several municipalities of one name or one postcode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unresolved<'a> {
+    pub field: &'static str,
+    pub problem: Problem,
+    pub choices: Vec<&'a Municipality>,
+}
+
+impl<'a> Unresolved<'a> {
+    pub fn new(field: &'static str, problem: Problem) -> Self {
+        Unresolved { field, problem, choices: vec![] }
+    }
+
+    /// The office of her residence could not be found: on the postcode field, or on the
+    /// municipality field where she has to choose (`chosen`: the field of her choice).
+    pub fn residence(postcode_field: &'static str, chosen_field: &'static str, problem: ResidenceProblem<'a>) -> Self {
+        match problem {
+            ResidenceProblem::Choose(choices) => {
+                Unresolved { field: chosen_field, problem: Problem::AmbiguousMunicipality, choices }
+            }
+            other => Unresolved::new(postcode_field, other.problem()),
+        }
+    }
+}
+
+/// Where a child was born, as the directory resolves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BirthPlace<'a> {
+    /// Born abroad (or at an unknown place): the register is the Land Berlin's.
+    Abroad,
+    Municipality(&'a Municipality),
+    /// Not in the directory (or she said it is not in the list): no register office, a case
+    /// worker's review at the issuing office; never a guess.
+    Unknown,
 }
 
 impl Directory {
-    pub fn new(offices: Vec<Office>) -> Self {
-        Self { offices }
+    pub fn new(offices: Vec<Office>, places: Arc<Places>) -> Self {
+        let mut by_ags = HashMap::new();
+        let mut by_postcode = HashMap::new();
+        for (index, office) in offices.iter().enumerate() {
+            for municipality in &office.municipalities {
+                by_ags.entry(municipality.ags.clone()).or_insert(index);
+            }
+            for postcode in &office.postcodes {
+                by_postcode.entry(postcode.clone()).or_insert(index);
+            }
+        }
+        Self { offices, places, by_ags, by_postcode }
+    }
+
+    pub fn places(&self) -> &Places {
+        &self.places
+    }
+
+    /// The directory of municipalities, to build another directory on (a cache refresh).
+    pub fn shared_places(&self) -> Arc<Places> {
+        self.places.clone()
+    }
+
+    pub fn offices(&self) -> &[Office] {
+        &self.offices
     }
 
     pub fn get(&self, id: &str) -> Option<&Office> {
         self.offices.iter().find(|office| office.id == id)
     }
 
-    /// The office of the area that contains `postcode`: it issues the certificate.
-    pub fn residence_office(&self, postcode: &str) -> Option<&Office> {
-        self.offices.iter().find(|office| office.postcodes.iter().any(|p| p == postcode))
+    /// The office whose area holds the municipality.
+    pub fn office_of(&self, ags: &Ags) -> Option<&Office> {
+        self.by_ags.get(ags).map(|index| &self.offices[*index])
+    }
+
+    /// The offices serving a postcode, with the municipality each serves it for (none where an
+    /// office lists a postcode the directory does not know).
+    pub fn offices_for_postcode(&self, postcode: &str) -> Vec<(Option<&Municipality>, &Office)> {
+        let municipalities = self.places.of_postcode(postcode);
+        if municipalities.is_empty() {
+            return self.by_postcode.get(postcode).map(|index| (None, &self.offices[*index])).into_iter().collect();
+        }
+        municipalities.into_iter().filter_map(|m| self.office_of(&m.ags).map(|office| (Some(m), office))).collect()
+    }
+
+    /// The office of the area a mother lives in (it issues the certificate, connected or not):
+    /// by the municipalities of her postcode, or by the municipality she chose where the
+    /// postcode spans the areas of several offices.
+    pub fn residence_office(&self, postcode: &str, chosen: Option<&Ags>) -> Result<&Office, ResidenceProblem<'_>> {
+        let municipalities = self.places.of_postcode(postcode);
+        if municipalities.is_empty() {
+            let listed = self.by_postcode.get(postcode).map(|index| &self.offices[*index]);
+            return listed.ok_or(ResidenceProblem::PostcodeUnknown);
+        }
+        if let Some(chosen) = chosen.filter(|ags| municipalities.iter().any(|m| m.ags == **ags)) {
+            return self.office_of(chosen).ok_or(ResidenceProblem::NoOffice);
+        }
+        let mut offices: Vec<&Office> = municipalities.iter().filter_map(|m| self.office_of(&m.ags)).collect();
+        offices.dedup_by(|a, b| a.id == b.id);
+        let all_covered = municipalities.iter().all(|m| self.office_of(&m.ags).is_some());
+        match offices.as_slice() {
+            [] => Err(ResidenceProblem::NoOffice),
+            // One office for every municipality of the postcode: no need to ask.
+            [only] if all_covered => Ok(only),
+            _ => Err(ResidenceProblem::Choose(municipalities)),
+        }
     }
 
     /// The office that issues the certificate to a mother living at `postcode`, if it takes
     /// requests through this service.
-    pub fn issuing_office(&self, postcode: &str) -> Result<&Office, Problem> {
-        match self.residence_office(postcode) {
-            None => Err(Problem::NoOfficeForPostcode),
-            Some(office) if !office.connected => Err(Problem::OfficeNotConnected),
-            Some(office) => Ok(office),
-        }
+    pub fn issuing_office(&self, postcode: &str, chosen: Option<&Ags>) -> Result<&Office, ResidenceProblem<'_>> {
+        let office = self.residence_office(postcode, chosen)?;
+        if office.connected { Ok(office) } else { Err(ResidenceProblem::NotConnected(office)) }
     }
 
     /// The offices whose own identity provider for staff is `issuer`.
@@ -285,35 +463,73 @@ impl Directory {
         })
     }
 
-    /// The office that keeps the register for a child born at `birth_place`.
-    pub fn register_office(&self, birth_place: &str, born_abroad: bool) -> Option<&Office> {
+    /// Where a child was born: abroad, the municipality of its key, or, without a key, the one
+    /// municipality its typed name fits. A name that fits several is `Err` with the choice; an
+    /// unknown key is `Err` too. `key` `Some(None)`: she said the place is not in the directory.
+    pub fn birth_place<'a>(
+        &'a self,
+        typed: &str,
+        key: Option<Option<&Ags>>,
+        born_abroad: bool,
+    ) -> Result<BirthPlace<'a>, (Problem, Vec<&'a Municipality>)> {
         if born_abroad {
-            return self.offices.iter().find(|office| office.keeps_register_for_born_abroad);
+            return Ok(BirthPlace::Abroad);
         }
-        let place = comparison_key(birth_place);
-        self.offices.iter().find(|office| office.municipalities.iter().any(|m| comparison_key(m) == place))
+        match key {
+            Some(Some(ags)) => {
+                self.places.get(ags).map(BirthPlace::Municipality).ok_or((Problem::UnknownMunicipality, vec![]))
+            }
+            Some(None) => Ok(BirthPlace::Unknown),
+            None => match self.places.resolve(typed) {
+                Resolution::One(municipality) => Ok(BirthPlace::Municipality(municipality)),
+                Resolution::Several(choices) => Err((Problem::AmbiguousMunicipality, choices)),
+                Resolution::NotFound => Ok(BirthPlace::Unknown),
+            },
+        }
+    }
+
+    /// The office that keeps the register for a child born at `birth_place`.
+    pub fn register_office(&self, birth_place: &BirthPlace) -> Option<&Office> {
+        match birth_place {
+            BirthPlace::Abroad => self.offices.iter().find(|office| office.keeps_register_for_born_abroad),
+            BirthPlace::Municipality(municipality) => self.office_of(&municipality.ags),
+            BirthPlace::Unknown => None,
+        }
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use std::sync::LazyLock;
+
     use super::*;
 
-    pub fn office(id: &str, postcodes: &[&str], municipalities: &[&str]) -> Office {
+    /// The shipped directory, read once for all tests.
+    pub static PLACES: LazyLock<Arc<Places>> = LazyLock::new(|| Arc::new(Places::shipped()));
+
+    pub fn ags(code: &str) -> Ags {
+        Ags::parse(code).unwrap()
+    }
+
+    /// An office of the municipalities `keys` (names from the directory).
+    pub fn office(id: &str, keys: &[&str]) -> Office {
         Office {
             id: id.into(),
             name: format!("Jugendamt {id}"),
             address: PostalAddress {
                 street: "Am Amt".into(),
                 house_number: "1".into(),
-                postcode: postcodes.first().copied().unwrap_or("10115").into(),
+                postcode: "10115".into(),
                 city: id.into(),
             },
             phone: "+49 30 000000".into(),
             email: format!("{id}@example.org"),
             opening_hours: None,
-            postcodes: postcodes.iter().map(|p| p.to_string()).collect(),
-            municipalities: municipalities.iter().map(|m| m.to_string()).collect(),
+            postcodes: vec![],
+            municipalities: keys
+                .iter()
+                .map(|key| AreaMunicipality { ags: ags(key), name: PLACES.get(&ags(key)).unwrap().name.clone() })
+                .collect(),
             connected: true,
             auto_issue: true,
             required_documents: vec![],
@@ -324,35 +540,94 @@ pub(crate) mod tests {
         }
     }
 
-    pub fn directory() -> Directory {
-        let mut berlin = office("berlin", &["10115"], &["Berlin"]);
+    pub const BREMEN: &str = "04011000";
+    pub const CUXHAVEN: &str = "03352011";
+    pub const OTTERNDORF: &str = "03352046";
+    pub const BERLIN: &str = "11000000";
+
+    pub fn offices() -> Vec<Office> {
+        let mut berlin = office("berlin", &[BERLIN]);
         berlin.keeps_register_for_born_abroad = true;
-        Directory::new(vec![
-            office("bremen", &["28195", "28203"], &["Bremen"]),
-            office("cuxhaven", &["27472"], &["Cuxhaven", "Otterndorf"]),
-            berlin,
-        ])
+        vec![office("bremen", &[BREMEN]), office("cuxhaven", &[CUXHAVEN, OTTERNDORF]), berlin]
+    }
+
+    pub fn directory() -> Directory {
+        Directory::new(offices(), PLACES.clone())
     }
 
     #[test]
-    fn the_residence_office_is_found_by_postcode() {
-        assert_eq!(directory().residence_office("28203").unwrap().id, "bremen");
-        assert!(directory().residence_office("99999").is_none());
+    fn the_residence_office_is_found_by_the_municipalities_of_the_postcode() {
+        assert_eq!(directory().residence_office("28203", None).unwrap().id, "bremen");
+        assert_eq!(directory().residence_office("27472", None).unwrap().id, "cuxhaven");
+        assert_eq!(directory().residence_office("99999", None).err(), Some(ResidenceProblem::PostcodeUnknown));
+        // 23730 is Neustadt in Holstein and three villages around it; none is on the platform.
+        assert_eq!(directory().residence_office("23730", None).err(), Some(ResidenceProblem::NoOffice));
+    }
+
+    #[test]
+    fn a_postcode_across_two_offices_asks_for_her_municipality() {
+        // 06333: Falkenstein/Harz (Landkreis Harz) and Hettstedt (Mansfeld-Südharz).
+        let offices = vec![office("harz", &["15085110"]), office("mansfeld-suedharz", &["15087220"])];
+        let directory = Directory::new(offices, PLACES.clone());
+        let Err(ResidenceProblem::Choose(choices)) = directory.residence_office("06333", None) else {
+            panic!("two offices: she chooses");
+        };
+        assert_eq!(choices.iter().map(|m| m.ags.as_str()).collect::<Vec<_>>(), ["15085110", "15087220"]);
+        assert_eq!(directory.residence_office("06333", Some(&ags("15087220"))).unwrap().id, "mansfeld-suedharz");
+        // A municipality of another postcode is no choice for this one.
+        assert!(directory.residence_office("06333", Some(&ags(BREMEN))).is_err());
+        // One office for one of the two, none for the other: she might live in the other.
+        let one = Directory::new(vec![office("harz", &["15085110"])], PLACES.clone());
+        assert!(matches!(one.residence_office("06333", None), Err(ResidenceProblem::Choose(_))));
+        assert_eq!(one.residence_office("06333", Some(&ags("15087220"))).err(), Some(ResidenceProblem::NoOffice));
+    }
+
+    #[test]
+    fn a_postcode_the_directory_does_not_know_is_served_by_an_office_that_lists_it() {
+        let mut bremen = office("bremen", &[BREMEN]);
+        bremen.postcodes = vec!["28999".into()];
+        let directory = Directory::new(vec![bremen], PLACES.clone());
+        assert_eq!(directory.residence_office("28999", None).unwrap().id, "bremen");
     }
 
     #[test]
     fn only_a_connected_residence_office_issues() {
-        let mut offices = directory();
-        assert_eq!(offices.issuing_office("27472").unwrap().id, "cuxhaven");
-        assert_eq!(offices.issuing_office("99999").err(), Some(Problem::NoOfficeForPostcode));
-        offices.offices[0].connected = false;
-        assert_eq!(offices.issuing_office("28195").err(), Some(Problem::OfficeNotConnected));
+        let mut offices = offices();
+        assert_eq!(
+            Directory::new(offices.clone(), PLACES.clone()).issuing_office("27472", None).unwrap().id,
+            "cuxhaven"
+        );
+        offices[0].connected = false;
+        let directory = Directory::new(offices, PLACES.clone());
+        assert!(
+            matches!(directory.issuing_office("28195", None), Err(ResidenceProblem::NotConnected(o)) if o.id == "bremen")
+        );
+        assert_eq!(directory.issuing_office("28195", None).unwrap_err().problem(), Problem::OfficeNotConnected);
     }
 
     #[test]
-    fn the_register_office_is_the_one_of_the_birth_place() {
-        assert_eq!(directory().register_office("otterndorf", false).unwrap().id, "cuxhaven");
-        assert!(directory().register_office("München", false).is_none());
+    fn the_register_office_is_the_one_of_the_birth_municipality() {
+        let directory = directory();
+        let born = |typed: &str, key: Option<Option<&Ags>>| directory.birth_place(typed, key, false);
+        let otterndorf = born("Otterndorf", None).unwrap();
+        assert_eq!(directory.register_office(&otterndorf).unwrap().id, "cuxhaven");
+        let (problem, choices) = born("Neustadt", None).unwrap_err();
+        assert_eq!(problem, Problem::AmbiguousMunicipality);
+        assert!(choices.len() >= 17);
+        // The key decides, whatever she typed.
+        let keyed = born("Neustadt", Some(Some(&ags(BREMEN)))).unwrap();
+        assert_eq!(directory.register_office(&keyed).unwrap().id, "bremen");
+        assert_eq!(born("Atlantis", None).unwrap(), BirthPlace::Unknown);
+        assert_eq!(born("Neustadt", Some(None)).unwrap(), BirthPlace::Unknown, "not in the list: no guess");
+        assert_eq!(born("x", Some(Some(&ags("99999999")))).unwrap_err().0, Problem::UnknownMunicipality);
+        assert!(directory.register_office(&BirthPlace::Unknown).is_none());
+    }
+
+    #[test]
+    fn children_born_abroad_are_registered_in_berlin() {
+        let directory = directory();
+        let abroad = directory.birth_place("Wien", None, true).unwrap();
+        assert_eq!(directory.register_office(&abroad).unwrap().id, "berlin");
     }
 
     fn tenant() -> serde_json::Value {
@@ -360,21 +635,39 @@ pub(crate) mod tests {
             "id": "jugendamt-verden", "name": "Jugendamt Landkreis Verden",
             "address": {"street": "Lindhooper Straße", "house_number": "67", "postcode": "27283", "city": "Verden (Aller)"},
             "phone": "+49 4231 15-0", "email": "jugendamt@landkreis-verden.example",
-            "postcodes": ["27283", "27299"], "municipalities": ["Verden (Aller)", "Achim"],
+            "municipalities": [{"ags": "03361012", "name": "Verden (Aller), Stadt"}, "Achim"],
             "connected": true, "auto_issue": true, "retention_days": 365
         })
     }
 
     #[test]
-    fn a_tenant_is_parsed_with_defaults() {
-        let office = parse_office(&tenant()).unwrap();
-        assert_eq!(office.municipalities, ["Verden (Aller)", "Achim"]);
-        assert!(office.required_documents.is_empty() && office.staff_identity_provider.is_none());
+    fn a_tenant_is_parsed_by_key_and_a_unique_name_is_resolved() {
+        let office = parse_office(&tenant(), &PLACES).unwrap();
+        let keys: Vec<&str> = office.municipalities.iter().map(|m| m.ags.as_str()).collect();
+        assert_eq!(keys, ["03361012", "03361001"]);
+        assert_eq!(office.municipalities[1].name, "Achim, Stadt");
+        assert!(office.postcodes.is_empty() && office.required_documents.is_empty());
+        assert!(office.staff_identity_provider.is_none());
+    }
+
+    #[test]
+    fn a_municipality_must_be_known_and_unambiguous() {
+        let mut body = tenant();
+        body["municipalities"] =
+            serde_json::json!(["Neustadt", {"ags": "0336101"}, {"ags": "99999999"}, "Atlantis", 7, {"name": "x"}]);
+        let errors = parse_office(&body, &PLACES).unwrap_err();
+        assert_eq!(errors.get("municipalities.0"), Some(Problem::AmbiguousMunicipality));
+        assert_eq!(errors.get("municipalities.1"), Some(Problem::AgsFormat));
+        assert_eq!(errors.get("municipalities.2"), Some(Problem::UnknownMunicipality));
+        assert_eq!(errors.get("municipalities.3"), Some(Problem::UnknownMunicipality));
+        assert_eq!(errors.get("municipalities.4"), Some(Problem::NotAnObject));
+        assert_eq!(errors.get("municipalities.5"), Some(Problem::Required));
+        body["municipalities"] = serde_json::json!([]);
+        assert_eq!(parse_office(&body, &PLACES).unwrap_err().get("municipalities"), Some(Problem::Required));
     }
 
     #[test]
     fn invalid_tenants_name_every_field() {
-        use crate::domain::values::Problem;
         let mut body = tenant();
         body["id"] = "Verden!".into();
         body["email"] = "jugendamt at verden".into();
@@ -384,7 +677,7 @@ pub(crate) mod tests {
         body["required_documents"] = serde_json::json!(["selfie"]);
         body["staff_identity_provider"] =
             serde_json::json!({"issuer": "http://idp", "jwks_url": "https://idp/jwks", "audience": "x"});
-        let errors = parse_office(&body).unwrap_err();
+        let errors = parse_office(&body, &PLACES).unwrap_err();
         assert_eq!(errors.get("id"), Some(Problem::IdFormat));
         assert_eq!(errors.get("email"), Some(Problem::EmailFormat));
         assert_eq!(errors.get("phone"), Some(Problem::PhoneFormat));
@@ -395,25 +688,24 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn overlapping_areas_are_found() {
-        let mut office = parse_office(&tenant()).unwrap();
-        office.postcodes.push("28195".into());
-        office.municipalities.push("bremen".into());
-        let found = overlaps(&directory(), &office);
+    fn overlap_is_by_key_never_by_name() {
+        let directory = directory();
+        let mut office = parse_office(&tenant(), &PLACES).unwrap();
+        office.municipalities.push(AreaMunicipality { ags: ags(BREMEN), name: "Bremen".into() });
+        let found = overlaps(&directory, &office);
         assert_eq!(found.len(), 1);
-        assert_eq!(
-            (found[0].office_id.as_str(), found[0].postcodes.as_slice()),
-            ("bremen", ["28195".to_owned()].as_slice())
-        );
-        assert_eq!(found[0].municipalities, ["bremen"]);
-        assert!(
-            overlaps(&directory(), &directory().get("bremen").unwrap().clone()).is_empty(),
-            "an office does not overlap itself"
-        );
+        assert_eq!((found[0].office_id.as_str(), found[0].municipalities[0].ags.as_str()), ("bremen", BREMEN));
+        assert!(overlaps(&directory, directory.get("bremen").unwrap()).is_empty(), "an office does not overlap itself");
+        // Two towns called Neustadt are two municipalities: both offices may join.
+        let holstein = office_named("ostholstein", "01055032");
+        let ruebenberge = office_named("region-hannover", "03241012");
+        let both = Directory::new(vec![holstein], PLACES.clone());
+        assert!(overlaps(&both, &ruebenberge).is_empty());
     }
 
-    #[test]
-    fn children_born_abroad_are_registered_in_berlin() {
-        assert_eq!(directory().register_office("Wien", true).unwrap().id, "berlin");
+    fn office_named(id: &str, key: &str) -> Office {
+        let mut office = office(id, &[key]);
+        office.municipalities[0].name = "Neustadt".into();
+        office
     }
 }

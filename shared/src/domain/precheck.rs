@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use serde_json::Value;
 
-use super::office::{Directory, Office};
+use super::office::{Directory, Office, ResidenceProblem, Unresolved};
+use super::places::Ags;
 use super::values::Postcode;
 use crate::input::{FieldErrors, Object};
 
@@ -36,6 +37,8 @@ pub struct PrecheckAnswers {
     pub court_decision: Answer,
     pub foreign_joint_custody: Answer,
     pub residence_postcode: Postcode,
+    /// Her municipality, where her postcode spans the areas of several offices.
+    pub residence_municipality: Option<Ags>,
     pub child_born_abroad: bool,
 }
 
@@ -133,6 +136,10 @@ pub fn parse_answers(body: &Value) -> Result<PrecheckAnswers, FieldErrors> {
     let foreign_joint_custody = answer("foreign_joint_custody");
     let residence_postcode =
         errors.take("residence_postcode", root.text("residence_postcode").and_then(Postcode::parse));
+    let residence_municipality = errors.take(
+        "residence_municipality",
+        root.optional_text("residence_municipality").and_then(|ags| ags.map(Ags::parse).transpose()),
+    );
     let child_born_abroad = errors.take("child_born_abroad", root.yes_no("child_born_abroad"));
     let answers = (|| {
         Some(PrecheckAnswers {
@@ -144,6 +151,7 @@ pub fn parse_answers(body: &Value) -> Result<PrecheckAnswers, FieldErrors> {
             court_decision: court_decision?,
             foreign_joint_custody: foreign_joint_custody?,
             residence_postcode: residence_postcode?,
+            residence_municipality: residence_municipality?,
             child_born_abroad: child_born_abroad?,
         })
     })();
@@ -151,22 +159,30 @@ pub fn parse_answers(body: &Value) -> Result<PrecheckAnswers, FieldErrors> {
 }
 
 /// Applies every row of the table and the residence question; all reasons are reported together.
-pub fn assess(answers: &PrecheckAnswers, directory: &Directory) -> PrecheckOutcome {
+/// A postcode the directory does not know, or one that spans the areas of several offices without
+/// her municipality, is `Unresolved`: she has to put it right or choose.
+pub fn assess<'a>(answers: &PrecheckAnswers, directory: &'a Directory) -> Result<PrecheckOutcome, Unresolved<'a>> {
     let mut reasons: Vec<BlockReason> =
         RULES.iter().filter(|rule| (rule.blocks)(answers)).map(|rule| rule.reason).collect();
-    let office = directory.residence_office(answers.residence_postcode.as_str()).cloned();
+    let postcode = answers.residence_postcode.as_str();
+    let office = match directory.residence_office(postcode, answers.residence_municipality.as_ref()) {
+        Ok(office) => Some(office.clone()),
+        Err(ResidenceProblem::NoOffice) => None,
+        Err(problem) => return Err(Unresolved::residence("residence_postcode", "residence_municipality", problem)),
+    };
     match &office {
         None => reasons.push(BlockReason::NoOfficeForPostcode),
         Some(office) if !office.connected => reasons.push(BlockReason::OfficeNotConnected),
         Some(_) => {}
     }
-    PrecheckOutcome { reasons, office }
+    Ok(PrecheckOutcome { reasons, office })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::office::tests::{directory, office};
+    use crate::domain::office::tests::{PLACES, directory, office};
+    use crate::domain::values::Problem;
 
     fn eligible_mother() -> PrecheckAnswers {
         PrecheckAnswers {
@@ -178,17 +194,18 @@ mod tests {
             court_decision: Answer::No,
             foreign_joint_custody: Answer::No,
             residence_postcode: Postcode::parse("28195").unwrap(),
+            residence_municipality: None,
             child_born_abroad: false,
         }
     }
 
     fn reasons(answers: PrecheckAnswers) -> Vec<BlockReason> {
-        assess(&answers, &directory()).reasons
+        assess(&answers, &directory()).unwrap().reasons
     }
 
     #[test]
     fn a_mother_with_all_no_answers_in_a_connected_area_is_eligible() {
-        let outcome = assess(&eligible_mother(), &directory());
+        let outcome = assess(&eligible_mother(), &directory()).unwrap();
         assert!(outcome.eligible());
         assert_eq!(outcome.office.unwrap().id, "bremen");
     }
@@ -249,11 +266,11 @@ mod tests {
 
     #[test]
     fn wohnort_office_not_on_the_service_shows_its_contact_data() {
-        let mut hamburg = office("hamburg", &["20095"], &["Hamburg"]);
+        let mut hamburg = office("hamburg", &["02000000"]);
         hamburg.connected = false;
-        let directory = Directory::new(vec![hamburg]);
+        let directory = Directory::new(vec![hamburg], PLACES.clone());
         let answers = PrecheckAnswers { residence_postcode: Postcode::parse("20095").unwrap(), ..eligible_mother() };
-        let outcome = assess(&answers, &directory);
+        let outcome = assess(&answers, &directory).unwrap();
         assert_eq!(outcome.reasons, [BlockReason::OfficeNotConnected]);
         assert_eq!(outcome.office.unwrap().email, "hamburg@example.org");
     }
@@ -261,9 +278,29 @@ mod tests {
     #[test]
     fn wohnort_unknown_to_the_platform_blocks_without_an_office() {
         let answers = PrecheckAnswers { residence_postcode: Postcode::parse("80331").unwrap(), ..eligible_mother() };
-        let outcome = assess(&answers, &directory());
+        let outcome = assess(&answers, &directory()).unwrap();
         assert_eq!(outcome.reasons, [BlockReason::NoOfficeForPostcode]);
         assert!(outcome.office.is_none());
+    }
+
+    #[test]
+    fn wohnort_a_postcode_nobody_knows_is_to_be_put_right() {
+        let answers = PrecheckAnswers { residence_postcode: Postcode::parse("99999").unwrap(), ..eligible_mother() };
+        let directory = directory();
+        let unresolved = assess(&answers, &directory).unwrap_err();
+        assert_eq!((unresolved.field, unresolved.problem), ("residence_postcode", Problem::PostcodeUnknown));
+    }
+
+    #[test]
+    fn wohnort_a_postcode_across_two_offices_asks_for_her_municipality() {
+        let directory =
+            Directory::new(vec![office("harz", &["15085110"]), office("msh", &["15087220"])], PLACES.clone());
+        let answers = PrecheckAnswers { residence_postcode: Postcode::parse("06333").unwrap(), ..eligible_mother() };
+        let unresolved = assess(&answers, &directory).unwrap_err();
+        assert_eq!((unresolved.field, unresolved.problem), ("residence_municipality", Problem::AmbiguousMunicipality));
+        assert_eq!(unresolved.choices.len(), 2);
+        let chosen = PrecheckAnswers { residence_municipality: Some(unresolved.choices[1].ags.clone()), ..answers };
+        assert_eq!(assess(&chosen, &directory).unwrap().office.unwrap().id, "msh");
     }
 
     #[test]
@@ -287,7 +324,7 @@ mod tests {
             sorgeerklaerung: Answer::Yes,
             ..eligible_mother()
         };
-        let outcome = assess(&answers, &directory());
+        let outcome = assess(&answers, &directory()).unwrap();
         assert_eq!(
             outcome.reasons,
             [BlockReason::NotEntitled, BlockReason::ChildNotMinor, BlockReason::Married, BlockReason::Sorgeerklaerung]
@@ -309,7 +346,6 @@ mod tests {
 
     #[test]
     fn invalid_answers_name_their_fields() {
-        use crate::domain::values::Problem;
         let body = serde_json::json!({"applicant": "father", "child_under_18": "yes", "married_to_father": "maybe", "residence_postcode": "2819"});
         let errors = parse_answers(&body).unwrap_err();
         assert_eq!(errors.get("applicant"), Some(Problem::NotAChoice));

@@ -130,26 +130,125 @@ pub fn birthdays_to_check(applied: Date) -> Vec<Date> {
     std::iter::once(applied).chain(swapped).collect()
 }
 
+/// The dates one typing slip away from `applied` that [`birthdays_to_check`] does not cover: one
+/// digit of day, month or year written wrong (`2020-08-17` for `2020-08-18`). At most 72, so the
+/// register is asked by index for each, never scanned.
+pub fn one_slip_birthdays(applied: Date) -> Vec<Date> {
+    let digits: Vec<u8> = format!("{:04}{:02}{:02}", applied.year(), applied.month() as u8, applied.day()).into_bytes();
+    let same = birthdays_to_check(applied);
+    let mut slips = Vec::new();
+    for position in 0..digits.len() {
+        for digit in b'0'..=b'9' {
+            if digit == digits[position] {
+                continue;
+            }
+            let mut slipped = digits.clone();
+            slipped[position] = digit;
+            let text = String::from_utf8(slipped).expect("digits");
+            let parsed = (|| {
+                let month = time::Month::try_from(text[4..6].parse::<u8>().ok()?).ok()?;
+                Date::from_calendar_date(text[..4].parse().ok()?, month, text[6..].parse().ok()?).ok()
+            })();
+            if let Some(date) = parsed.filter(|date| !same.contains(date) && !slips.contains(date)) {
+                slips.push(date);
+            }
+        }
+    }
+    slips
+}
+
+/// Every birthday the register is asked for: [`birthdays_to_check`], then [`one_slip_birthdays`].
+pub fn register_query_birthdays(applied: Date) -> Vec<Date> {
+    let mut dates = birthdays_to_check(applied);
+    dates.extend(one_slip_birthdays(applied));
+    dates
+}
+
+/// The name parts of an application, as [`tokens`] (computed once per request, compared with
+/// every entry on the asked dates).
+struct ApplicationNames {
+    child_family: BTreeSet<String>,
+    child_given: BTreeSet<String>,
+    mother_family: BTreeSet<String>,
+    mother_given: BTreeSet<String>,
+}
+
+impl ApplicationNames {
+    fn of(application: &Application) -> Self {
+        let (child, mother) = (&application.child, &application.mother);
+        let mother_family: Vec<&str> =
+            [Some(mother.family_name.as_str()), mother.birth_name.as_ref().map(PersonName::as_str)]
+                .into_iter()
+                .flatten()
+                .collect();
+        ApplicationNames {
+            child_family: tokens(&[child.family_name.as_str()]),
+            child_given: tokens(&[child.given_names.as_str()]),
+            mother_family: tokens(&mother_family),
+            mother_given: tokens(&[mother.given_names.as_str()]),
+        }
+    }
+
+    fn child_family(&self, entry: &RegisterEntry) -> bool {
+        overlap(&self.child_family, &tokens(&[entry.child.family_name.as_str()]))
+    }
+
+    fn child_given(&self, entry: &RegisterEntry) -> bool {
+        overlap(&self.child_given, &tokens(&[entry.child.given_names.as_str()]))
+    }
+
+    fn mother_family(&self, entry: &RegisterEntry) -> bool {
+        overlap(&self.mother_family, &tokens(&[entry.mother.family_name.as_str()]))
+    }
+
+    fn mother_given(&self, entry: &RegisterEntry) -> bool {
+        overlap(&self.mother_given, &tokens(&[entry.mother.given_names.as_str()]))
+    }
+
+    /// On its birthday: a twin shares the family name, a renamed child shares the mother's name;
+    /// either is enough, as are the given names of both.
+    fn on_the_day(&self, entry: &RegisterEntry) -> bool {
+        self.child_family(entry) || self.mother_family(entry) || (self.child_given(entry) && self.mother_given(entry))
+    }
+
+    /// One slip away: the child's given name and a family name of the child or the mother. A
+    /// slip in the date and a whole name changed at once is too far to tell from a stranger.
+    fn despite_the_date(&self, entry: &RegisterEntry) -> bool {
+        self.child_given(entry) && (self.child_family(entry) || self.mother_family(entry))
+    }
+}
+
 /// Whether an entry could be the child of this application. Names are compared part by part
 /// after normalisation, so one of several given names, one part of a double family name, ä/ae/a,
-/// ß/ss, accents, case, hyphens, doubled letters and a single slip all count as the same. A twin shares the family name, a
-/// renamed child shares the mother's name; either is enough together with the birthday.
+/// ß/ss, accents, case, hyphens, doubled letters and a single slip all count as the same.
 pub fn could_be_this_child(application: &Application, entry: &RegisterEntry) -> bool {
-    if !birthdays_to_check(application.child.birth_date).contains(&entry.child.birth_date) {
-        return false;
+    birthdays_to_check(application.child.birth_date).contains(&entry.child.birth_date)
+        && ApplicationNames::of(application).on_the_day(entry)
+}
+
+/// Whether an entry born one typing slip away ([`one_slip_birthdays`]) carries this child's
+/// names; one slip costs a review, never a certificate.
+pub fn could_be_this_child_despite_the_date(application: &Application, entry: &RegisterEntry) -> bool {
+    one_slip_birthdays(application.child.birth_date).contains(&entry.child.birth_date)
+        && ApplicationNames::of(application).despite_the_date(entry)
+}
+
+/// The entries that could be this child: born on its birthday (or day and month swapped), and
+/// born one slip away with its names.
+fn candidates(application: &Application, entries: &[RegisterEntry]) -> (Vec<RegisterEntry>, Vec<RegisterEntry>) {
+    let same_day = birthdays_to_check(application.child.birth_date);
+    let slipped = one_slip_birthdays(application.child.birth_date);
+    let names = ApplicationNames::of(application);
+    let (mut on_the_day, mut one_slip_away) = (Vec::new(), Vec::new());
+    for entry in entries {
+        let born = entry.child.birth_date;
+        if same_day.contains(&born) && names.on_the_day(entry) {
+            on_the_day.push(entry.clone());
+        } else if slipped.contains(&born) && names.despite_the_date(entry) {
+            one_slip_away.push(entry.clone());
+        }
     }
-    let child = &application.child;
-    let mother = &application.mother;
-    let child_family = overlap(&tokens(&[child.family_name.as_str()]), &tokens(&[entry.child.family_name.as_str()]));
-    let child_given = overlap(&tokens(&[child.given_names.as_str()]), &tokens(&[entry.child.given_names.as_str()]));
-    let mother_family_names: Vec<&str> =
-        [Some(mother.family_name.as_str()), mother.birth_name.as_ref().map(PersonName::as_str)]
-            .into_iter()
-            .flatten()
-            .collect();
-    let mother_family = overlap(&tokens(&mother_family_names), &tokens(&[entry.mother.family_name.as_str()]));
-    let mother_given = overlap(&tokens(&[mother.given_names.as_str()]), &tokens(&[entry.mother.given_names.as_str()]));
-    child_family || mother_family || (child_given && mother_given)
+    (on_the_day, one_slip_away)
 }
 
 /// Why a case worker has to look at a request.
@@ -158,6 +257,8 @@ pub fn could_be_this_child(application: &Application, entry: &RegisterEntry) -> 
 pub enum ReviewReason {
     /// Entries that could be this child.
     RegisterEntries { candidates: Vec<RegisterEntry> },
+    /// Entries with this child's names born one typing slip away from the date she gave.
+    BirthDateSlip { candidates: Vec<RegisterEntry> },
     /// The birth place maps to no office of the platform.
     BirthPlaceNotMapped,
     /// The register office does not take part in the platform.
@@ -188,7 +289,8 @@ pub fn login_matches_mother(login: &LoginIdentity, application: &Application) ->
         && login.birth_date == Some(application.mother.birth_date)
 }
 
-/// Decides a prepared request: `entries` are the register entries of the birth-place office.
+/// Decides a prepared request: `entries` are the register entries of the birth-place office born
+/// on any of [`register_query_birthdays`].
 pub fn decide(request: &Request, directory: &Directory, entries: &[RegisterEntry]) -> Decision {
     let application = &request.application;
     let mut reasons = Vec::new();
@@ -198,10 +300,12 @@ pub fn decide(request: &Request, directory: &Directory, entries: &[RegisterEntry
         Some(office) if !office.connected => reasons.push(ReviewReason::RegisterOfficeNotConnected),
         Some(_) => {}
     }
-    let candidates: Vec<RegisterEntry> =
-        entries.iter().filter(|e| could_be_this_child(application, e)).cloned().collect();
-    if !candidates.is_empty() {
-        reasons.push(ReviewReason::RegisterEntries { candidates });
+    let (on_the_day, one_slip_away) = candidates(application, entries);
+    if !on_the_day.is_empty() {
+        reasons.push(ReviewReason::RegisterEntries { candidates: on_the_day });
+    }
+    if !one_slip_away.is_empty() {
+        reasons.push(ReviewReason::BirthDateSlip { candidates: one_slip_away });
     }
     let issuing_office = directory.get(&request.office_id);
     if !issuing_office.is_some_and(|o| o.auto_issue) || !register_office.is_some_and(|o| o.auto_issue) {
@@ -357,6 +461,46 @@ mod tests {
     }
 
     #[test]
+    fn one_digit_wrong_in_day_month_or_year_is_one_slip() {
+        let slips = one_slip_birthdays(date!(2020 - 08 - 18));
+        for slipped in [
+            date!(2020 - 08 - 17),
+            date!(2020 - 08 - 28),
+            date!(2020 - 09 - 18),
+            date!(2021 - 08 - 18),
+            date!(2010 - 08 - 18),
+        ] {
+            assert!(slips.contains(&slipped), "{slipped}");
+        }
+        assert!(!slips.contains(&date!(2020 - 08 - 18)) && !slips.contains(&date!(2020 - 08 - 26)));
+        assert!(!slips.contains(&date!(2020 - 07 - 17)), "two digits are two slips");
+        assert!(slips.len() <= 72 && slips.len() > 30, "{}", slips.len());
+        assert!(
+            !one_slip_birthdays(date!(2021 - 03 - 04)).contains(&date!(2021 - 04 - 03)),
+            "the swap is checked already"
+        );
+    }
+
+    #[test]
+    fn the_same_names_one_day_off_go_to_review_with_the_reason() {
+        let a = application(&[("/child/birth_date", json!("2020-08-18"))]);
+        let registered = entry(("Mia", "Beispiel"), date!(2020 - 08 - 17), ("Sophia", "Beispiel"));
+        assert!(!could_be_this_child(&a, &registered), "not the same birthday");
+        assert!(could_be_this_child_despite_the_date(&a, &registered));
+        let Decision::Review(reasons) =
+            decide(&request(TrustLevel::Hoch, a.clone()), &directory(), &[registered.clone()])
+        else {
+            panic!("an entry one slip away is no certificate")
+        };
+        assert_eq!(reasons, [ReviewReason::BirthDateSlip { candidates: vec![registered] }]);
+        // A stranger on that day, or the child's family without its given name, is no reason.
+        let stranger = entry(("Ben", "Yilmaz"), date!(2020 - 08 - 17), ("Ayse", "Yilmaz"));
+        let sibling = entry(("Lea", "Beispiel"), date!(2020 - 08 - 17), ("Sophia", "Beispiel"));
+        assert!(!could_be_this_child_despite_the_date(&a, &stranger));
+        assert!(!could_be_this_child_despite_the_date(&a, &sibling));
+    }
+
+    #[test]
     fn a_twin_shares_mother_and_birthday() {
         assert!(could_be_this_child(&application(&[]), &entry(("Lea", "Beispiel"), MIA, ("Sophia", "Beispiel"))));
     }
@@ -464,10 +608,12 @@ mod tests {
         assert!(
             matches!(decide(&r, &directory(), &[]), Decision::Review(reasons) if reasons.contains(&ReviewReason::BirthPlaceNotMapped))
         );
-        let mut offices = vec![crate::domain::office::tests::office("bremen", &["28195"], &["Bremen"])];
+        use crate::domain::office::tests::{BREMEN, PLACES, office};
+        let mut offices = vec![office("bremen", &[BREMEN])];
         offices[0].auto_issue = false;
         let r = request(TrustLevel::Hoch, application(&[]));
-        assert_eq!(decide(&r, &Directory::new(offices), &[]), Decision::Review(vec![ReviewReason::AutomationOff]));
+        let directory = Directory::new(offices, PLACES.clone());
+        assert_eq!(decide(&r, &directory, &[]), Decision::Review(vec![ReviewReason::AutomationOff]));
     }
 
     #[test]

@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn a_power_of_attorney_is_asked_of_a_representative_only() {
-        let mut cuxhaven = office("cuxhaven", &["27472"], &["Cuxhaven"]);
+        let mut cuxhaven = office("cuxhaven", &[crate::domain::office::tests::CUXHAVEN]);
         cuxhaven.required_documents = vec!["geburtsurkunde".into(), "vollmacht".into(), "fax".into()];
         assert_eq!(required_documents(&cuxhaven, false), [DocumentKind::BirthCertificate]);
         assert_eq!(

@@ -40,6 +40,36 @@ pub enum Problem {
 }
 
 impl Problem {
+    pub const ALL: [Problem; 27] = [
+        Problem::Required,
+        Problem::TooLong,
+        Problem::NameCharacters,
+        Problem::TextCharacters,
+        Problem::NotText,
+        Problem::NotYesNo,
+        Problem::NotAChoice,
+        Problem::NotAnObject,
+        Problem::DateFormat,
+        Problem::DateInFuture,
+        Problem::DateTooEarly,
+        Problem::ChildNotMinor,
+        Problem::MotherMinor,
+        Problem::PostcodeFormat,
+        Problem::OneChildOnly,
+        Problem::NoOfficeForPostcode,
+        Problem::OfficeNotConnected,
+        Problem::IdFormat,
+        Problem::NotEligible,
+        Problem::PhoneFormat,
+        Problem::EmailFormat,
+        Problem::UrlFormat,
+        Problem::RetentionRange,
+        Problem::AgsFormat,
+        Problem::UnknownMunicipality,
+        Problem::AmbiguousMunicipality,
+        Problem::PostcodeUnknown,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Problem::Required => "required",

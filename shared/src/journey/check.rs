@@ -15,10 +15,10 @@ use super::form::{
 use super::precheck::{self, Answers, DECLARATIONS};
 use crate::domain::draft::Draft;
 use crate::domain::office::Directory;
+use crate::domain::places::Ags;
 use crate::domain::upload::DocumentKind;
 use crate::domain::values::{parse_date, today_in_germany};
 use crate::input::FieldErrors;
-use crate::records;
 use crate::texts::{Lang, text};
 use crate::web::form::{ErrorLink, field_id, problem_message};
 use crate::web::{self, CitizenPage, OfficeView, PageResult, Templates, context};
@@ -44,6 +44,29 @@ struct Section {
 /// Where a field is changed (then she comes back here).
 pub fn change_link(step: Step, path: &str) -> String {
     format!("{}?zurueck=pruefen#{}", step.path(), field_id(path))
+}
+
+/// Her child's birth place as she wrote it, with the municipality it was settled to (changed on
+/// the child step, and on the results page where the name fits several).
+fn birth_place_row(lang: Lang, application: &DraftData, directory: &Directory) -> Row {
+    let typed = application.text("child.birth_place").unwrap_or_default().to_owned();
+    if application.0.pointer("/child/born_abroad") == Some(&Json::Bool(true)) {
+        return Row {
+            key: text(lang, "antrag.birth_place").to_owned(),
+            lines: vec![typed],
+            href: Some(change_link(Step::Child, "child.birth_place")),
+        };
+    }
+    let settled = match application.0.pointer("/child/birth_municipality") {
+        Some(Json::String(key)) => Ags::parse(key).ok().and_then(|ags| directory.places().get(&ags)).map(|m| m.label()),
+        _ => None,
+    };
+    let settled = settled.unwrap_or_else(|| text(lang, "antrag.geburtsort.not_in_directory").to_owned());
+    Row {
+        key: text(lang, "antrag.birth_place").to_owned(),
+        lines: vec![typed, settled],
+        href: Some(change_link(Step::Child, "child.birth_place")),
+    }
 }
 
 /// The check-answers page's sections; what `account` states has nothing to change.
@@ -123,7 +146,7 @@ fn sections(lang: Lang, data: &Json, directory: &Directory, account: &Account) -
             "child.born_abroad",
             vec![text(lang, if abroad { "common.yes" } else { "common.no" }).to_owned()],
         ),
-        row(Step::Child, "antrag.birth_place", "child.birth_place", vec![value("child.birth_place")]),
+        birth_place_row(lang, &application, directory),
     ];
     let delivery = vec![row(
         Step::Delivery,
@@ -181,7 +204,7 @@ pub async fn render_check(
     let lang = page.lang;
     let services = &call.services;
     let account = Account::of(&call.who, &draft.data, today_in_germany(services.clock.now()));
-    let directory = records::directory(&*services.store).await?;
+    let directory = services.directory.get().await?;
     let data = with_precheck(draft.data.clone(), &Answers::from_headers(headers));
     let mut errors: Vec<ErrorLink> = problems
         .iter()

@@ -9,6 +9,7 @@ use serde_json::{Map, Value as Json};
 use super::precheck::Answers;
 use crate::domain::draft::Draft;
 use crate::domain::office::{Directory, Office};
+use crate::domain::places::Ags;
 use crate::domain::upload::{DocumentKind, Upload, required_documents};
 use crate::domain::values::{ClientId, today_in_germany};
 use crate::http::CitizenCall;
@@ -23,6 +24,8 @@ pub const WEB_DRAFT_ID: &str = "antrag";
 /// The check-answers page, whose submit button the submit function serves.
 pub const CHECK_PATH: &str = "/antrag/pruefen";
 pub const DOCUMENTS_PATH: &str = "/antrag/nachweise";
+/// Where she chooses the municipality of her child's birth when its name fits several, or none.
+pub const BIRTH_PLACE_PATH: &str = "/antrag/geburtsort";
 
 /// The steps of the form, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,9 +101,16 @@ impl DraftData<'_> {
         self.text("applicant.role") == Some("representative")
     }
 
-    /// The office that will issue the certificate, once her postcode is known.
+    /// The office that will issue the certificate, once her postcode (and, where it spans the
+    /// areas of several offices, her municipality) is known.
     pub fn office<'d>(&self, directory: &'d Directory) -> Option<&'d Office> {
-        self.text("mother.address.postcode").and_then(|postcode| directory.issuing_office(postcode).ok())
+        let postcode = self.text("mother.address.postcode")?;
+        directory.issuing_office(postcode, self.residence_municipality().as_ref()).ok()
+    }
+
+    /// The municipality she chose for her address.
+    pub fn residence_municipality(&self) -> Option<Ags> {
+        self.text("mother.address.municipality").and_then(|ags| Ags::parse(ags).ok())
     }
 
     pub fn required_documents(&self, directory: &Directory) -> Vec<DocumentKind> {
@@ -129,19 +139,28 @@ impl DraftData<'_> {
         steps
     }
 
+    /// Whether the municipality of her child's birth is settled: born abroad, a key, or `null`
+    /// (she said the place is not in the directory).
+    pub fn birth_place_settled(&self) -> bool {
+        self.0.pointer("/child/born_abroad") == Some(&Json::Bool(true))
+            || self.0.pointer("/child/birth_municipality").is_some()
+    }
+
     fn is_done(&self, step: Step, directory: &Directory) -> bool {
         match step {
             Step::Documents => self.missing_documents(directory).is_empty(),
+            Step::Child => self.0.get("child").is_some() && self.birth_place_settled(),
             step => self.0.get(step.section()).is_some(),
         }
     }
 
     /// Where she continues: the first step not done yet, else the check-answers page.
     pub fn resume_path(&self, directory: &Directory) -> String {
-        self.steps(directory)
-            .into_iter()
-            .find(|step| !self.is_done(*step, directory))
-            .map_or_else(|| CHECK_PATH.to_owned(), Step::path)
+        match self.steps(directory).into_iter().find(|step| !self.is_done(*step, directory)) {
+            None => CHECK_PATH.to_owned(),
+            Some(Step::Child) if self.0.get("child").is_some() => BIRTH_PLACE_PATH.to_owned(),
+            Some(step) => step.path(),
+        }
     }
 }
 

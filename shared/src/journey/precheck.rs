@@ -20,6 +20,9 @@ pub const RESULT_PATH: &str = "/vorab-check/ergebnis";
 pub enum Kind {
     Applicant,
     Postcode,
+    /// Her municipality, asked only where her postcode spans the areas of several offices; the
+    /// choices are the municipalities of her postcode.
+    Municipality,
     YesNo,
     YesNoUnknown,
 }
@@ -32,9 +35,10 @@ pub struct Question {
 }
 
 /// In the order asked: who and where first, then the custody questions of DESIGN.md § 2.
-pub const QUESTIONS: [Question; 9] = [
+pub const QUESTIONS: [Question; 10] = [
     Question { slug: "wer", field: "applicant", kind: Kind::Applicant },
     Question { slug: "wohnort", field: "residence_postcode", kind: Kind::Postcode },
+    Question { slug: "gemeinde", field: "residence_municipality", kind: Kind::Municipality },
     Question { slug: "alter-kind", field: "child_under_18", kind: Kind::YesNo },
     Question { slug: "alter-mutter", field: "mother_adult", kind: Kind::YesNo },
     Question { slug: "ehe", field: "married_to_father", kind: Kind::YesNoUnknown },
@@ -47,9 +51,22 @@ pub const QUESTIONS: [Question; 9] = [
 /// The custody questions, whose answers the application carries as `declarations`.
 pub const DECLARATIONS: [&str; 4] = ["married_to_father", "sorgeerklaerung", "court_decision", "foreign_joint_custody"];
 
+/// How many questions everyone is asked (the municipality only where needed).
+pub const ALWAYS_ASKED: usize = QUESTIONS.len() - 1;
+
 impl Question {
     pub fn path(&self) -> String {
         format!("/vorab-check/{}", self.slug)
+    }
+
+    /// Whether every mother is asked it (else only where her answers need it).
+    pub fn always_asked(&self) -> bool {
+        self.kind != Kind::Municipality
+    }
+
+    /// Its number in "question n of [`ALWAYS_ASKED`]": the municipality shares its postcode's.
+    pub fn number(index: usize) -> usize {
+        QUESTIONS[..=index].iter().filter(|q| q.always_asked()).count().max(1)
     }
 
     /// The question at `slug`, with its place in the order.
@@ -69,7 +86,7 @@ impl Kind {
             ],
             Kind::YesNo => &[("yes", "common.yes"), ("no", "common.no")],
             Kind::YesNoUnknown => &[("yes", "common.yes"), ("no", "common.no"), ("unknown", "common.unknown")],
-            Kind::Postcode => &[],
+            Kind::Postcode | Kind::Municipality => &[],
         }
     }
 

@@ -135,20 +135,27 @@ impl FormView {
     /// Radios in a fieldset; `options` are `(value, label key)`. The first radio carries the
     /// field's id, so the error summary's link lands on it.
     pub fn radios(&mut self, path: &str, legend_key: &str, options: &[(&str, &str)]) -> Radios {
+        let labelled: Vec<(String, String)> =
+            options.iter().map(|(value, key)| ((*value).to_owned(), text(self.lang, key).to_owned())).collect();
+        self.radios_labelled(path, legend_key, labelled)
+    }
+
+    /// Like [`Self::radios`], with `(value, label)` whose labels are data (names of places).
+    pub fn radios_labelled(&mut self, path: &str, legend_key: &str, options: Vec<(String, String)>) -> Radios {
         let id = field_id(path);
         let chosen = self.value(path);
         Radios {
             error: self.error_at(path, &id),
             legend: text(self.lang, legend_key).to_owned(),
             options: options
-                .iter()
+                .into_iter()
                 .enumerate()
-                .map(|(i, (value, label_key))| RadioOption {
+                .map(|(i, (value, label))| RadioOption {
                     id: if i == 0 { id.clone() } else { format!("{id}-{value}") },
-                    value: (*value).to_owned(),
-                    label: text(self.lang, label_key).to_owned(),
+                    checked: chosen == value,
+                    value,
+                    label,
                     hint: None,
-                    checked: chosen == *value,
                 })
                 .collect(),
             name: path.to_owned(),

@@ -12,7 +12,7 @@ use time::macros::datetime;
 use super::*;
 use crate::domain::application::parse_submission;
 use crate::domain::application::tests::{TODAY, valid_body};
-use crate::domain::office::tests::office;
+use crate::domain::office::tests::{BREMEN, CUXHAVEN, office};
 use crate::domain::request::{LoginIdentity, TrustLevel};
 
 const REQUEST_ID: &str = "6f1c2a4e-8b3d-4c5e-9f70-1a2b3c4d5e6f";
@@ -40,11 +40,12 @@ fn meta() -> MessageMeta {
     MessageMeta {
         message_id: "0b8e4f3a-2c1d-4e5f-8a9b-0c1d2e3f4a5b".into(),
         created_at: datetime!(2026-11-23 10:00:01.234 +01:00),
+        ags_list_version: "2025-08-31".into(),
     }
 }
 
 fn bremen() -> Office {
-    office("bremen", &["28195"], &["Bremen"])
+    office("bremen", &[BREMEN])
 }
 
 /// Validates with xmllint against the project's schema: Ok(its report) or Err(its complaints).
@@ -141,6 +142,20 @@ fn a_plain_application_is_a_valid_0801() {
     assert_eq!(texts(&xml, XFG, "geburtsort"), ["Bremen"]);
     assert!(!xml.contains("geburtsname") && !xml.contains("geburtsortStaat"));
     assert!(!xml.contains("zusatzangaben"), "no declarations given: all unknown");
+    assert!(!xml.contains("gemeindeschluessel"), "no municipality resolved yet");
+}
+
+#[test]
+fn her_municipality_travels_by_its_key_beside_the_place_as_she_wrote_it() {
+    let mut request = request(valid_body());
+    request.application.mother.address.municipality = Some(crate::domain::places::Ags::parse(BREMEN).unwrap());
+    let xml = antrag_0801(&request, &bremen(), &meta());
+    assert_valid(&xml);
+    assert_eq!(codes(&xml, "xfb:gemeindeschluessel"), [BREMEN]);
+    assert!(xml.contains(
+        "<xfb:gemeindeschluessel listURI=\"urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:ags\" listVersionID=\"2025-08-31\">"
+    ));
+    assert!(texts(&xml, XFB, "wohnort").contains(&"Bremen".to_owned()), "and the place as she wrote it");
 }
 
 #[test]
@@ -189,7 +204,7 @@ fn known_answers_become_zusatzangaben() {
 
 #[test]
 fn an_answer_without_entry_is_a_valid_0803() {
-    let cuxhaven = office("cuxhaven", &["27472"], &["Cuxhaven"]);
+    let cuxhaven = office("cuxhaven", &[CUXHAVEN]);
     let xml = auskunft_0803(&request(valid_body()), &[], &bremen(), Some(&cuxhaven), &meta());
     assert_valid(&xml);
     assert!(xml.contains("<xfg:sorge.alleinsorge.auskunft.0803 "));

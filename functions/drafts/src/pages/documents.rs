@@ -15,7 +15,6 @@ use shared::http::CitizenCall;
 use shared::journey::form::{
     CHECK_PATH, DOCUMENTS_PATH, DraftData, Step, document_label, load_draft, save_draft, saved_until, set_path,
 };
-use shared::records;
 use shared::texts::text;
 use shared::web::form::{ErrorLink, FileInput, field_id};
 use shared::web::{self, CitizenPage, FormData, Page, PageError, PageResult, ReceivedFile, Templates, context};
@@ -112,7 +111,7 @@ struct DocumentsStep {
 /// The documents step, or where she belongs instead (no draft yet, or nothing to upload).
 async fn documents_step(call: &CitizenCall) -> Result<Result<DocumentsStep, String>, PageError> {
     let Some(draft) = load_draft(call).await? else { return Ok(Err("/antrag".into())) };
-    let directory = records::directory(&*call.services.store).await?;
+    let directory = call.services.directory.get().await?;
     let application = DraftData(&draft.data);
     let required = application.required_documents(&directory);
     match application.office(&directory).cloned() {

@@ -52,6 +52,7 @@ fn text_fields(step: Step) -> &'static [&'static str] {
             "mother.address.house_number",
             "mother.address.postcode",
             "mother.address.city",
+            "mother.address.municipality",
         ],
         Step::Child => &["child.given_names", "child.family_name", "child.birth_place"],
         Step::Delivery => &["delivery"],

@@ -4,6 +4,7 @@
 //! submit button the submit function serves. The form's model — steps, draft, account,
 //! check-answers — is `shared::journey`.
 
+mod birth_place;
 mod documents;
 mod fields;
 mod steps;
@@ -16,8 +17,7 @@ use axum::routing::{get, post};
 use shared::domain::upload::MAX_UPLOAD_BYTES;
 use shared::input::FieldErrors;
 use shared::journey::check::render_check;
-use shared::journey::form::{CHECK_PATH, DOCUMENTS_PATH, DraftData, Step, load_draft};
-use shared::records;
+use shared::journey::form::{BIRTH_PLACE_PATH, CHECK_PATH, DOCUMENTS_PATH, DraftData, Step, load_draft};
 use shared::services::Services;
 use shared::web::{self, CitizenPage, PageResult};
 
@@ -35,6 +35,7 @@ pub fn router() -> Router<Services> {
                 get(documents::documents).post(documents::upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_REQUEST)),
             )
             .route("/antrag/nachweise/entfernen", post(documents::remove_upload))
+            .route(BIRTH_PLACE_PATH, get(birth_place::show).post(birth_place::choose))
             .route("/antrag/{step}", get(steps::show_step).post(steps::save_step)),
     )
 }
@@ -42,7 +43,7 @@ pub fn router() -> Router<Services> {
 async fn resume(CitizenPage { call, .. }: CitizenPage) -> PageResult {
     let draft = load_draft(&call).await?;
     let Some(draft) = draft else { return Ok(Redirect::to(&Step::Applicant.path()).into_response()) };
-    let directory = records::directory(&*call.services.store).await?;
+    let directory = call.services.directory.get().await?;
     Ok(Redirect::to(&DraftData(&draft.data).resume_path(&directory)).into_response())
 }
 
@@ -50,7 +51,7 @@ async fn check(view: CitizenPage, headers: HeaderMap) -> PageResult {
     let Some(draft) = load_draft(&view.call).await? else {
         return Ok(Redirect::to("/antrag").into_response());
     };
-    let directory = records::directory(&*view.call.services.store).await?;
+    let directory = view.call.services.directory.get().await?;
     let resume = DraftData(&draft.data).resume_path(&directory);
     if resume != CHECK_PATH {
         return Ok(Redirect::to(&resume).into_response());

@@ -11,13 +11,15 @@ use serde::Serialize;
 use serde_json::{Value as Json, json};
 use shared::domain::application::parse_submission;
 use shared::domain::draft::Draft;
+use shared::domain::office::{Directory, ResidenceProblem, Unresolved};
+use shared::domain::places::Resolution;
 use shared::domain::values::{self, Problem, today_in_germany};
 use shared::journey::account::Account;
 use shared::journey::form::{
-    CHECK_PATH, DraftData, Step, field_kind, load_draft, save_draft, saved_until, set_path, with_precheck,
+    BIRTH_PLACE_PATH, CHECK_PATH, DraftData, Step, field_kind, load_draft, save_draft, saved_until, set_path,
+    with_precheck,
 };
 use shared::journey::precheck::{Answers, RESULT_PATH};
-use shared::records;
 use shared::texts::{Lang, text};
 use shared::web::form::{DateInput, FormView, Radios, TextInput, Width, field_id, problem_message};
 use shared::web::{self, CitizenPage, FormData, Page, PageError, PageResult, Templates, context};
@@ -97,7 +99,8 @@ enum Item {
 
 /// The fields of a step, laid out in order (which also orders the error summary).
 /// On the mother step, what `account` states is not asked (see [`account_rows`]).
-fn layout(step: Step, form: &mut FormView, data: &Json, account: &Account, lang: Lang) -> Vec<Item> {
+fn layout(step: Step, form: &mut FormView, view: &StepPage, lang: Lang) -> Vec<Item> {
+    let (data, account) = (view.data, view.account);
     let own = |token: &'static str, yes: bool| yes.then_some(token);
     match step {
         Step::Applicant => {
@@ -184,6 +187,14 @@ fn layout(step: Step, form: &mut FormView, data: &Json, account: &Account, lang:
                     form.text("mother.address.city", "antrag.city").autocomplete(own("address-level2", self_applying)),
                 ),
             ];
+            let mut address = address;
+            if !view.residence_choices.is_empty() {
+                address.push(Item::Radios(form.radios_labelled(
+                    "mother.address.municipality",
+                    "antrag.mother.municipality",
+                    view.residence_choices.clone(),
+                )));
+            }
             items.push(Item::Group {
                 legend: text(lang, "antrag.mother.address").to_owned(),
                 conditional: false,
@@ -228,6 +239,8 @@ struct StepPage<'a> {
     to_check: bool,
     /// What her account states about the mother (empty unless she applies herself).
     account: &'a Account,
+    /// Where her postcode spans the areas of several offices: its municipalities (key, label).
+    residence_choices: Vec<(String, String)>,
     /// The end of her session.
     until: OffsetDateTime,
 }
@@ -236,7 +249,7 @@ fn render_step(page: &Page, view: StepPage, mut form: FormView, status: StatusCo
     let lang = page.lang;
     // Shown first, so their problems (if any) come first in the error summary too.
     let known = if view.step == Step::Mother { account_rows(&mut form, view.account, lang) } else { Vec::new() };
-    let items = layout(view.step, &mut form, view.data, view.account, lang);
+    let items = layout(view.step, &mut form, &view, lang);
     let number = view.steps.iter().position(|s| *s == view.step).unwrap_or(0) + 1;
     let slug = view.step.slug();
     // Radios that are the whole question carry the heading themselves.
@@ -272,6 +285,72 @@ fn render_step(page: &Page, view: StepPage, mut form: FormView, status: StatusCo
     )
 }
 
+/// The municipalities of her postcode where it spans the areas of several offices, as radios.
+fn residence_choices(directory: &Directory, data: &Json) -> Vec<(String, String)> {
+    let postcode = DraftData(data).text("mother.address.postcode").unwrap_or_default().to_owned();
+    match directory.residence_office(&postcode, None) {
+        Err(ResidenceProblem::Choose(choices)) => {
+            choices.iter().map(|m| (m.ags.as_str().to_owned(), m.label())).collect()
+        }
+        _ => vec![],
+    }
+}
+
+/// What keeps her postcode from leading to a connected office, by field; a municipality she
+/// chose for a postcode that no longer needs one is forgotten.
+fn residence_problem(directory: &Directory, data: &mut Json) -> Option<(String, Problem)> {
+    let form = DraftData(data);
+    let postcode = form.text("mother.address.postcode")?.to_owned();
+    let chosen = form.residence_municipality();
+    let problem = match directory.issuing_office(&postcode, chosen.as_ref()) {
+        Ok(_) => None,
+        Err(ResidenceProblem::Choose(_)) if chosen.is_some() => {
+            Some(("mother.address.municipality", Problem::NotAChoice))
+        }
+        Err(problem) => {
+            let unresolved = Unresolved::residence("mother.address.postcode", "mother.address.municipality", problem);
+            Some((unresolved.field, unresolved.problem))
+        }
+    };
+    if residence_choices(directory, data).is_empty() {
+        if let Some(address) = data.pointer_mut("/mother/address").and_then(Json::as_object_mut) {
+            address.remove("municipality");
+        }
+    }
+    problem.map(|(field, problem)| (field.to_owned(), problem))
+}
+
+/// Settles her child's birth municipality from the place she typed: born abroad needs none, a
+/// name that fits exactly one municipality gets its key; false where she chooses on the results
+/// page (a name of several municipalities, or of none), with her earlier choice for the same
+/// name kept there to confirm or change.
+fn settle_birth_place(directory: &Directory, data: &mut Json, before: Option<&Draft>) -> bool {
+    let typed = DraftData(data).text("child.birth_place").unwrap_or_default().to_owned();
+    if data.pointer("/child/born_abroad") == Some(&Json::Bool(true)) {
+        clear_birth_municipality(data);
+        return true;
+    }
+    if let Resolution::One(municipality) = directory.places().resolve(&typed) {
+        set_path(data, "child.birth_municipality", Json::from(municipality.ags.as_str()));
+        return true;
+    }
+    let earlier = before
+        .and_then(|d| d.data.pointer("/child"))
+        .filter(|child| child.get("birth_place").and_then(Json::as_str) == Some(typed.as_str()))
+        .and_then(|child| child.get("birth_municipality").cloned());
+    match earlier {
+        Some(key) => set_path(data, "child.birth_municipality", key),
+        None => clear_birth_municipality(data),
+    }
+    false
+}
+
+fn clear_birth_municipality(data: &mut Json) {
+    if let Some(child) = data.get_mut("child").and_then(Json::as_object_mut) {
+        child.remove("birth_municipality");
+    }
+}
+
 pub(super) fn to_check(page: &Page, form: Option<&FormData>) -> bool {
     form.map_or(page.query("zurueck"), |f| Some(f.get("zurueck"))) == Some("pruefen")
 }
@@ -285,7 +364,7 @@ pub(super) async fn show_step(
     let (services, citizen) = (&call.services, &call.who);
     let draft = load_draft(&call).await?;
     let data = draft.as_ref().map_or_else(|| json!({}), |d| d.data.clone());
-    let directory = records::directory(&*services.store).await?;
+    let directory = services.directory.get().await?;
     let steps = DraftData(&data).steps(&directory);
     let account = Account::of(citizen, &data, today_in_germany(services.clock.now()));
     let values = if data.get(step.section()).is_some() {
@@ -300,6 +379,7 @@ pub(super) async fn show_step(
         steps: &steps,
         to_check: to_check(&page, None),
         account: &account,
+        residence_choices: residence_choices(&directory, &data),
         until,
     };
     render_step(&page, view, FormView::new(page.lang, values), StatusCode::OK)
@@ -324,7 +404,7 @@ pub(super) async fn save_step(
     if data.get("mother").is_some() {
         account.apply(&mut data);
     }
-    let directory = records::directory(&*services.store).await?;
+    let directory = services.directory.get().await?;
 
     let mut problems: Vec<(String, Problem)> = parse_submission(&data, today)
         .err()
@@ -336,13 +416,10 @@ pub(super) async fn save_step(
                 .collect()
         })
         .unwrap_or_default();
-    // Tell her at once if her office does not take requests here, not only on submission.
+    // Tell her at once if her office does not take requests here, not only on submission; where
+    // her postcode spans the areas of several offices, she chooses her municipality.
     if step == Step::Mother && problems.iter().all(|(path, _)| path != "mother.address.postcode") {
-        if let Some(Err(problem)) =
-            DraftData(&data).text("mother.address.postcode").map(|p| directory.issuing_office(p))
-        {
-            problems.push(("mother.address.postcode".into(), problem));
-        }
+        problems.extend(residence_problem(&directory, &mut data));
     }
     let back_to_check = to_check(&page, Some(&form));
     if !problems.is_empty() {
@@ -358,15 +435,20 @@ pub(super) async fn save_step(
             steps: &steps,
             to_check: back_to_check,
             account: &account,
+            residence_choices: residence_choices(&directory, &data),
             until,
         };
         return render_step(&page, page_view, view, StatusCode::UNPROCESSABLE_ENTITY);
     }
+    let settled = step != Step::Child || settle_birth_place(&directory, &mut data, draft.as_ref());
 
     let data = with_precheck(data, &Answers::from_headers(&headers));
     save_draft(&call, data.clone()).await?;
     let application = DraftData(&data);
-    let next = if back_to_check {
+    let next = if !settled {
+        // A name that fits several municipalities, or none: she chooses on the results page.
+        format!("{BIRTH_PLACE_PATH}{}", if back_to_check { "?zurueck=pruefen" } else { "" })
+    } else if back_to_check {
         application.resume_path(&directory)
     } else {
         let steps = application.steps(&directory);
