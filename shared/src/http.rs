@@ -109,6 +109,50 @@ pub fn municipality_view(municipality: &Municipality) -> Value {
     })
 }
 
+/// Every error under `/api/` in the contract's format, whatever produced it: the handlers'
+/// own [`ApiError`]s pass unchanged, while a rejection of one of axum's extractors (a path or
+/// query that does not parse, a form or JSON of the wrong type), a body over a limit, and a
+/// panicking handler answer `{"error": {"code", "message"}}` in the caller's language instead
+/// of plain text or a dropped connection. Wraps a function's whole router (API and pages).
+pub fn contract_errors(router: axum::Router) -> axum::Router {
+    router
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }))
+        .layer(axum::middleware::from_fn(api_error_layer))
+}
+
+async fn api_error_layer(request: Request, next: axum::middleware::Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let Ok(lang) = Lang::from_request_parts(&mut parts, &()).await;
+    let is_api = parts.uri.path().starts_with("/api/");
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let code = match status {
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_input",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        status if status.is_client_error() => "bad_request",
+        _ => "internal",
+    };
+    ApiError::new(status, code, lang).into_response()
+}
+
 /// 404 in the contract's format for paths no function serves.
 pub async fn not_found(lang: Lang) -> ApiError {
     ApiError::not_found(lang)
@@ -163,13 +207,34 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if !is_json {
             return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", lang));
         }
-        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        let bytes = read_within(body, MAX_BODY_BYTES)
             .await
             .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", lang))?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", lang))
     }
+}
+
+/// The body if it has at most `limit` bytes. A larger one is still read to its end (up to a
+/// bound), so that the caller gets the 413 rather than a connection reset mid-upload.
+pub async fn read_within(body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, ()> {
+    use http_body_util::BodyExt;
+    const DRAINED_AT_MOST: usize = 16 * 1024 * 1024;
+    let mut body = body;
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return Err(()) };
+        let Ok(data) = frame.into_data() else { continue };
+        seen += data.len();
+        if seen <= limit {
+            kept.extend_from_slice(&data);
+        } else if seen > DRAINED_AT_MOST {
+            break;
+        }
+    }
+    if seen > limit { Err(()) } else { Ok(kept.into()) }
 }
 
 fn bearer(parts: &Parts) -> Result<&str, AuthError> {

@@ -95,11 +95,13 @@ where
 /// The router as a function serves it: with `/health`, the contract's 404 and 405, and the
 /// services as state.
 pub fn api(router: Router<Services>, services: Services) -> Router {
-    router
-        .route("/health", get(|| async { StatusCode::OK }))
-        .fallback(http::not_found)
-        .method_not_allowed_fallback(http::method_not_allowed)
-        .with_state(services)
+    http::contract_errors(
+        router
+            .route("/health", get(|| async { StatusCode::OK }))
+            .fallback(http::not_found)
+            .method_not_allowed_fallback(http::method_not_allowed)
+            .with_state(services),
+    )
 }
 
 /// One SQS batch through a queue function: the failed messages are reported by id, so SQS

@@ -99,7 +99,8 @@ impl TestApp {
                     .collect(),
             )),
         );
-        let app = TestApp { services: services.clone(), clock, router: router.with_state(services), key, _dir: dir };
+        let router = crate::http::contract_errors(router.with_state(services.clone()));
+        let app = TestApp { services, clock, router, key, _dir: dir };
         for office in offices() {
             app.put_office(&office).await;
         }

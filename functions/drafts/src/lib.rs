@@ -31,10 +31,14 @@ fn view(draft: &Draft) -> Json<serde_json::Value> {
     Json(serde_json::to_value(draft).expect("drafts serialise"))
 }
 
+/// Saves the application's fields; the files she uploaded for the draft stay as the server
+/// recorded them (a client's `uploads` are dropped).
 async fn save(call: CitizenCall, Path(id): Path<String>, JsonBody(data): JsonBody) -> Result<Response, ApiError> {
     let id = draft_id(&call, &id)?;
+    let stored = call.store(records::draft(&*call.services.store, &call.who.sub, &id).await)?;
+    let uploads = stored.map(|draft| draft.uploads).unwrap_or_default();
     let mut errors = FieldErrors::default();
-    let draft = errors.take("draft", Draft::save(id, data, call.services.clock.now()));
+    let draft = errors.take("draft", Draft::save(id, data, uploads, call.services.clock.now()));
     let draft = errors.finish(draft).map_err(|errors| call.invalid(&errors))?;
     call.store(records::save_draft(&*call.services.store, &call.who.sub, &draft).await)?;
     Ok(view(&draft).into_response())

@@ -223,7 +223,7 @@ async fn documents_are_asked_where_the_office_requires_them_and_checked_by_conte
     let png = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
     let stored = send_upload(&app, &cookie, "foto.jpeg", &png).await;
     assert_eq!(stored.location(), Some("/antrag/pruefen"));
-    let uploads = draft(&app).await["data"]["uploads"].clone();
+    let uploads = draft(&app).await["uploads"].clone();
     assert_eq!(uploads[0]["file_type"], "png", "the content decides, not the name");
     assert_eq!(uploads[0]["file_name"], "foto.jpeg");
     let key = uploads[0]["key"].as_str().unwrap();

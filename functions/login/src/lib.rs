@@ -164,7 +164,7 @@ struct LoginQuery {
 
 async fn login_page_handler(page: Page, Query(query): Query<LoginQuery>) -> PageResult {
     let next = web::same_site_path(query.next.as_deref());
-    let bundid = level_links(page.lang, next);
+    let bundid = level_links(page.lang, next.as_deref());
     TEMPLATES.render(&page, "anmelden.html", context! { bundid })
 }
 
@@ -199,7 +199,7 @@ async fn start(
         Some(name) => TrustLevel::parse(name).ok_or_else(web::PageError::bad_request)?,
     };
     // Only paths of this site are followed after the login.
-    let next = web::same_site_path(query.next.as_deref()).unwrap_or("/antrag").to_owned();
+    let next = web::same_site_path(query.next.as_deref()).unwrap_or_else(|| "/antrag".to_owned());
     let now = services.clock.now();
     let request = AuthnRequest::new(level.as_str(), now);
     let mut item = Item::new(pending_key(&request.id), json!(PendingLogin { level, next }));
@@ -233,7 +233,11 @@ struct AcsForm {
 /// Why a login was refused, beyond what the `saml` crate checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LoginRefusal {
-    Saml(&'static str),
+    /// The `saml` crate's refusal: what operators read in the log, what the browser is told.
+    Saml {
+        code: &'static str,
+        public: &'static str,
+    },
     /// The IdP says she cancelled or could not log in.
     Cancelled,
     /// The answer belongs to no login this browser started (or it was already used).
@@ -245,7 +249,7 @@ enum LoginRefusal {
 impl LoginRefusal {
     fn code(self) -> &'static str {
         match self {
-            LoginRefusal::Saml(code) => code,
+            LoginRefusal::Saml { code, .. } => code,
             LoginRefusal::Cancelled => "cancelled",
             LoginRefusal::UnknownRequest => "unknown_request",
             LoginRefusal::Replay => "replay",
@@ -253,9 +257,18 @@ impl LoginRefusal {
         }
     }
 
-    /// What the page tells her (the code is shown for the help desk).
+    /// What the browser is told (shown for the help desk): one code for every response that
+    /// did not prove to be BundID's, so that none tells an attacker which check failed.
+    fn public_code(self) -> &'static str {
+        match self {
+            LoginRefusal::Saml { public, .. } => public,
+            other => other.code(),
+        }
+    }
+
+    /// What the page tells her.
     fn page_kind(self) -> &'static str {
-        match self.code() {
+        match self.public_code() {
             "cancelled" => "cancelled",
             "expired" => "expired",
             "replay" => "replay",
@@ -291,7 +304,7 @@ async fn acs(
         }
         Err(Refused::Login(refusal)) => {
             tracing::warn!(refusal = refusal.code(), "BundID login refused");
-            let (kind, code) = (refusal.page_kind(), refusal.code());
+            let (kind, code) = (refusal.page_kind(), refusal.public_code());
             let status = if refusal == LoginRefusal::Cancelled { StatusCode::OK } else { StatusCode::FORBIDDEN };
             TEMPLATES.render_with_status(status, &page, "abgelehnt.html", context! { kind, code })
         }
@@ -329,7 +342,7 @@ async fn accept(
         saml::Refusal::Status(code) if code.ends_with(":AuthnFailed") || code.ends_with(":RequestDenied") => {
             LoginRefusal::Cancelled
         }
-        other => LoginRefusal::Saml(other.code()),
+        other => LoginRefusal::Saml { code: other.code(), public: other.public_code() },
     })?;
     let used_key = used_assertion_key(&login.idp.entity_id, &assertion.assertion_id);
     if services.store.get(&used_key).await?.is_some() {

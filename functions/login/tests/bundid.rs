@@ -155,7 +155,12 @@ async fn login_at_each_trust_level_signs_her_in_with_her_bundid_data() {
 #[tokio::test]
 async fn signed_response_and_encrypted_assertion_are_accepted_too() {
     let h = harness().await;
-    for variant in ["variant=response-signed", "variant=both-signed", "variant=encrypted", "variant=encrypted-gcm"] {
+    for variant in [
+        "variant=response-signed",
+        "variant=both-signed",
+        "variant=encrypted-gcm,response-signed",
+        "variant=encrypted-gcm,both-signed",
+    ] {
         let answer = h.login_at_idp("STORK-QAA-Level-4", variant).await;
         if variant.contains("encrypted") {
             assert!(answer.xml().contains("EncryptedAssertion") && !answer.xml().contains(">Sophia<"));
@@ -182,14 +187,14 @@ async fn tampered_signature_is_refused() {
     let h = harness().await;
     let answer = h.login_at_idp("STORK-QAA-Level-4", "").await;
     let tampered = answer.xml().replace(">Sophia<", ">Mallory<");
-    assert_refused(&h.post_to_acs(&answer.with_xml(&tampered)).await, "bad_signature");
+    assert_refused(&h.post_to_acs(&answer.with_xml(&tampered)).await, "refused");
 }
 
 #[tokio::test]
 async fn unsigned_assertion_is_refused() {
     let h = harness().await;
     let answer = h.login_at_idp("STORK-QAA-Level-4", "variant=unsigned").await;
-    assert_refused(&h.post_to_acs(&answer).await, "unsigned");
+    assert_refused(&h.post_to_acs(&answer).await, "refused");
 }
 
 /// The signed assertion, and a forged one: same content, another subject, no signature.
@@ -217,23 +222,21 @@ async fn signature_wrapping_is_refused() {
     let moved = xml
         .replace(&signed, &forged)
         .replace("<samlp:Status>", &format!("<samlp:Extensions>{signed}</samlp:Extensions><samlp:Status>"));
-    assert_refused(&h.post_to_acs(&answer.with_xml(&moved)).await, "wrapped");
+    assert_refused(&h.post_to_acs(&answer.with_xml(&moved)).await, "refused");
 
     // The signed assertion inside the forged one (as if it were advice).
     let answer = h.login_at_idp("STORK-QAA-Level-4", "").await;
     let xml = answer.xml();
     let (signed, forged) = assertion_parts(&xml);
     let nested = forged.replace("</saml:Assertion>", &format!("<saml:Advice>{signed}</saml:Advice></saml:Assertion>"));
-    assert_refused(&h.post_to_acs(&answer.with_xml(&xml.replace(&signed, &nested))).await, "wrapped");
+    assert_refused(&h.post_to_acs(&answer.with_xml(&xml.replace(&signed, &nested))).await, "refused");
 
     // Duplicated: the signed assertion twice, and a forged one with the signed one's id.
     let answer = h.login_at_idp("STORK-QAA-Level-4", "").await;
     let xml = answer.xml();
     let (signed, _) = assertion_parts(&xml);
     let twice = xml.replace(&signed, &format!("{signed}{signed}"));
-    let response = h.post_to_acs(&answer.with_xml(&twice)).await;
-    assert_eq!(response.status, StatusCode::FORBIDDEN);
-    assert!(response.text().contains("<code>wrapped</code>") || response.text().contains("<code>bad_signature</code>"));
+    assert_refused(&h.post_to_acs(&answer.with_xml(&twice)).await, "refused");
 }
 
 #[tokio::test]
@@ -242,7 +245,62 @@ async fn comment_injected_into_the_name_id_is_refused() {
     let answer = h.login_at_idp("STORK-QAA-Level-4", "").await;
     // Exclusive c14n drops comments, so the signature would still hold over "bundid-test-sophia".
     let injected = answer.xml().replace(">bundid-test-sophia<", ">bundid-test<!-- -->-sophia.evil<");
-    assert_refused(&h.post_to_acs(&answer.with_xml(&injected)).await, "forbidden_markup");
+    assert_refused(&h.post_to_acs(&answer.with_xml(&injected)).await, "refused");
+}
+
+#[tokio::test]
+async fn nothing_is_decrypted_that_the_idp_did_not_sign_and_cbc_is_refused() {
+    let h = harness().await;
+    // Encrypted inside an unsigned Response: refused before decrypting, whatever the cipher.
+    for variant in ["variant=encrypted-gcm", "variant=encrypted"] {
+        let answer = h.login_at_idp("STORK-QAA-Level-4", variant).await;
+        assert_refused(&h.post_to_acs(&answer).await, "refused");
+    }
+    // AES-CBC, though signed: our IdP offers AES-GCM, so CBC is refused (no padding oracle).
+    let answer = h.login_at_idp("STORK-QAA-Level-4", "variant=encrypted,response-signed").await;
+    assert!(answer.xml().contains("xmlenc#aes256-cbc"));
+    assert_refused(&h.post_to_acs(&answer).await, "refused");
+    // Altered ciphertext in a signed Response: the signature fails before the cipher sees it.
+    let answer = h.login_at_idp("STORK-QAA-Level-4", "variant=encrypted-gcm,response-signed").await;
+    let xml = answer.xml();
+    let start = xml.rfind("<xenc:CipherValue>").unwrap() + "<xenc:CipherValue>".len();
+    let flipped = if &xml[start..start + 1] == "A" { "B" } else { "A" };
+    let altered = format!("{}{flipped}{}", &xml[..start], &xml[start + 1..]);
+    assert_refused(&h.post_to_acs(&answer.with_xml(&altered)).await, "refused");
+}
+
+#[tokio::test]
+async fn every_forged_or_altered_answer_gets_the_very_same_refusal() {
+    let h = harness().await;
+    let mut pages = Vec::new();
+    for alter in [
+        |xml: &str| xml.replace(">Sophia<", ">Mallory<"),
+        |xml: &str| xml.replace(">bundid-test-sophia<", ">bundid-test<!-- -->-sophia.evil<"),
+        |xml: &str| xml.replace("<samlp:Status>", "<!-- x --><samlp:Status>"),
+        |xml: &str| xml.replace("<saml:Assertion", "<saml:Assertion foo=\"\"").replacen("<saml:Assertion", "<x", 0),
+        |xml: &str| xml[..xml.len() / 2].to_owned(),
+    ] {
+        let answer = h.login_at_idp("STORK-QAA-Level-4", "").await;
+        let response = h.post_to_acs(&answer.with_xml(&alter(&answer.xml()))).await;
+        assert_refused(&response, "refused");
+        pages.push(response.text());
+    }
+    for variant in ["variant=unsigned", "variant=encrypted-gcm", "variant=encrypted,response-signed"] {
+        let answer = h.login_at_idp("STORK-QAA-Level-4", variant).await;
+        let response = h.post_to_acs(&answer).await;
+        assert_refused(&response, "refused");
+        pages.push(response.text());
+    }
+    assert!(pages.windows(2).all(|pair| pair[0] == pair[1]), "one indistinguishable page for every failure");
+}
+
+#[tokio::test]
+async fn a_login_she_cancelled_at_bundid_says_so() {
+    let h = harness().await;
+    let answer = h.login_at_idp("STORK-QAA-Level-4", "variant=denied,response-signed").await;
+    let response = h.post_to_acs(&answer).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.html);
+    assert!(response.text().contains("<code>cancelled</code>"));
 }
 
 #[tokio::test]

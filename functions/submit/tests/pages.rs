@@ -120,7 +120,8 @@ async fn uploads_move_to_the_request_and_are_required_where_the_office_asks() {
         app.page_send("POST", "/antrag/nachweise", &headers, Some(("multipart/form-data; boundary=g", body))).await;
     assert_eq!(uploaded.location(), Some("/antrag/pruefen"));
     let draft = app.call("GET", "/api/v1/drafts/antrag", Some(&app.mother()), None).await.1;
-    let draft_key = draft["data"]["uploads"][0]["key"].as_str().unwrap().to_owned();
+    let draft_key = draft["uploads"][0]["key"].as_str().unwrap().to_owned();
+    assert!(draft_key.starts_with("drafts/"), "a key of the server's choosing: {draft_key}");
 
     let sent = app.page_post("/antrag/absenden", &cookie, &[("idempotency_key", "k1")]).await;
     let id = sent.location().unwrap().rsplit('/').next().unwrap().to_owned();
@@ -163,4 +164,45 @@ async fn the_submit_button_needs_her_session_and_her_site() {
         )
         .await;
     assert_eq!(cross.status, 403);
+}
+
+/// What an attacker could name in a draft, hoping submit copies it into her request (and deletes
+/// the original): another mother's certificate and draft upload, and paths out of the store.
+#[tokio::test]
+async fn storage_keys_smuggled_into_a_draft_copy_nothing_and_delete_nothing() {
+    let app = app().await;
+    let certificate = "jugendamt-bremen/requests/4a3b/bescheinigung.pdf";
+    let their_upload = "drafts/5c6d/geburtsurkunde.pdf";
+    for key in [certificate, their_upload] {
+        app.services.documents.put(key, b"%PDF-1.7 hers".to_vec(), "application/pdf").await.unwrap();
+    }
+    let cookie = session(&app.mother());
+    fill_in(&app, &cookie).await;
+    let mut data = app.call("GET", "/api/v1/drafts/antrag", Some(&app.mother()), None).await.1["data"].clone();
+    let smuggled: Vec<serde_json::Value> = [
+        certificate,
+        their_upload,
+        "../state.sqlite3",
+        "/etc/passwd",
+        "..%2F..%2Fstate.sqlite3",
+        "drafts/%2e%2e/jugendamt-bremen/requests/4a3b/bescheinigung.pdf",
+        "drafts/../jugendamt-bremen/requests/4a3b/bescheinigung.pdf",
+    ]
+    .iter()
+    .map(|key| json!({"kind": "geburtsurkunde", "key": key, "file_type": "pdf", "file_name": "x.pdf", "size": 13}))
+    .collect();
+    data["uploads"] = json!(smuggled);
+    let (status, saved) = app.call("PUT", "/api/v1/drafts/antrag", Some(&app.mother()), Some(data)).await;
+    assert_eq!(status, 200);
+    assert_eq!(saved["uploads"], json!([]), "the server records uploads, not the client");
+    assert!(saved["data"].get("uploads").is_none());
+
+    let sent = app.page_post("/antrag/absenden", &cookie, &[("idempotency_key", "k9")]).await;
+    assert_eq!(sent.status, 303, "{}", sent.html);
+    let id = sent.location().unwrap().rsplit('/').next().unwrap().to_owned();
+    let request = records::request(&*app.services.store, &id).await.unwrap().unwrap().value;
+    assert!(request.documents.uploads.is_empty(), "nothing copied");
+    for key in [certificate, their_upload] {
+        assert!(app.services.documents.get(key).await.unwrap().is_some(), "{key} is still its owner's");
+    }
 }

@@ -206,7 +206,7 @@ fn persona(id: &str) -> Option<&'static Persona> {
 /// otherwise `POST /abmelden`.
 pub fn router(idp: Arc<DevIdentityProvider>, offer_bundid: bool) -> Router<Services> {
     let login_page = move |page: Page, Query(query): Query<LoginQuery>| async move {
-        render_login_page(&page, web::same_site_path(query.next.as_deref()), false, offer_bundid)
+        render_login_page(&page, web::same_site_path(query.next.as_deref()).as_deref(), false, offer_bundid)
     };
     let mut pages = Router::new().route("/anmelden", get(login_page));
     // With BundID, the SAML login signs out (and ends her BundID session too).
@@ -246,7 +246,7 @@ async fn login(
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let form: Option<LoginForm> =
         if is_form { serde_urlencoded::from_bytes(&body).ok() } else { serde_json::from_slice(&body).ok() };
-    let next = web::same_site_path(form.as_ref().and_then(|f| f.next.as_deref())).map(str::to_owned);
+    let next = web::same_site_path(form.as_ref().and_then(|f| f.next.as_deref()));
     // The login page sent no persona (or an unknown one): the page again, saying so.
     if is_form && form.as_ref().and_then(|f| persona(&f.persona)).is_none() {
         let page = page.at("/anmelden");

@@ -253,6 +253,7 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
         .fallback(shared::web::fallback)
         .method_not_allowed_fallback(shared::web::method_not_allowed)
         .with_state(services.clone());
+    let app = shared::http::contract_errors(app);
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();

@@ -33,6 +33,8 @@ pub struct IdpMetadata {
     pub slo_redirect_url: Option<String>,
     /// The IdP's signing certificates (DER), any of which may sign a response.
     pub signing_certificates: Vec<Vec<u8>>,
+    /// The encryption algorithms its key descriptors name (`EncryptionMethod`), if any.
+    pub encryption_methods: Vec<String>,
 }
 
 impl IdpMetadata {
@@ -63,11 +65,17 @@ impl IdpMetadata {
         if signing_certificates.is_empty() {
             return Err(MetadataError::Missing("a signing certificate"));
         }
+        let encryption_methods = child_elements(&doc, idp, METADATA, "KeyDescriptor")
+            .into_iter()
+            .flat_map(|key| child_elements(&doc, key, METADATA, "EncryptionMethod"))
+            .filter_map(|method| doc.get_attribute(method, "Algorithm").map(str::to_owned))
+            .collect();
         Ok(IdpMetadata {
             entity_id,
             sso_redirect_url,
             slo_redirect_url: endpoint("SingleLogoutService"),
             signing_certificates,
+            encryption_methods,
         })
     }
 }
@@ -123,6 +131,14 @@ impl ServiceProvider {
             write(&mut w, Event::Text(BytesText::new(&pair.cert_base64()?)));
             for name in ["ds:X509Certificate", "ds:X509Data", "ds:KeyInfo"] {
                 write(&mut w, Event::End(BytesEnd::new(name)));
+            }
+            // Assertions for us are encrypted with authenticated encryption only.
+            if usage == "encryption" {
+                for algorithm in crate::response::AUTHENTICATED_CONTENT_ENCRYPTION {
+                    let mut method = BytesStart::new("md:EncryptionMethod");
+                    method.push_attribute(("Algorithm", algorithm));
+                    write(&mut w, Event::Empty(method));
+                }
             }
             write(&mut w, Event::End(BytesEnd::new("md:KeyDescriptor")));
         }

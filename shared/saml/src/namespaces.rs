@@ -4,6 +4,7 @@ pub const PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 pub const ASSERTION: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 pub const METADATA: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 pub const DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
+pub const XMLENC: &str = "http://www.w3.org/2001/04/xmlenc#";
 /// The AKDB extension of BundID's AuthnRequest.
 pub const AKDB: &str = "https://www.akdb.de/request/2018/09";
 

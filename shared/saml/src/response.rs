@@ -4,13 +4,17 @@
 //! 1. Base64 of at most 256 KiB of UTF-8 XML, without a document type declaration (no entities)
 //!    and without comments or processing instructions: a comment inside a signed value survives
 //!    exclusive canonicalisation unseen, so a `NameID` could be read differently than signed.
-//! 2. A `Response` addressed to our ACS (`Destination`), from the IdP, with status Success,
+//! 2. Authenticity, before anything is read or decrypted: every signature in the document must
+//!    verify against the IdP's metadata keys, and one must cover the assertion itself or the whole
+//!    Response. Exactly one assertion in the whole document, a child of the Response (or of its
+//!    `EncryptedAssertion`). Together these refuse the wrapping attacks: a moved or duplicated
+//!    assertion is a second one, a forged one is unsigned. An encrypted assertion is decrypted
+//!    only inside a Response whose signature verified, and only with authenticated encryption
+//!    (AES-GCM); AES-CBC only where the IdP's metadata offers nothing else. Every failure of this
+//!    step is one refusal to the browser ([`Refusal::public_code`]), so that no answer tells an
+//!    attacker which check a forged or altered response failed (no padding oracle).
+//! 3. The Response: addressed to our ACS (`Destination`), from the IdP, with status Success,
 //!    answering a request (`InResponseTo`; unsolicited answers are refused).
-//! 3. Exactly one assertion in the whole document, a child of the Response (or of its
-//!    `EncryptedAssertion`, which is decrypted with our encryption key). Every signature in the
-//!    document must verify against the IdP's metadata keys, and one of them must cover the
-//!    assertion itself or the whole Response. Together these refuse the wrapping attacks:
-//!    a moved or duplicated assertion is a second one, a forged one is unsigned.
 //! 4. The assertion: the IdP as issuer, our entity id in every audience restriction, inside its
 //!    validity window (60 s skew), a bearer confirmation for our ACS answering the same request.
 //!
@@ -26,7 +30,7 @@ use time::{Duration, OffsetDateTime};
 use uppsala::{Document, NodeId, NodeKind};
 
 use crate::metadata::{IdpMetadata, ServiceProvider};
-use crate::namespaces::{ASSERTION, CONFIRMATION_BEARER, PROTOCOL, STATUS_SUCCESS};
+use crate::namespaces::{ASSERTION, CONFIRMATION_BEARER, PROTOCOL, STATUS_SUCCESS, XMLENC};
 
 /// BundID's attribute names (URIs of the `urn:oid:` form).
 pub mod attribute_names {
@@ -76,6 +80,10 @@ pub enum Refusal {
     AssertionMisplaced,
     #[error("the encrypted assertion cannot be decrypted")]
     Decryption,
+    #[error("the assertion is encrypted in a Response that is not signed")]
+    EncryptedUnsigned,
+    #[error("the assertion is encrypted with {0}, which is not authenticated")]
+    WeakEncryption(String),
     #[error("the assertion is not signed by the identity provider")]
     NotSigned,
     #[error("a signature does not verify")]
@@ -104,10 +112,34 @@ impl Refusal {
             Refusal::Unsolicited => "unsolicited",
             Refusal::AssertionCount | Refusal::AssertionMisplaced => "wrapped",
             Refusal::Decryption => "decryption",
+            Refusal::EncryptedUnsigned => "encrypted_unsigned",
+            Refusal::WeakEncryption(_) => "weak_encryption",
             Refusal::NotSigned => "unsigned",
             Refusal::BadSignature => "bad_signature",
             Refusal::WrongAudience => "wrong_audience",
             Refusal::NotYetValid | Refusal::Expired => "expired",
+        }
+    }
+}
+
+impl Refusal {
+    /// What the browser is told: one code for every failure before the response proved to be
+    /// the IdP's (step 2 of the module), the checked field for the rest.
+    pub fn public_code(&self) -> &'static str {
+        match self {
+            Refusal::Undecodable
+            | Refusal::NotXml
+            | Refusal::Doctype
+            | Refusal::CommentOrInstruction
+            | Refusal::NotAResponse
+            | Refusal::AssertionCount
+            | Refusal::AssertionMisplaced
+            | Refusal::Decryption
+            | Refusal::EncryptedUnsigned
+            | Refusal::WeakEncryption(_)
+            | Refusal::NotSigned
+            | Refusal::BadSignature => "refused",
+            other => other.code(),
         }
     }
 }
@@ -144,9 +176,9 @@ pub fn verify_response(
     let xml = decode(encoded)?;
     let doc = parse(&xml)?;
     let root = response_element(&doc)?;
-    let in_response_to = check_response(&doc, root, sp, idp)?;
     let keys = verification_keys(idp);
     let outer_signed = signed_nodes(&doc, &xml, &keys)?;
+    let response_signed = outer_signed.contains(&root);
     let plain = elements_named(&doc, root, ASSERTION, "Assertion");
     let encrypted = elements_named(&doc, root, ASSERTION, "EncryptedAssertion");
     match (plain.len(), encrypted.len()) {
@@ -155,16 +187,22 @@ pub fn verify_response(
             if doc.parent(assertion) != Some(root) {
                 return Err(Refusal::AssertionMisplaced);
             }
-            if !outer_signed.contains(&assertion) && !outer_signed.contains(&root) {
+            if !outer_signed.contains(&assertion) && !response_signed {
                 return Err(Refusal::NotSigned);
             }
+            let in_response_to = check_response(&doc, root, sp, idp)?;
             read_assertion(&doc, assertion, &in_response_to, sp, idp, now)
         }
         (0, 1) => {
             if doc.parent(encrypted[0]) != Some(root) {
                 return Err(Refusal::AssertionMisplaced);
             }
-            let response_signed = outer_signed.contains(&root);
+            // Nothing is decrypted that the IdP's signature did not cover: altered ciphertext is
+            // refused before it reaches the cipher.
+            if !response_signed {
+                return Err(Refusal::EncryptedUnsigned);
+            }
+            check_content_encryption(&doc, encrypted[0], idp)?;
             let decrypted = decrypt(&xml, sp)?;
             let doc = parse(&decrypted)?;
             let root = response_element(&doc)?;
@@ -174,18 +212,46 @@ pub fn verify_response(
             if container.and_then(|c| doc.parent(c)) != Some(root) {
                 return Err(Refusal::AssertionMisplaced);
             }
-            // Decrypting changed what a Response signature covered; it was checked above.
-            if !response_signed {
-                let inner = signed_nodes(&doc, &decrypted, &keys)?;
-                if !inner.contains(&assertion) {
-                    return Err(Refusal::NotSigned);
-                }
-            }
+            // The Response's signature covered the ciphertext (checked above), and AES-GCM
+            // authenticates it: what decrypts is the IdP's. (Decrypting changed what that
+            // signature covered, so it cannot be checked again here.)
+            let in_response_to = check_response(&doc, root, sp, idp)?;
             read_assertion(&doc, assertion, &in_response_to, sp, idp, now)
+        }
+        // A signed answer without an assertion: what the IdP says (a cancelled login, an error).
+        (0, 0) if response_signed => {
+            check_response(&doc, root, sp, idp)?;
+            Err(Refusal::AssertionCount)
         }
         _ => Err(Refusal::AssertionCount),
     }
 }
+
+/// Authenticated content encryption only (AES-GCM); AES-CBC (open to padding oracles) only where
+/// the IdP's metadata names nothing else for its encryption.
+fn check_content_encryption(doc: &Document<'_>, encrypted: NodeId, idp: &IdpMetadata) -> Result<(), Refusal> {
+    let algorithm = elements_named(doc, encrypted, XMLENC, "EncryptedData")
+        .first()
+        .and_then(|&data| doc.first_child_element_by_name_ns(data, XMLENC, "EncryptionMethod"))
+        .and_then(|method| doc.get_attribute(method, "Algorithm"))
+        .unwrap_or_default()
+        .to_owned();
+    let authenticated = AUTHENTICATED_CONTENT_ENCRYPTION.contains(&algorithm.as_str());
+    let only_cbc_offered = !idp.encryption_methods.is_empty()
+        && idp.encryption_methods.iter().all(|m| !AUTHENTICATED_CONTENT_ENCRYPTION.contains(&m.as_str()));
+    if authenticated || (only_cbc_offered && idp.encryption_methods.contains(&algorithm)) {
+        Ok(())
+    } else {
+        Err(Refusal::WeakEncryption(algorithm))
+    }
+}
+
+/// XML Encryption 1.1's AES-GCM.
+pub const AUTHENTICATED_CONTENT_ENCRYPTION: [&str; 3] = [
+    "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+    "http://www.w3.org/2009/xmlenc11#aes192-gcm",
+    "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+];
 
 fn decode(encoded: &str) -> Result<String, Refusal> {
     let compact: String = encoded.split_ascii_whitespace().collect();

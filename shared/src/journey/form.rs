@@ -168,18 +168,26 @@ fn draft_id() -> ClientId {
     ClientId::parse(WEB_DRAFT_ID).expect("the web draft id is valid")
 }
 
-/// Her web draft, if she has one.
+/// Her web draft, if she has one; the pages read its uploads from `data.uploads` (see
+/// [`DraftData::uploads`]), which holds the server's record of them.
 pub async fn load_draft(call: &CitizenCall) -> Result<Option<Draft>, PageError> {
-    Ok(records::draft(&*call.services.store, &call.who.sub, &draft_id()).await?)
+    let draft = records::draft(&*call.services.store, &call.who.sub, &draft_id()).await?;
+    Ok(draft.map(|mut draft| {
+        set_path(&mut draft.data, "uploads", serde_json::to_value(&draft.uploads).expect("uploads serialise"));
+        draft
+    }))
 }
 
-/// Saves her web draft with `data`, for another 30 days.
+/// Saves her web draft with `data` (as the pages hold it: with the uploads the server recorded,
+/// see [`load_draft`]), for another 30 days.
 pub async fn save_draft(call: &CitizenCall, data: Json) -> Result<Draft, PageError> {
-    let draft = Draft::save(draft_id(), data, call.services.clock.now()).map_err(|problem| {
+    let uploads = DraftData(&data).uploads();
+    let mut draft = Draft::save(draft_id(), data, uploads, call.services.clock.now()).map_err(|problem| {
         tracing::error!(problem = problem.code(), "web draft refused");
         PageError::internal()
     })?;
     records::save_draft(&*call.services.store, &call.who.sub, &draft).await?;
+    set_path(&mut draft.data, "uploads", serde_json::to_value(&draft.uploads).expect("uploads serialise"));
     Ok(draft)
 }
 

@@ -181,10 +181,70 @@ fn form_page(parts: &Parts) -> Option<String> {
     if referer.authority().map(|a| a.as_str()) != Some(host) {
         return None;
     }
-    same_site_path(Some(referer.path_and_query()?.as_str())).map(str::to_owned)
+    same_site_path(Some(referer.path_and_query()?.as_str()))
 }
 
-/// `next` if it is a path of this site: browsers follow `//host` and `/\host` elsewhere.
-pub fn same_site_path(next: Option<&str>) -> Option<&str> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\"))
+/// `next` (a `next` parameter, a `RelayState`, a referer's path) if a browser would read it as a
+/// path of this site, as a value fit for a `Location` header; else `None` (the caller goes to
+/// its start page). Browsers drop tabs and line breaks anywhere in a URL, trim control
+/// characters and spaces, read `\` as `/`, and a later decoding may turn `%2F` or `%5C` into
+/// one: `/%09/evil.example` is `//evil.example`, another host. So the check runs on what the
+/// browser will read, and the answer is what a URL parser makes of it.
+pub fn same_site_path(next: Option<&str>) -> Option<String> {
+    let next = next?;
+    let read: String = next.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+    let read = read.trim_matches(|c: char| c.is_ascii_control() || c == ' ').replace('\\', "/");
+    if read.chars().any(|c| c.is_control()) {
+        return None;
+    }
+    let decoded = ["%2f", "%2F", "%5c", "%5C"].iter().fold(read.clone(), |text, encoded| text.replace(encoded, "/"));
+    if !decoded.starts_with('/') || decoded.starts_with("//") {
+        return None;
+    }
+    let base = url::Url::parse("https://this-site.invalid/").expect("a valid base");
+    let joined = base.join(&read).ok()?;
+    if joined.origin() != base.origin() {
+        return None;
+    }
+    let query = joined.query().map(|q| format!("?{q}")).unwrap_or_default();
+    Some(format!("{}{query}", joined.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_site_path;
+
+    #[test]
+    fn paths_of_this_site_are_followed() {
+        assert_eq!(
+            same_site_path(Some("/antrag/kind?zurueck=pruefen")).as_deref(),
+            Some("/antrag/kind?zurueck=pruefen")
+        );
+        assert_eq!(same_site_path(Some("/amt")).as_deref(), Some("/amt"));
+        assert_eq!(same_site_path(Some("/a b")).as_deref(), Some("/a%20b"), "encoded for the header");
+    }
+
+    #[test]
+    fn whatever_a_browser_reads_as_another_site_is_not() {
+        for hostile in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "\t//evil.example",
+            " //evil.example",
+            "/%2F/evil.example",
+            "/%5c/evil.example",
+            "\\\\evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "evil.example",
+            "",
+            "/\u{7f}/x",
+            "/a\u{0}b",
+        ] {
+            assert_eq!(same_site_path(Some(hostile)), None, "{hostile:?}");
+        }
+        assert_eq!(same_site_path(None), None);
+    }
 }
