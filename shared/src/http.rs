@@ -6,13 +6,14 @@ use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 use crate::auth::{AuthError, CitizenClaims, Principal, StaffClaims};
-use crate::domain::office::Office;
-use crate::domain::places::Municipality;
+use crate::domain::office::{Office, PostalAddress};
+use crate::domain::places::{Ags, Municipality};
 use crate::input::FieldErrors;
 use crate::ports::StoreError;
 use crate::services::Services;
@@ -46,10 +47,8 @@ impl ApiError {
     }
     /// 422 naming every invalid field.
     pub fn invalid(lang: Lang, errors: &FieldErrors) -> Self {
-        let fields = errors
-            .iter()
-            .map(|(path, problem)| (path.to_owned(), text(lang, &format!("problem.{}", problem.code())).to_owned()));
-        Self { fields: Some(fields.collect()), ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", lang) }
+        let fields = Some(field_messages(lang, errors));
+        Self { fields, ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", lang) }
     }
     /// Adds machine-readable details (e.g. which office an area overlaps with).
     pub fn with_details(mut self, details: Value) -> Self {
@@ -68,14 +67,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({"code": self.code, "message": text(self.lang, &format!("error.{}", self.code))});
-        if let Some(fields) = self.fields {
-            error["fields"] = json!(fields);
-        }
-        if let Some(details) = self.details {
-            error["details"] = details;
-        }
-        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        let error = ErrorDetail {
+            code: self.code.to_owned(),
+            message: text(self.lang, &format!("error.{}", self.code)).to_owned(),
+            fields: self.fields,
+            details: self.details,
+        };
+        let mut response = (self.status, Json(ErrorBody { error })).into_response();
         response.headers_mut().insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(self.lang.tag()));
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -84,29 +82,99 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// What is wrong with each field, by its path, in the caller's language.
+pub fn field_messages(lang: Lang, errors: &FieldErrors) -> BTreeMap<String, String> {
+    errors
+        .iter()
+        .map(|(path, problem)| (path.to_owned(), text(lang, &format!("problem.{}", problem.code())).to_owned()))
+        .collect()
+}
+
+/// Every error of the API, as the contract shapes it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"error": {"code": "invalid_input", "message": "Bitte prüfen Sie Ihre Angaben.",
+    "fields": {"child.birth_date": "Bitte geben Sie ein Datum im Format TT.MM.JJJJ an."}}}))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, for programs: `invalid_input`, `not_found`, `unauthorized`, `conflict`, …
+    pub code: String,
+    /// For people, in the caller's language (`?lang=`, the `lang` cookie or `Accept-Language`).
+    pub message: String,
+    /// With `invalid_input`: what is wrong with each field, by its path (`mother.address.postcode`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, String>>,
+    /// Machine-readable details: the municipalities to choose from (`choices`), the offices an
+    /// area overlaps with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
 /// An office's public contact data, as the pre-check, the office list and the status show it.
-pub fn office_contact(office: &Office) -> Value {
-    json!({
-        "id": office.id,
-        "name": office.name,
-        "address": office.address,
-        "phone": office.phone,
-        "email": office.email,
-        "opening_hours": office.opening_hours,
-        "connected": office.connected,
-    })
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct OfficeContact {
+    pub id: String,
+    pub name: String,
+    pub address: PostalAddress,
+    pub phone: String,
+    pub email: String,
+    pub opening_hours: Option<String>,
+    /// Whether the office takes requests through this service.
+    pub connected: bool,
+}
+
+impl From<&Office> for OfficeContact {
+    fn from(office: &Office) -> Self {
+        OfficeContact {
+            id: office.id.clone(),
+            name: office.name.clone(),
+            address: office.address.clone(),
+            phone: office.phone.clone(),
+            email: office.email.clone(),
+            opening_hours: office.opening_hours.clone(),
+            connected: office.connected,
+        }
+    }
 }
 
 /// A municipality as the API names it: its key, official name, Kreis and Land, and the label
 /// that tells municipalities of one name apart.
-pub fn municipality_view(municipality: &Municipality) -> Value {
-    json!({
-        "ags": municipality.ags,
-        "name": municipality.name,
-        "kreis": municipality.kreis,
-        "land": municipality.land,
-        "label": municipality.label(),
-    })
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct MunicipalityView {
+    pub ags: Ags,
+    pub name: String,
+    pub kreis: String,
+    pub land: String,
+    /// `Neustadt in Holstein, Stadt — Ostholstein, Schleswig-Holstein`
+    pub label: String,
+}
+
+impl From<&Municipality> for MunicipalityView {
+    fn from(municipality: &Municipality) -> Self {
+        MunicipalityView {
+            ags: municipality.ags.clone(),
+            name: municipality.name.clone(),
+            kreis: municipality.kreis.clone(),
+            land: municipality.land.clone(),
+            label: municipality.label(),
+        }
+    }
+}
+
+/// The municipalities to choose from, by the field that asks for one (the `details.choices`
+/// of a 422).
+pub fn choices_detail<'a, M>(choices: impl IntoIterator<Item = (&'a str, M)>) -> Value
+where
+    M: IntoIterator<Item = &'a Municipality>,
+{
+    let by_field = choices.into_iter().map(|(field, list)| {
+        let views: Vec<MunicipalityView> = list.into_iter().map(MunicipalityView::from).collect();
+        (field.to_owned(), json!(views))
+    });
+    json!({ "choices": Value::Object(by_field.collect()) })
 }
 
 /// Every error under `/api/` in the contract's format, whatever produced it: the handlers'

@@ -10,7 +10,8 @@
 //! - [`texts`]: the text catalogue (German, Leichte Sprache, English).
 //! - [`services`]: the adapters a function is wired to; [`directory`]: the offices and
 //!   municipalities, cached in each process.
-//! - [`http`]: the plumbing every API function shares (errors, extractors).
+//! - [`http`]: the plumbing every API function shares (errors, extractors); [`openapi`]: the
+//!   published contract of `/api/v1`.
 //! - [`steps`]: the queue steps of the document chain and the one way to hand a request on.
 //! - [`web`]: what every function's pages share (layout, templates, session cookie, CSRF).
 //! - [`journey`]: the citizen's way through the pre-check and the form, shared by their pages.
@@ -27,6 +28,7 @@ pub mod journey;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod office_idp;
+pub mod openapi;
 pub mod ports;
 pub mod records;
 pub mod services;

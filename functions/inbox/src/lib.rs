@@ -10,35 +10,44 @@
 use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use shared::auth::StaffRole;
-use shared::domain::audit::verify as verify_trail;
-use shared::domain::message::{Author, Message, parse_office_message};
-use shared::domain::request::{DecisionEffect, Outcome, Request, Status, parse_outcome};
-use shared::domain::upload::DocumentKind;
-use shared::domain::values::{LongText, Problem, format_date};
+use shared::domain::application::{Application, Delivery};
+use shared::domain::audit::{AuditEntry, verify as verify_trail};
+use shared::domain::message::{Author, Message, OfficeMessageBody, parse_office_message};
+use shared::domain::request::{
+    Approval, DecisionBody, DecisionEffect, LoginIdentity, Outcome, RegisterResult, Request, Status, TimelineEntry,
+    parse_outcome,
+};
+use shared::domain::upload::{DocumentKind, FileType};
+use shared::domain::values::{LongText, PersonName, Problem};
 use shared::http::{ApiError, JsonBody, StaffCall};
 use shared::input::FieldErrors;
+use shared::openapi::{FileBytes, tag};
 use shared::ports::{QueueName, StoreError};
 use shared::records::{self, Audit, Versioned};
 use shared::services::Services;
 use shared::steps::hand_on;
-use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The operations of the API this function serves, documented.
+pub fn api() -> OpenApiRouter<Services> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(detail))
+        .routes(routes!(decision))
+        .routes(routes!(messages, send_message))
+        .routes(routes!(audit))
+        .routes(routes!(document))
+        .routes(routes!(uploaded))
+}
 
 pub fn router() -> Router<Services> {
-    Router::new()
-        .route("/api/v1/staff/requests", get(list))
-        .route("/api/v1/staff/requests/{id}", get(detail))
-        .route("/api/v1/staff/requests/{id}/decision", post(decision))
-        .route("/api/v1/staff/requests/{id}/messages", get(messages).post(send_message))
-        .route("/api/v1/staff/requests/{id}/audit", get(audit))
-        // `xfamilie.xml`, `auskunft.xml`, `antrag.pdf`, `letter.pdf`
-        .route("/api/v1/staff/requests/{id}/{document}", get(document))
-        .route("/api/v1/staff/requests/{id}/nachweise/{kind}", get(uploaded))
-        .merge(pages::router())
+    Router::from(api()).merge(pages::router())
 }
 
 pub mod pages;
@@ -57,8 +66,11 @@ async fn office_request(call: &StaffCall, id: &str, action: &str) -> Result<Vers
     Ok(request)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// `new` (what no case worker has yet), or a status: `submitted`, `prepared`, `in_review`,
+    /// `issued`, `rejected`, `posted`, `failed`.
     status: Option<String>,
 }
 
@@ -92,29 +104,91 @@ async fn office_inbox(call: &StaffCall, filter: Option<&str>) -> Result<Vec<Requ
     Ok(requests)
 }
 
-async fn list(call: StaffCall, Query(query): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
-    let requests = office_inbox(&call, query.status.as_deref()).await?;
-    let items: Vec<Value> = requests
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "status": r.status,
-                "submitted_at": r.timeline.first().map(|e| e.at.format(&Rfc3339).expect("timestamps format")),
-                "child": {"given_names": r.application.child.given_names, "family_name": r.application.child.family_name,
-                          "birth_date": format_date(r.application.child.birth_date)},
-                "mother": {"given_names": r.application.mother.given_names, "family_name": r.application.mother.family_name},
-                "delivery": r.application.delivery,
-            })
-        })
-        .collect();
-    Ok(Json(Value::Array(items)))
+/// A request in the office's inbox.
+#[derive(Serialize, ToSchema)]
+pub struct InboxItem {
+    pub id: String,
+    pub status: Status,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub submitted_at: Option<OffsetDateTime>,
+    pub child: InboxChild,
+    pub mother: InboxMother,
+    pub delivery: Delivery,
 }
 
-async fn decision(call: StaffCall, Path(id): Path<String>, JsonBody(body): JsonBody) -> Result<Json<Value>, ApiError> {
+#[derive(Serialize, ToSchema)]
+pub struct InboxChild {
+    pub given_names: PersonName,
+    pub family_name: PersonName,
+    #[serde(with = "shared::domain::values::iso_date")]
+    pub birth_date: Date,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InboxMother {
+    pub given_names: PersonName,
+    pub family_name: PersonName,
+}
+
+impl From<&Request> for InboxItem {
+    fn from(request: &Request) -> Self {
+        let (child, mother) = (&request.application.child, &request.application.mother);
+        InboxItem {
+            id: request.id.clone(),
+            status: request.status,
+            submitted_at: request.timeline.first().map(|entry| entry.at),
+            child: InboxChild {
+                given_names: child.given_names.clone(),
+                family_name: child.family_name.clone(),
+                birth_date: child.birth_date,
+            },
+            mother: InboxMother { given_names: mother.given_names.clone(), family_name: mother.family_name.clone() },
+            delivery: request.application.delivery,
+        }
+    }
+}
+
+/// The office's requests, oldest first.
+#[utoipa::path(get, operation_id = "listOfficeRequests", path = "/api/v1/staff/requests", tag = tag::OFFICE,
+    security(("staff" = []), ("machine" = [])), params(ListQuery),
+    responses((status = 200, body = Vec<InboxItem>,
+        links(
+            ("first" = (operation_id = "getOfficeRequest", parameters(("id" = "$response.body#/0/id")))),
+            ("decide" = (operation_id = "decideRequest", parameters(("id" = "$response.body#/0/id")))),
+            ("messages" = (operation_id = "listOfficeMessages", parameters(("id" = "$response.body#/0/id")))),
+            ("write" = (operation_id = "sendOfficeMessage", parameters(("id" = "$response.body#/0/id")))),
+            ("audit" = (operation_id = "getAuditTrail", parameters(("id" = "$response.body#/0/id")))),
+            ("document" = (operation_id = "getOfficeDocument", parameters(("id" = "$response.body#/0/id")))),
+        ))))]
+async fn list(call: StaffCall, Query(query): Query<ListQuery>) -> Result<Json<Vec<InboxItem>>, ApiError> {
+    let requests = office_inbox(&call, query.status.as_deref()).await?;
+    Ok(Json(requests.iter().map(InboxItem::from).collect()))
+}
+
+/// Where a request stands after a decision.
+#[derive(Serialize, ToSchema)]
+pub struct Decided {
+    pub id: String,
+    pub status: Status,
+    pub approval: Option<Approval>,
+}
+
+/// A case worker's decision: issue, issue for parts, reject, or mark as posted.
+#[utoipa::path(post, operation_id = "decideRequest", path = "/api/v1/staff/requests/{id}/decision", tag = tag::OFFICE,
+    security(("staff" = [])), params(("id" = String, Path)), request_body = DecisionBody,
+    responses(
+        (status = 200, description = "Recorded; an issue is certified within seconds.", body = Decided),
+        (status = 409, description = "The request is no longer open for this (`not_open`).",
+            body = shared::http::ErrorBody),
+    ))]
+async fn decision(
+    call: StaffCall,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Decided>, ApiError> {
     let outcome = parse_outcome(&body).map_err(|errors| call.invalid(&errors))?;
     let request = record_decision(&call, &id, outcome).await?;
-    Ok(Json(json!({"id": id, "status": request.status, "approval": request.approval})))
+    Ok(Json(Decided { id, status: request.status, approval: request.approval }))
 }
 
 /// A case worker's decision on a request of the office; 409 when it is no longer open for it.
@@ -154,24 +228,32 @@ fn update_or_conflict(call: &StaffCall, result: Result<(), StoreError>) -> Resul
     }
 }
 
-fn message_view(message: &Message) -> Value {
-    serde_json::to_value(message).expect("messages serialise")
-}
-
-async fn messages(call: StaffCall, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+/// The messages between the office and the mother about the request, oldest first.
+#[utoipa::path(get, operation_id = "listOfficeMessages", path = "/api/v1/staff/requests/{id}/messages", tag = tag::OFFICE,
+    security(("staff" = []), ("machine" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Vec<Message>)))]
+async fn messages(call: StaffCall, Path(id): Path<String>) -> Result<Json<Vec<Message>>, ApiError> {
     office_request(&call, &id, "read:messages").await?;
     let messages = call.store(records::messages(&*call.services.store, &id).await)?;
-    Ok(Json(messages.iter().map(message_view).collect()))
+    Ok(Json(messages))
 }
 
+/// Writes to the mother, and may ask her for a document.
+#[utoipa::path(post, operation_id = "sendOfficeMessage", path = "/api/v1/staff/requests/{id}/messages", tag = tag::OFFICE,
+    security(("staff" = []), ("machine" = [])), params(("id" = String, Path)), request_body = OfficeMessageBody,
+    responses(
+        (status = 201, description = "Sent.", body = Message),
+        (status = 409, description = "Asked for a document on a request already decided (`not_open`).",
+            body = shared::http::ErrorBody),
+    ))]
 async fn send_message(
     call: StaffCall,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Message>), ApiError> {
     let (text, asks_for) = parse_office_message(&body).map_err(|errors| call.invalid(&errors))?;
     let message = send_office_message(&call, &id, text, asks_for).await?;
-    Ok((StatusCode::CREATED, Json(message_view(&message))))
+    Ok((StatusCode::CREATED, Json(message)))
 }
 
 /// A case worker's message to the mother; asking for a document keeps the question open on
@@ -199,39 +281,117 @@ async fn send_office_message(
     Ok(message)
 }
 
-async fn audit(call: StaffCall, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    office_request(&call, &id, "read:audit").await?;
-    let trail = call.store(records::audit_trail(&*call.services.store, &id).await)?;
-    let check = verify_trail(&trail);
-    Ok(Json(json!({"intact": check.is_ok(), "broken_at": check.err().map(|b| b.seq), "entries": trail})))
+/// The audit trail of a request and whether its chain of hashes is intact.
+#[derive(Serialize, ToSchema)]
+pub struct AuditTrail {
+    pub intact: bool,
+    /// The first entry that was altered, removed or inserted.
+    pub broken_at: Option<u64>,
+    pub entries: Vec<AuditEntry>,
 }
 
-async fn detail(call: StaffCall, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+/// Who read or changed the request, when (ids only).
+#[utoipa::path(get, operation_id = "getAuditTrail", path = "/api/v1/staff/requests/{id}/audit", tag = tag::OFFICE,
+    security(("staff" = []), ("machine" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = AuditTrail)))]
+async fn audit(call: StaffCall, Path(id): Path<String>) -> Result<Json<AuditTrail>, ApiError> {
+    office_request(&call, &id, "read:audit").await?;
+    let entries = call.store(records::audit_trail(&*call.services.store, &id).await)?;
+    let check = verify_trail(&entries);
+    Ok(Json(AuditTrail { intact: check.is_ok(), broken_at: check.err().map(|b| b.seq), entries }))
+}
+
+/// A request as the office sees it.
+#[derive(Serialize, ToSchema)]
+pub struct RequestDetail {
+    pub id: String,
+    pub status: Status,
+    pub office_id: String,
+    /// The office keeping the register for the child's birth place, if on the platform.
+    pub register_office_id: Option<String>,
+    pub application: Application,
+    /// Who was logged in when it was submitted, as BundID stated it.
+    pub login: LoginIdentity,
+    pub timeline: Vec<TimelineEntry>,
+    /// What the register check found: empty `review_reasons` is a clean "no entry".
+    pub register_result: Option<RegisterResult>,
+    pub approval: Option<Approval>,
+    pub certificate: Option<IssuedCertificate>,
+    /// Why it failed, for operators.
+    pub failure: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub documents: DocumentLinks,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IssuedCertificate {
+    pub code: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+}
+
+/// Where to fetch the request's documents (as far as they exist yet).
+#[derive(Serialize, ToSchema)]
+pub struct DocumentLinks {
+    /// XFamilie 0801.
+    pub xfamilie: Option<String>,
+    /// XFamilie 0803, the register's answer.
+    pub auskunft: Option<String>,
+    pub antrag_pdf: Option<String>,
+    pub uploads: Vec<UploadLink>,
+    /// What the office asked her to send and she has not sent yet.
+    pub asked_for: Vec<DocumentKind>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UploadLink {
+    pub kind: DocumentKind,
+    pub file_name: String,
+    pub file_type: FileType,
+    pub size: u64,
+    pub url: String,
+}
+
+/// A request of the office, with the register result and links to its documents.
+#[utoipa::path(get, operation_id = "getOfficeRequest", path = "/api/v1/staff/requests/{id}", tag = tag::OFFICE,
+    security(("staff" = []), ("machine" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = RequestDetail)))]
+async fn detail(call: StaffCall, Path(id): Path<String>) -> Result<Json<RequestDetail>, ApiError> {
     let request = office_request(&call, &id, "read:request").await?.value;
-    Ok(Json(json!({
-        "id": request.id,
-        "status": request.status,
-        "office_id": request.office_id,
-        "register_office_id": request.register_office_id,
-        "application": request.application,
-        "login": request.login,
-        "timeline": request.timeline,
-        "register_result": request.register_result,
-        "approval": request.approval,
-        "certificate": request.certificate.as_ref().map(|c| json!({"code": c.code, "issued_at": c.issued_at})),
-        "failure": request.failure,
-        "rejection_reason": request.rejection_reason,
-        "documents": {
-            "xfamilie": request.documents.antrag_xml.as_ref().map(|_| format!("/api/v1/staff/requests/{id}/xfamilie.xml")),
-            "auskunft": request.documents.auskunft_xml.as_ref().map(|_| format!("/api/v1/staff/requests/{id}/auskunft.xml")),
-            "antrag_pdf": request.documents.antrag_pdf.as_ref().map(|_| format!("/api/v1/staff/requests/{id}/antrag.pdf")),
-            "uploads": request.documents.uploads.iter().map(|u| json!({
-                "kind": u.kind, "file_name": u.file_name, "size": u.size,
-                "url": format!("/api/v1/staff/requests/{id}/nachweise/{}", u.kind.code()),
-            })).collect::<Vec<_>>(),
-            "asked_for": request.documents.asked_for,
-        },
-    })))
+    let documents = &request.documents;
+    let link = |present: bool, name: &str| present.then(|| format!("/api/v1/staff/requests/{id}/{name}"));
+    let links = DocumentLinks {
+        xfamilie: link(documents.antrag_xml.is_some(), "xfamilie.xml"),
+        auskunft: link(documents.auskunft_xml.is_some(), "auskunft.xml"),
+        antrag_pdf: link(documents.antrag_pdf.is_some(), "antrag.pdf"),
+        uploads: documents
+            .uploads
+            .iter()
+            .map(|upload| UploadLink {
+                kind: upload.kind,
+                file_name: upload.file_name.clone(),
+                file_type: upload.file_type,
+                size: upload.size,
+                url: format!("/api/v1/staff/requests/{id}/nachweise/{}", upload.kind.code()),
+            })
+            .collect(),
+        asked_for: documents.asked_for.clone(),
+    };
+    Ok(Json(RequestDetail {
+        id: request.id,
+        status: request.status,
+        office_id: request.office_id,
+        register_office_id: request.register_office_id,
+        application: request.application,
+        login: request.login,
+        timeline: request.timeline,
+        register_result: request.register_result,
+        approval: request.approval,
+        certificate: request.certificate.map(|c| IssuedCertificate { code: c.code, issued_at: c.issued_at }),
+        failure: request.failure,
+        rejection_reason: request.rejection_reason.map(|reason| reason.as_str().to_owned()),
+        documents: links,
+    }))
 }
 
 /// A document the office reads about a request.
@@ -302,6 +462,16 @@ async fn office_document(call: &StaffCall, id: &str, which: OfficeDocument) -> R
 /// A document the platform made for the request, by its name (`xfamilie.xml`, `auskunft.xml`,
 /// `antrag.pdf`, `letter.pdf`: the print-ready letter for delivery by post, DIN 5008, with the
 /// certificate on page 2, rendered when the certificate was issued).
+#[utoipa::path(get, operation_id = "getOfficeDocument", path = "/api/v1/staff/requests/{id}/{document}", tag = tag::OFFICE,
+    security(("staff" = []), ("machine" = [])),
+    params(("id" = String, Path),
+        ("document" = String, Path, description = "`xfamilie.xml`, `auskunft.xml`, `antrag.pdf` or `letter.pdf`.")),
+    responses(
+        (status = 200, description = "The document.",
+            content((FileBytes = "application/xml"), (FileBytes = "application/pdf"))),
+        (status = 409, description = "`letter.pdf` before the certificate is issued, or for delivery by download \
+            (`no_letter`).", body = shared::http::ErrorBody),
+    ))]
 async fn document(call: StaffCall, Path((id, name)): Path<(String, String)>) -> Result<Response, ApiError> {
     match OfficeDocument::parse(&name) {
         Some(
@@ -315,6 +485,11 @@ async fn document(call: StaffCall, Path((id, name)): Path<(String, String)>) -> 
 }
 
 /// What the mother uploaded, by kind (`geburtsurkunde`, `vollmacht`).
+#[utoipa::path(get, operation_id = "getUploadedDocument", path = "/api/v1/staff/requests/{id}/nachweise/{kind}", tag = tag::OFFICE,
+    security(("staff" = []), ("machine" = [])),
+    params(("id" = String, Path), ("kind" = DocumentKind, Path)),
+    responses((status = 200, description = "The file as she uploaded it.",
+        content((FileBytes = "application/pdf"), (FileBytes = "image/jpeg"), (FileBytes = "image/png")))))]
 async fn uploaded(call: StaffCall, Path((id, kind)): Path<(String, String)>) -> Result<Response, ApiError> {
     let Some(kind) = DocumentKind::parse(&kind) else { return Err(call.not_found()) };
     office_document(&call, &id, OfficeDocument::Upload(kind)).await

@@ -8,22 +8,36 @@
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::{post, put};
 use axum::{Json, Router};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
 use shared::auth::{StaffClaims, StaffRole};
-use shared::domain::register::{RegisterEntry, parse_entry};
+use shared::domain::register::{EntryBody, EntryKind, RegisterEntry, parse_entry};
 use shared::domain::values::today_in_germany;
-use shared::http::{ApiError, JsonBody, StaffCall};
+use shared::http::{ApiError, JsonBody, StaffCall, field_messages};
+use shared::openapi::tag;
 use shared::records;
 use shared::services::Services;
-use shared::texts::text;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The operations of the API this function serves, documented.
+pub fn api() -> OpenApiRouter<Services> {
+    OpenApiRouter::new().routes(routes!(add_entry)).routes(routes!(correct_entry, delete_entry)).routes(routes!(import))
+}
 
 pub fn router() -> Router<Services> {
-    Router::new()
-        .route("/api/v1/registers/{office}/entries", post(add_entry))
-        .route("/api/v1/registers/{office}/entries/{id}", put(correct_entry).delete(delete_entry))
-        .route("/api/v1/registers/{office}/import", post(import))
+    Router::from(api())
+}
+
+/// A stored register entry.
+#[derive(Serialize, ToSchema)]
+pub struct EntryStored {
+    pub id: String,
+    pub office: String,
+    pub kind: EntryKind,
 }
 
 /// Largest import in one request (about 20 000 rows).
@@ -48,34 +62,54 @@ async fn existing_entry(call: &StaffCall, office_id: &str, id: &str) -> Result<R
     entry.ok_or_else(|| call.not_found())
 }
 
+/// Adds an entry to the office's register (XFamilie 0804).
+#[utoipa::path(post, operation_id = "addRegisterEntry", path = "/api/v1/registers/{office}/entries", tag = tag::REGISTER,
+    security(("staff" = []), ("machine" = [])),
+    params(("office" = String, Path, description = "The office keeping the register.", example = "jugendamt-bremen")), request_body = EntryBody,
+    responses((status = 201, description = "Stored.", body = EntryStored,
+        links(
+            ("correct" = (operation_id = "correctRegisterEntry",
+                parameters(("office" = "$response.body#/office"), ("id" = "$response.body#/id")))),
+            ("delete" = (operation_id = "deleteRegisterEntry",
+                parameters(("office" = "$response.body#/office"), ("id" = "$response.body#/id")))),
+        ))))]
 async fn add_entry(
     call: StaffCall,
     Path(office_id): Path<String>,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<EntryStored>), ApiError> {
     check_access(&call, &office_id).await?;
     let services = &call.services;
     let entry = parse_entry(&body, services.ids.new_id(), &office_id, today_in_germany(services.clock.now()))
         .map_err(|errors| call.invalid(&errors))?;
     call.store(records::add_register_entry(&*services.store, &entry).await)?;
     tracing::info!(office_id = %office_id, entry_id = %entry.id, by = %call.who.sub, "register entry added");
-    Ok((StatusCode::CREATED, Json(json!({"id": entry.id, "office": office_id, "kind": entry.kind}))))
+    Ok((StatusCode::CREATED, Json(EntryStored { id: entry.id, office: office_id, kind: entry.kind })))
 }
 
+/// Corrects an entry (XFamilie 0805).
+#[utoipa::path(put, operation_id = "correctRegisterEntry", path = "/api/v1/registers/{office}/entries/{id}", tag = tag::REGISTER,
+    security(("staff" = []), ("machine" = [])),
+    params(("office" = String, Path, example = "jugendamt-bremen"), ("id" = String, Path)), request_body = EntryBody,
+    responses((status = 200, description = "Stored.", body = EntryStored)))]
 async fn correct_entry(
     call: StaffCall,
     Path((office_id, id)): Path<(String, String)>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EntryStored>, ApiError> {
     check_access(&call, &office_id).await?;
     let old = existing_entry(&call, &office_id, &id).await?;
     let corrected = parse_entry(&body, id.clone(), &office_id, today_in_germany(call.services.clock.now()))
         .map_err(|errors| call.invalid(&errors))?;
     call.store(records::correct_register_entry(&*call.services.store, &old, &corrected).await)?;
     tracing::info!(office_id = %office_id, entry_id = %id, by = %call.who.sub, "register entry corrected");
-    Ok(Json(json!({"id": id, "office": office_id, "kind": corrected.kind})))
+    Ok(Json(EntryStored { id, office: office_id, kind: corrected.kind }))
 }
 
+/// Deletes an entry (XFamilie 0806).
+#[utoipa::path(delete, operation_id = "deleteRegisterEntry", path = "/api/v1/registers/{office}/entries/{id}", tag = tag::REGISTER,
+    security(("staff" = []), ("machine" = [])),
+    params(("office" = String, Path, example = "jugendamt-bremen"), ("id" = String, Path)), responses((status = 204, description = "Deleted.")))]
 async fn delete_entry(call: StaffCall, Path((office_id, id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
     check_access(&call, &office_id).await?;
     let entry = existing_entry(&call, &office_id, &id).await?;
@@ -113,7 +147,9 @@ fn csv_row_as_entry(headers: &csv::StringRecord, record: &csv::StringRecord) -> 
 }
 
 /// The rows of an import as (line number, body or a reason it could not be read).
-fn rows(content_type: &str, bytes: &[u8]) -> Result<Vec<(usize, Result<Value, &'static str>)>, &'static str> {
+type Rows = Vec<(usize, Result<Value, &'static str>)>;
+
+fn rows(content_type: &str, bytes: &[u8]) -> Result<Rows, &'static str> {
     if content_type.starts_with("text/csv") {
         let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(bytes);
         let headers = reader.headers().map_err(|_| "unreadable_csv")?.clone();
@@ -138,12 +174,48 @@ fn rows(content_type: &str, bytes: &[u8]) -> Result<Vec<(usize, Result<Value, &'
     }
 }
 
+/// What an import stored and what it refused, by line.
+#[derive(Serialize, ToSchema)]
+pub struct ImportReport {
+    pub accepted: Vec<AcceptedRow>,
+    pub refused: Vec<RefusedRow>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AcceptedRow {
+    pub line: usize,
+    pub id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RefusedRow {
+    pub line: usize,
+    /// A row that could not be read at all (`unreadable_row`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What is wrong with each field, as with a single entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, String>>,
+}
+
+/// Imports many entries at once, as CSV (columns `child_given_names`, `child_family_name`,
+/// `child_birth_date`, `child_birth_place`, `mother_given_names`, `mother_family_name`, `kind`,
+/// and `parts` separated by `;`) or as JSON lines in the shape of a single entry; at most 4 MiB.
+#[utoipa::path(post, operation_id = "importRegisterEntries", path = "/api/v1/registers/{office}/import", tag = tag::REGISTER,
+    security(("staff" = []), ("machine" = [])), params(("office" = String, Path, example = "jugendamt-bremen")),
+    request_body(content((String = "text/csv"), (String = "application/x-ndjson")),
+        description = "One entry per row or line."),
+    responses(
+        (status = 200, description = "Every row accepted or refused with its reasons.", body = ImportReport),
+        (status = 422, description = "Not readable as a whole: not UTF-8, or CSV without the columns \
+            (`unreadable_import`).", body = shared::http::ErrorBody),
+    ))]
 async fn import(
     call: StaffCall,
     Path(office_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ImportReport>, ApiError> {
     check_access(&call, &office_id).await?;
     let (services, lang) = (&call.services, call.lang);
     if body.len() > MAX_IMPORT_BYTES {
@@ -157,25 +229,106 @@ async fn import(
     })?;
     let today = today_in_germany(services.clock.now());
     let store = &*services.store;
-    let (mut accepted, mut refused) = (Vec::new(), Vec::new());
+    let mut report = ImportReport { accepted: Vec::new(), refused: Vec::new() };
     for (line, row) in rows {
-        let entry = row.map_err(|reason| json!({"line": line, "reason": reason})).and_then(|body| {
-            parse_entry(&body, services.ids.new_id(), &office_id, today).map_err(|errors| {
-                let fields: Map<String, Value> = errors
-                    .iter()
-                    .map(|(path, problem)| (path.to_owned(), json!(text(lang, &format!("problem.{}", problem.code())))))
-                    .collect();
-                json!({"line": line, "fields": fields})
-            })
-        });
+        let entry =
+            row.map_err(|reason| RefusedRow { line, reason: Some(reason.to_owned()), fields: None }).and_then(|body| {
+                parse_entry(&body, services.ids.new_id(), &office_id, today).map_err(|errors| RefusedRow {
+                    line,
+                    reason: None,
+                    fields: Some(field_messages(lang, &errors)),
+                })
+            });
         match entry {
             Ok(entry) => {
                 call.store(records::add_register_entry(store, &entry).await)?;
-                accepted.push(json!({"line": line, "id": entry.id}));
+                report.accepted.push(AcceptedRow { line, id: entry.id });
             }
-            Err(report) => refused.push(report),
+            Err(refused) => report.refused.push(refused),
         }
     }
-    tracing::info!(office_id = %office_id, accepted = accepted.len(), refused = refused.len(), by = %call.who.sub, "register import");
-    Ok(Json(json!({"accepted": accepted, "refused": refused})))
+    let (accepted, refused) = (report.accepted.len(), report.refused.len());
+    tracing::info!(office_id = %office_id, accepted, refused, by = %call.who.sub, "register import");
+    Ok(Json(report))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Generated hostile import files: whatever the bytes, reading them never panics, every row
+    //! keeps its own line number, and every readable row reaches the entry rules as a body.
+
+    use super::{CSV_COLUMNS, rows};
+    use proptest::prelude::*;
+    use shared::domain::register::parse_entry;
+    use time::macros::date;
+
+    /// Field text as a spreadsheet exports it, and as an attacker would: quotes, separators,
+    /// line breaks, formula prefixes, byte-order marks and arbitrary characters.
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("Mia".to_owned()),
+            Just("2021-03-14".to_owned()),
+            Just("nichtvorhanden".to_owned()),
+            Just("=HYPERLINK(\"x\")".to_owned()),
+            Just("\"a\"\"b\"".to_owned()),
+            Just("\u{feff}".to_owned()),
+            "[\\PC,;\"\\r\\n]{0,20}",
+        ]
+    }
+
+    fn csv_file() -> impl Strategy<Value = Vec<u8>> {
+        let header = prop_oneof![
+            Just(CSV_COLUMNS.join(",")),
+            Just(CSV_COLUMNS[..7].join(",")),
+            prop::collection::vec(cell(), 0..9).prop_map(|cells| cells.join(",")),
+        ];
+        let record = prop::collection::vec(cell(), 0..10).prop_map(|cells| cells.join(","));
+        (header, prop::collection::vec(record, 0..12))
+            .prop_map(|(header, records)| format!("{header}\n{}", records.join("\n")).into_bytes())
+    }
+
+    fn jsonl_file() -> impl Strategy<Value = Vec<u8>> {
+        let line = prop_oneof![
+            Just(r#"{"child":{"given_names":"Mia","family_name":"Beispiel","birth_date":"2021-03-14","birth_place":"Bremen"},"mother":{"given_names":"Sophia","family_name":"Beispiel"},"kind":"nichtvorhanden"}"#.to_owned()),
+            Just("{\"child\":".to_owned()),
+            Just("[1,2,3]".to_owned()),
+            Just("   ".to_owned()),
+            "[\\PC]{0,40}",
+        ];
+        prop_oneof![
+            prop::collection::vec(line, 0..12).prop_map(|lines| lines.join("\n").into_bytes()),
+            prop::collection::vec(any::<u8>(), 0..400),
+        ]
+    }
+
+    fn assert_rows_reach_the_rules(content_type: &str, bytes: &[u8]) {
+        let Ok(rows) = rows(content_type, bytes) else { return };
+        let lines: Vec<usize> = rows.iter().map(|(line, _)| *line).collect();
+        assert!(lines.windows(2).all(|pair| pair[0] < pair[1]), "line numbers increase: {lines:?}");
+        for (_, row) in rows {
+            if let Ok(body) = row {
+                let _ = parse_entry(&body, "e-1".into(), "jugendamt-bremen", date!(2026 - 12 - 01));
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn csv_imports_never_panic(bytes in csv_file()) {
+            assert_rows_reach_the_rules("text/csv; charset=utf-8", &bytes);
+        }
+
+        #[test]
+        fn jsonl_imports_never_panic(bytes in jsonl_file()) {
+            assert_rows_reach_the_rules("application/x-ndjson", &bytes);
+        }
+
+        #[test]
+        fn every_csv_record_is_reported_on_its_line(records in prop::collection::vec("[a-zA-Zäöü ]{1,12}", 1..20)) {
+            let file = format!("{}\n{}\n", CSV_COLUMNS.join(","), records.join("\n"));
+            let rows = rows("text/csv", file.as_bytes()).expect("a file with the columns");
+            let lines: Vec<usize> = rows.iter().map(|(line, _)| *line).collect();
+            prop_assert_eq!(lines, (2..records.len() + 2).collect::<Vec<_>>());
+        }
+    }
 }

@@ -4,26 +4,33 @@
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Value, json};
-use shared::domain::request::Request;
-use shared::http::{ApiError, CitizenCall, office_contact};
+use serde::Serialize;
+use shared::domain::request::{Request, Status};
+use shared::http::{ApiError, CitizenCall, OfficeContact};
+use shared::openapi::tag;
 use shared::ports::DocumentError;
 use shared::records;
 use shared::services::Services;
 use shared::texts::text;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 mod messages;
 pub mod pages;
 
+/// The operations of the API this function serves, documented.
+pub fn api() -> OpenApiRouter<Services> {
+    OpenApiRouter::new()
+        .routes(routes!(status))
+        .routes(routes!(certificate))
+        .routes(routes!(messages::list, messages::send))
+}
+
 pub fn router() -> Router<Services> {
-    Router::new()
-        .route("/api/v1/requests/{id}", get(status))
-        .route("/api/v1/requests/{id}/certificate", get(certificate))
-        .route("/api/v1/requests/{id}/messages", get(messages::list).post(messages::send))
-        .merge(pages::router())
+    Router::from(api()).merge(pages::router())
 }
 
 /// How long a download link works: long enough to follow the redirect, too short to pass on.
@@ -36,36 +43,71 @@ async fn own_request(call: &CitizenCall, id: &str) -> Result<Request, ApiError> 
     request.ok_or_else(|| call.not_found())
 }
 
-async fn status(call: CitizenCall, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+/// Where her request stands.
+#[derive(Serialize, ToSchema)]
+pub struct RequestStatus {
+    pub id: String,
+    pub status: Status,
+    /// The status in words, in the caller's language.
+    pub status_text: String,
+    /// The office that decides it.
+    pub office: Option<OfficeContact>,
+    /// Every status it passed through, oldest first.
+    pub timeline: Vec<TimelineStep>,
+    /// Why the office refused, in its words.
+    pub rejection_reason: Option<String>,
+    /// Once issued.
+    pub certificate: Option<CertificateLink>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TimelineStep {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub status: Status,
+    pub text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CertificateLink {
+    /// Where to download the PDF (a redirect to a short-lived link).
+    pub url: String,
+    /// The verification code printed on it.
+    pub code: String,
+}
+
+/// Her request: its status, its office, its way so far, and the certificate once issued.
+#[utoipa::path(get, operation_id = "getRequestStatus", path = "/api/v1/requests/{id}", tag = tag::CITIZEN, security(("citizen" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = RequestStatus)))]
+async fn status(call: CitizenCall, Path(id): Path<String>) -> Result<Json<RequestStatus>, ApiError> {
     let lang = call.lang;
     let request = own_request(&call, &id).await?;
     let directory = call.store(call.services.directory.get().await)?;
-    let timeline: Vec<Value> = request
+    let status_text = |status: Status| text(lang, &format!("status.{}", status.as_str())).to_owned();
+    let timeline = request
         .timeline
         .iter()
-        .map(|entry| {
-            json!({
-                "at": entry.at.format(&time::format_description::well_known::Rfc3339).expect("timestamps format"),
-                "status": entry.status,
-                "text": text(lang, &format!("status.{}", entry.status.as_str())),
-            })
-        })
+        .map(|entry| TimelineStep { at: entry.at, status: entry.status, text: status_text(entry.status) })
         .collect();
-    Ok(Json(json!({
-        "id": request.id,
-        "status": request.status,
-        "status_text": text(lang, &format!("status.{}", request.status.as_str())),
-        "office": directory.get(&request.office_id).map(office_contact),
-        "timeline": timeline,
-        "rejection_reason": request.rejection_reason,
-        "certificate": request.certificate.as_ref().map(|c| json!({
-            "url": format!("/api/v1/requests/{}/certificate", request.id),
-            "code": c.code,
-        })),
-    })))
+    Ok(Json(RequestStatus {
+        status_text: status_text(request.status),
+        office: directory.get(&request.office_id).map(OfficeContact::from),
+        timeline,
+        rejection_reason: request.rejection_reason.as_ref().map(|reason| reason.as_str().to_owned()),
+        certificate: request.certificate.as_ref().map(|c| CertificateLink {
+            url: format!("/api/v1/requests/{}/certificate", request.id),
+            code: c.code.clone(),
+        }),
+        id: request.id,
+        status: request.status,
+    }))
 }
 
 /// Redirects to a short-lived link to the certificate PDF.
+#[utoipa::path(get, operation_id = "downloadCertificate", path = "/api/v1/requests/{id}/certificate", tag = tag::CITIZEN, security(("citizen" = [])),
+    params(("id" = String, Path)),
+    responses((status = 302, description = "To a link to the PDF that works for a minute.",
+        headers(("Location" = String)))))]
 async fn certificate(call: CitizenCall, Path(id): Path<String>) -> Result<Response, ApiError> {
     let request = own_request(&call, &id).await?;
     match certificate_download(&call.services, &request).await {

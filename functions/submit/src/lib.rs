@@ -10,26 +10,36 @@ use std::collections::BTreeMap;
 use aws_lc_rs::digest::{SHA256, digest};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router, routing::post};
-use serde_json::{Value, json};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::Value;
 use shared::auth::CitizenClaims;
-use shared::domain::application::parse_submission;
+use shared::domain::application::{SubmissionBody, parse_submission};
 use shared::domain::places::Municipality;
 use shared::domain::request::{LoginIdentity, Request, Status};
 use shared::domain::routing::route;
 use shared::domain::upload::Upload;
 use shared::domain::values::{ClientId, Problem, parse_date, today_in_germany};
-use shared::http::{ApiError, CitizenCall, JsonBody, municipality_view};
+use shared::http::{ApiError, CitizenCall, JsonBody, choices_detail};
 use shared::input::FieldErrors;
+use shared::openapi::tag;
 use shared::ports::{DocumentError, QueueName, StoreError};
 use shared::records::{self, Versioned};
 use shared::services::Services;
 use shared::steps::hand_on;
 use shared::texts::Lang;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The operations of the API this function serves, documented.
+pub fn api() -> OpenApiRouter<Services> {
+    OpenApiRouter::new().routes(routes!(submit))
+}
 
 /// The API and the pages.
 pub fn router() -> Router<Services> {
-    Router::new().route("/api/v1/requests", post(submit)).merge(pages::router())
+    Router::from(api()).merge(pages::router())
 }
 
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -57,7 +67,7 @@ fn login_identity(citizen: &CitizenClaims) -> LoginIdentity {
 }
 
 /// A stored submission: the request and where it stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Accepted {
     pub id: String,
     pub status: Status,
@@ -197,6 +207,25 @@ async fn discard(services: &Services, uploads: &[Upload]) {
     }
 }
 
+/// Submits her application. It is routed to the office of her residence and, where the
+/// register allows, certified within seconds; `GET /api/v1/requests/{id}` tells where it stands.
+#[utoipa::path(post, operation_id = "submitRequest", path = "/api/v1/requests", tag = tag::CITIZEN, security(("citizen" = [])),
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1–64 of `A–Z a–z 0–9 - _`: a retry with the same key and body answers as the first time.")),
+    request_body = SubmissionBody,
+    responses(
+        (status = 202, description = "Stored and on its way.", body = Accepted,
+            headers(("Location" = String, description = "The request's status: `/api/v1/requests/{id}`.")),
+            links(
+                ("status" = (operation_id = "getRequestStatus", parameters(("id" = "$response.body#/id")))),
+                ("messages" = (operation_id = "listMessages", parameters(("id" = "$response.body#/id")))),
+                ("write" = (operation_id = "sendMessage", parameters(("id" = "$response.body#/id")))),
+                ("certificate" = (operation_id = "downloadCertificate", parameters(("id" = "$response.body#/id")))),
+            )),
+        (status = 422, description = "Invalid input (`invalid_input`, with `fields`; where a place names several \
+            municipalities, `details.choices` lists them), or the key was used for another application \
+            (`idempotency_key_reused`).", body = shared::http::ErrorBody),
+    ))]
 async fn submit(call: CitizenCall, headers: HeaderMap, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
     let lang = call.lang;
     let idempotency_key = match headers.get(IDEMPOTENCY_HEADER) {
@@ -212,9 +241,8 @@ async fn submit(call: CitizenCall, headers: HeaderMap, JsonBody(body): JsonBody)
     match submit_application(&call.services, &call.who, &body, idempotency_key.as_ref(), &[]).await {
         Ok(accepted) => Ok(accepted_response(&accepted)),
         Err(SubmitError::Invalid(errors, choices)) if choices.is_empty() => Err(ApiError::invalid(lang, &errors)),
-        Err(SubmitError::Invalid(errors, choices)) => {
-            Err(ApiError::invalid(lang, &errors).with_details(json!({ "choices": municipality_choices(&choices) })))
-        }
+        Err(SubmitError::Invalid(errors, choices)) => Err(ApiError::invalid(lang, &errors)
+            .with_details(choices_detail(choices.iter().map(|(field, list)| (field.as_str(), list))))),
         Err(SubmitError::KeyReused) => {
             Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", lang))
         }
@@ -227,15 +255,8 @@ async fn submit(call: CitizenCall, headers: HeaderMap, JsonBody(body): JsonBody)
     }
 }
 
-/// The municipalities to choose from, as the API names them: key, official name, Kreis, Land.
-pub fn municipality_choices(choices: &Choices) -> Value {
-    let by_field = choices.iter().map(|(field, list)| (field.clone(), list.iter().map(municipality_view).collect()));
-    Value::Object(by_field.collect())
-}
-
 fn accepted_response(accepted: &Accepted) -> Response {
-    let mut response =
-        (StatusCode::ACCEPTED, Json(json!({"id": accepted.id, "status": accepted.status}))).into_response();
+    let mut response = (StatusCode::ACCEPTED, Json(accepted)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/requests/{}", accepted.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }

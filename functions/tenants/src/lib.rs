@@ -4,19 +4,26 @@
 
 use axum::extract::Path;
 use axum::http::StatusCode;
-use axum::routing::{post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use shared::auth::StaffRole;
 use shared::domain::office::{Office, Overlap, overlaps, parse_office};
-use shared::http::{ApiError, JsonBody, StaffCall, office_contact};
+use shared::http::{ApiError, JsonBody, StaffCall};
 use shared::input::FieldErrors;
+use shared::openapi::tag;
 use shared::ports::StoreError;
 use shared::records;
 use shared::services::Services;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The operations of the API this function serves, documented.
+pub fn api() -> OpenApiRouter<Services> {
+    OpenApiRouter::new().routes(routes!(create)).routes(routes!(replace))
+}
 
 pub fn router() -> Router<Services> {
-    Router::new().route("/api/v1/tenants", post(create)).route("/api/v1/tenants/{id}", put(replace))
+    Router::from(api())
 }
 
 /// Whether saving may create, replace, or both.
@@ -65,16 +72,11 @@ fn answer(
     call: &StaffCall,
     result: Result<Office, TenantError>,
     created: StatusCode,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Office>), ApiError> {
     match result {
         Ok(office) => {
             tracing::info!(office_id = %office.id, "tenant saved");
-            let mut view = office_contact(&office);
-            view["postcodes"] = json!(office.postcodes);
-            view["municipalities"] = json!(office.municipalities);
-            view["auto_issue"] = json!(office.auto_issue);
-            view["retention_days"] = json!(office.retention_days);
-            Ok((created, Json(view)))
+            Ok((created, Json(office)))
         }
         Err(TenantError::Invalid(errors)) => Err(call.invalid(&errors)),
         Err(TenantError::Overlap(found)) => {
@@ -85,16 +87,34 @@ fn answer(
     }
 }
 
-async fn create(call: StaffCall, JsonBody(body): JsonBody) -> Result<(StatusCode, Json<Value>), ApiError> {
+/// Subscribes an office as a tenant. Its municipalities are named by key (`{"ags"}`), or by
+/// name where the name is unique in the directory; its area must not overlap another office's.
+#[utoipa::path(post, operation_id = "createTenant", path = "/api/v1/tenants", tag = tag::OPERATOR, security(("staff" = [])),
+    request_body = Office,
+    responses(
+        (status = 201, description = "Stored; routing and the pre-check use it at once.", body = Office),
+        (status = 409, description = "An office with this id exists (`conflict`).", body = shared::http::ErrorBody),
+        (status = 422, description = "Invalid (`invalid_input`), or the area overlaps another office's \
+            (`area_overlap`, the overlaps in `details`).", body = shared::http::ErrorBody),
+    ))]
+async fn create(call: StaffCall, JsonBody(body): JsonBody) -> Result<(StatusCode, Json<Office>), ApiError> {
     operators_only(&call)?;
     answer(&call, save_tenant(&call.services, &body, Mode::CreateOnly).await, StatusCode::CREATED)
 }
 
+/// Creates or replaces the office `id` (the body's `id` must be the same).
+#[utoipa::path(put, operation_id = "replaceTenant", path = "/api/v1/tenants/{id}", tag = tag::OPERATOR, security(("staff" = [])),
+    params(("id" = String, Path)), request_body = Office,
+    responses(
+        (status = 200, description = "Stored.", body = Office),
+        (status = 422, description = "Invalid (`invalid_input`), or the area overlaps another office's \
+            (`area_overlap`).", body = shared::http::ErrorBody),
+    ))]
 async fn replace(
     call: StaffCall,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Office>), ApiError> {
     operators_only(&call)?;
     if body.get("id").and_then(Value::as_str) != Some(id.as_str()) {
         let mut errors = FieldErrors::default();

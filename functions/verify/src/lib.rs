@@ -4,22 +4,30 @@
 //! child.
 
 use axum::extract::{Path, State};
-use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::Serialize;
 use shared::domain::office::Office;
-use shared::http::{ApiError, office_contact};
+use shared::http::{ApiError, OfficeContact};
+use shared::openapi::tag;
 use shared::ports::StoreError;
 use shared::records::{self, CertificateRecord};
 use shared::services::Services;
 use shared::texts::Lang;
-use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub mod pages;
 
+/// The operations of the API this function serves, documented.
+pub fn api() -> OpenApiRouter<Services> {
+    OpenApiRouter::new().routes(routes!(verify))
+}
+
 /// The API and the check page.
 pub fn router() -> Router<Services> {
-    Router::new().route("/api/v1/verify/{code}", get(verify)).merge(pages::router())
+    Router::from(api()).merge(pages::router())
 }
 
 /// Characters of a certificate code (100 bits in Crockford base32).
@@ -56,17 +64,32 @@ pub async fn lookup(services: &Services, raw_code: &str) -> Result<Option<Verifi
     Ok(Some(Verified { record, office }))
 }
 
+/// What a certificate code says: genuine or not, and if so when and by which office it was
+/// issued — nothing about the child.
+#[derive(Serialize, ToSchema)]
+pub struct Verification {
+    pub valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub issued_at: Option<OffsetDateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub office: Option<OfficeContact>,
+}
+
+/// Checks the code printed on a certificate (groups, case and the letters O, I, L do not matter).
+#[utoipa::path(get, operation_id = "verifyCertificate", path = "/api/v1/verify/{code}", tag = tag::PUBLIC,
+    params(("code" = String, Path, description = "As printed, e.g. `7K3Q-9XPA-M2RD-4TVE-HW8N`.")),
+    responses((status = 200, description = "`valid: false` for a code no certificate has.", body = Verification)))]
 async fn verify(
     State(services): State<Services>,
     lang: Lang,
     Path(code): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Verification>, ApiError> {
     let Some(verified) = lookup(&services, &code).await.map_err(|e| ApiError::store(lang, e))? else {
-        return Ok(Json(json!({"valid": false})));
+        return Ok(Json(Verification { valid: false, issued_at: None, office: None }));
     };
-    Ok(Json(json!({
-        "valid": true,
-        "issued_at": verified.record.issued_at.format(&Rfc3339).expect("timestamps format"),
-        "office": verified.office.as_ref().map(office_contact),
-    })))
+    Ok(Json(Verification {
+        valid: true,
+        issued_at: Some(verified.record.issued_at),
+        office: verified.office.as_ref().map(OfficeContact::from),
+    }))
 }

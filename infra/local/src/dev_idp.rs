@@ -132,6 +132,11 @@ pub const PERSONAS: &[Persona] = &[
         claims: || staff("staff-demo-cuxhaven", Some("jugendamt-cuxhaven"), StaffRole::Caseworker),
     },
     Persona {
+        id: "machine-bremen",
+        description: "Fachverfahren des Jugendamts Bremen (Zugriff über die API)",
+        claims: || staff("fachverfahren-demo-bremen", Some("jugendamt-bremen"), StaffRole::Machine),
+    },
+    Persona {
         id: "admin",
         description: "Betrieb der Plattform (Mandanten, Register)",
         claims: || staff("admin-demo", None, StaffRole::Admin),

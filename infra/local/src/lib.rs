@@ -31,9 +31,34 @@ use shared::steps::StepHandler;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use utoipa_axum::router::OpenApiRouter;
 use xfamilie::XFamilieStep;
 
 use dev_idp::DevIdentityProvider;
+
+/// A function of `/api/v1` by its name in `template.yaml`, with its documented operations.
+pub type ApiFunction = (&'static str, fn() -> OpenApiRouter<Services>);
+
+/// The functions that serve `/api/v1`: the OpenAPI document is made of these.
+pub fn api_functions() -> [ApiFunction; 8] {
+    [
+        ("PrecheckFunction", precheck::api),
+        ("DraftsFunction", drafts::api),
+        ("SubmitFunction", submit::api),
+        ("StatusFunction", status::api),
+        ("VerifyFunction", verify::api),
+        ("InboxFunction", inbox::api),
+        ("RegisterApiFunction", register_api::api),
+        ("TenantsFunction", tenants::api),
+    ]
+}
+
+/// The OpenAPI document of `/api/v1`, as `cargo run -- openapi` prints it and
+/// `shared/openapi.json` publishes it.
+pub fn api_document() -> String {
+    let parts = api_functions().map(|(_, api)| api().into_openapi());
+    shared::openapi::to_json(&shared::openapi::document(parts))
+}
 
 /// Where the runtime keeps its data and which adapters it uses.
 #[derive(Debug, Clone)]

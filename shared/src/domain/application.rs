@@ -9,7 +9,7 @@ use super::precheck::Answer;
 use super::values::{ClientId, PersonName, Postcode, Problem, Text, age_on, iso_date, parse_birth_date};
 use crate::input::{FieldErrors, Object};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Address {
     pub street: Text,
     pub house_number: Text,
@@ -21,7 +21,7 @@ pub struct Address {
     pub municipality: Option<Ags>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Mother {
     pub given_names: PersonName,
     pub family_name: PersonName,
@@ -33,7 +33,7 @@ pub struct Mother {
 }
 
 /// The child as registered at birth.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Child {
     pub given_names: PersonName,
     pub family_name: PersonName,
@@ -49,20 +49,20 @@ pub struct Child {
 }
 
 /// A person holding the mother's written power of attorney.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Representative {
     pub given_names: PersonName,
     pub family_name: PersonName,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "role", rename_all = "snake_case")]
 pub enum Applicant {
     Mother,
     Representative { representative: Representative },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Delivery {
     Download,
@@ -71,7 +71,7 @@ pub enum Delivery {
 
 /// The mother's answers to the custody questions of the pre-check, carried into XFamilie's
 /// Zusatzangaben. Left out means "I don't know".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Declarations {
     pub married_to_father: Answer,
     pub sorgeerklaerung: Answer,
@@ -79,7 +79,7 @@ pub struct Declarations {
     pub foreign_joint_custody: Answer,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Application {
     pub applicant: Applicant,
     pub mother: Mother,
@@ -96,6 +96,30 @@ pub struct Submission {
     /// `child.birth_municipality` as sent: absent (`None`: the birth place's name decides),
     /// `null` (`Some(None)`: she said the place is not in the directory) or a key.
     pub birth_municipality: Option<Option<Ags>>,
+}
+
+/// An application, as `POST /api/v1/requests` carries it.
+#[derive(utoipa::ToSchema)]
+#[schema(example = json!({
+    "applicant": {"role": "mother"},
+    "mother": {"given_names": "Sophia", "family_name": "Beispiel", "birth_name": null, "birth_date": "1994-05-02",
+               "birth_place": "Bremen",
+               "address": {"street": "Am Markt", "house_number": "1", "postcode": "28195", "city": "Bremen"}},
+    "child": {"given_names": "Mia", "family_name": "Beispiel", "birth_date": "2021-03-14",
+              "birth_place": "Bremen", "born_abroad": false},
+    "delivery": "download"
+}))]
+pub struct SubmissionBody {
+    pub applicant: Applicant,
+    pub mother: Mother,
+    /// One child per request. `birth_municipality`: the key where the birth place's name
+    /// fits several municipalities (the 422 lists them), `null` for a place not in the directory.
+    pub child: Child,
+    pub delivery: Delivery,
+    /// Her answers to the custody questions; left out, "I don't know".
+    pub declarations: Option<Declarations>,
+    /// The draft this application was made in: it is removed with the submission.
+    pub draft_id: Option<ClientId>,
 }
 
 const YES_NO_UNKNOWN: &[(&str, Answer)] = &[("yes", Answer::Yes), ("no", Answer::No), ("unknown", Answer::Unknown)];

@@ -15,7 +15,7 @@ pub const DRAFT_LIFETIME: Duration = Duration::days(30);
 /// Largest draft we keep (a full application is about 1 KiB).
 pub const MAX_DRAFT_BYTES: usize = 64 * 1024;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Draft {
     pub id: ClientId,
     /// Whatever the form holds so far; validated only on submission.

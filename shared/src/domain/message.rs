@@ -8,7 +8,7 @@ use super::values::LongText;
 use crate::input::{FieldErrors, Object};
 
 /// Who wrote a message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "from", rename_all = "snake_case")]
 pub enum Author {
     /// The mother (or her representative).
@@ -17,7 +17,7 @@ pub enum Author {
     Office { staff_id: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Message {
     pub id: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -27,6 +27,22 @@ pub struct Message {
     pub text: LongText,
     /// A document the office asks her to send with this message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asks_for: Option<DocumentKind>,
+}
+
+/// A message as the mother sends it.
+#[derive(utoipa::ToSchema)]
+#[schema(example = json!({"text": "Die Geburtsurkunde sende ich morgen."}))]
+pub struct CitizenMessageBody {
+    pub text: String,
+}
+
+/// A message as the office sends it, perhaps asking her for a document.
+#[derive(utoipa::ToSchema)]
+#[schema(example = json!({"text": "Bitte senden Sie die Geburtsurkunde.", "asks_for": "geburtsurkunde"}))]
+pub struct OfficeMessageBody {
+    pub text: String,
+    /// A document she is asked to send; the question stays open on the request until she does.
     pub asks_for: Option<DocumentKind>,
 }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::places::{Ags, Municipality, Places, Resolution};
 use super::values::Problem;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PostalAddress {
     pub street: String,
     pub house_number: String,
@@ -20,14 +20,21 @@ pub struct PostalAddress {
 }
 
 /// A municipality of an office's area: the key decides, the name is for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AreaMunicipality {
     pub ags: Ags,
     pub name: String,
 }
 
 /// A Jugendamt as the platform knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": "jugendamt-bremen", "name": "Amt für Soziale Dienste Bremen, Jugendamt",
+    "address": {"street": "Rembertiring", "house_number": "39", "postcode": "28203", "city": "Bremen"},
+    "phone": "0421 361-0", "email": "sorgeregister@afsd.bremen.example",
+    "municipalities": [{"ags": "04011000", "name": "Bremen, Stadt"}],
+    "connected": true, "auto_issue": true, "required_documents": [], "retention_days": 365
+}))]
 pub struct Office {
     pub id: String,
     pub name: String,
@@ -68,14 +75,14 @@ impl Office {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StaffIdentityProvider {
     pub issuer: String,
     pub jwks_url: String,
     pub audience: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Letterhead {
     /// e.g. "Amt für Soziale Dienste – Sorgeregister".
     pub department: Option<String>,
@@ -86,7 +93,7 @@ pub struct Letterhead {
 pub const DOCUMENT_KINDS: [&str; 2] = ["birth_certificate", "power_of_attorney"];
 
 /// Where a new or changed office would take over another office's area.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Overlap {
     pub office_id: String,
     pub postcodes: Vec<String>,

@@ -17,8 +17,9 @@ use super::normalize::comparison_key;
 use super::values::Problem;
 
 /// An Amtlicher Gemeindeschlüssel: eight digits (Land, Regierungsbezirk, Kreis, Gemeinde).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
+#[schema(example = "04011000")]
 pub struct Ags(String);
 
 impl Ags {
@@ -64,7 +65,7 @@ impl From<Ags> for String {
 }
 
 /// A municipality as the directory names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Municipality {
     pub ags: Ags,
     /// The official name with its suffix: `Neustadt in Holstein, Stadt`.

@@ -12,14 +12,15 @@ use super::places::Ags;
 use super::values::Postcode;
 use crate::input::{FieldErrors, Object};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = PrecheckApplicant, rename_all = "snake_case")]
 pub enum Applicant {
     Mother,
     Representative,
     Other,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Answer {
     Yes,
@@ -27,8 +28,13 @@ pub enum Answer {
     Unknown,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The answers of the pre-check, as `POST /api/v1/precheck` carries them.
+#[derive(Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = PrecheckBody, example = json!({"applicant": "mother", "child_under_18": true, "mother_adult": true,
+    "married_to_father": "no", "sorgeerklaerung": "no", "court_decision": "no",
+    "foreign_joint_custody": "unknown", "residence_postcode": "28195", "child_born_abroad": false}))]
 pub struct PrecheckAnswers {
+    /// Who asks: the mother, a holder of her written power of attorney, or someone else.
     pub applicant: Applicant,
     pub child_under_18: bool,
     pub mother_adult: bool,
@@ -37,13 +43,14 @@ pub struct PrecheckAnswers {
     pub court_decision: Answer,
     pub foreign_joint_custody: Answer,
     pub residence_postcode: Postcode,
-    /// Her municipality, where her postcode spans the areas of several offices.
+    /// Her municipality, where her postcode spans the areas of several offices (the 422 lists
+    /// the choices).
     pub residence_municipality: Option<Ags>,
     pub child_born_abroad: bool,
 }
 
 /// Why the service cannot issue the certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BlockReason {
     /// Only the mother or a holder of her written power of attorney may ask.

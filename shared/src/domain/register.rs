@@ -16,7 +16,7 @@ use super::request::{LoginIdentity, Request, TrustLevel};
 use super::values::{PersonName, Text, iso_date};
 
 /// Kinds of register entries (XFamilie code list `alleinsorgeeintragung`, version 2.0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum EntryKind {
     #[serde(rename = "01")]
     Sorgeerklaerung,
@@ -60,7 +60,7 @@ impl EntryKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RegisteredChild {
     pub given_names: PersonName,
     pub family_name: PersonName,
@@ -69,14 +69,14 @@ pub struct RegisteredChild {
     pub birth_place: Text,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RegisteredMother {
     pub given_names: PersonName,
     pub family_name: PersonName,
 }
 
 /// One entry in the register of a birth-place office.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RegisterEntry {
     pub id: String,
     pub office_id: String,
@@ -252,7 +252,7 @@ fn candidates(application: &Application, entries: &[RegisterEntry]) -> (Vec<Regi
 }
 
 /// Why a case worker has to look at a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum ReviewReason {
     /// Entries that could be this child.
@@ -322,7 +322,24 @@ pub fn decide(request: &Request, directory: &Directory, entries: &[RegisterEntry
     if reasons.is_empty() { Decision::IssueAutomatically } else { Decision::Review(reasons) }
 }
 
-/// Parses a register entry as `POST /api/v1/registers/{office}/entries` carries it.
+/// A register entry, as `POST`/`PUT /api/v1/registers/{office}/entries` carry it.
+#[derive(utoipa::ToSchema)]
+#[schema(example = json!({
+    "child": {"given_names": "Mia", "family_name": "Beispiel", "birth_date": "2021-03-14", "birth_place": "Bremen"},
+    "mother": {"given_names": "Sophia", "family_name": "Beispiel"},
+    "kind": "01"
+}))]
+pub struct EntryBody {
+    pub child: RegisteredChild,
+    pub mother: RegisteredMother,
+    /// XFamilie code list `alleinsorgeeintragung`: 01 Sorgeerklärung, 02 gerichtliche
+    /// Entscheidung, 03 Sperrvermerk, 04 gerichtliche Entscheidung (Alleinsorge).
+    pub kind: EntryKind,
+    /// The parts of custody a court decision covers, if only parts.
+    pub parts: Option<Vec<String>>,
+}
+
+/// Parses a register entry ([`EntryBody`]).
 pub fn parse_entry(
     body: &serde_json::Value,
     id: String,

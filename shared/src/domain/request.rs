@@ -11,7 +11,7 @@ use super::register::ReviewReason;
 use super::upload::{DocumentKind, Upload};
 use super::values::{LongText, iso_date};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Submitted,
@@ -67,14 +67,17 @@ impl Status {
 
 /// How sure the identity provider is of who logged in (BundID / eIDAS levels), by the names
 /// BundID gives them (in SAML and in our tokens alike).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "&'static str")]
 pub enum TrustLevel {
     /// STORK-QAA-Level-1: username and password.
+    #[schema(rename = "STORK-QAA-Level-1")]
     Basis,
     /// STORK-QAA-Level-3: e.g. ELSTER certificate.
+    #[schema(rename = "STORK-QAA-Level-3")]
     Substantiell,
     /// STORK-QAA-Level-4: eID card.
+    #[schema(rename = "STORK-QAA-Level-4")]
     Hoch,
 }
 
@@ -110,7 +113,7 @@ impl TryFrom<String> for TrustLevel {
 }
 
 /// Who was logged in when the request was submitted, as the identity provider stated it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LoginIdentity {
     pub subject: String,
     pub given_names: String,
@@ -120,7 +123,7 @@ pub struct LoginIdentity {
     pub trust_level: TrustLevel,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TimelineEntry {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -181,7 +184,32 @@ impl Outcome {
     }
 }
 
-/// Parses `{"outcome": "issue"|"partial"|"reject"|"posted", "reason"?, "parts"?}`.
+/// A case worker's decision, as `POST /api/v1/staff/requests/{id}/decision` carries it.
+#[derive(utoipa::ToSchema)]
+#[schema(example = json!({"outcome": "reject", "reason": "Für das Kind ist eine Sorgeerklärung eingetragen."}))]
+pub struct DecisionBody {
+    pub outcome: DecisionName,
+    /// With `partial`: the parts of custody the register has entries for.
+    pub parts: Option<Vec<String>>,
+    /// With `reject`: why, in words for the mother.
+    pub reason: Option<String>,
+}
+
+/// The decisions a case worker can take.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum DecisionName {
+    /// The register holds no entry: the full certificate.
+    Issue,
+    /// Entries exist only for some parts of custody.
+    Partial,
+    /// No certificate.
+    Reject,
+    /// The issued certificate went out by post.
+    Posted,
+}
+
+/// Parses `{"outcome": "issue"|"partial"|"reject"|"posted", "reason"?, "parts"?}` ([`DecisionBody`]).
 pub fn parse_outcome(body: &serde_json::Value) -> Result<Outcome, crate::input::FieldErrors> {
     use super::values::{Problem, Text};
     use crate::input::{FieldErrors, Object};
@@ -253,7 +281,7 @@ pub struct Documents {
 }
 
 /// The outcome of the register check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RegisterResult {
     #[serde(with = "time::serde::rfc3339")]
     pub checked_at: OffsetDateTime,
@@ -262,7 +290,7 @@ pub struct RegisterResult {
 }
 
 /// Permission to issue: the certificate step renders exactly what this says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Approval {
     /// `automatic`, or the id of the case worker.
     pub by: String,

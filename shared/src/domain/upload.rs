@@ -9,7 +9,7 @@ use super::office::Office;
 pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 
 /// What an office may require, as `required_documents` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
     /// The child's birth certificate (`geburtsurkunde`).
@@ -52,7 +52,7 @@ pub fn required_documents(office: &Office, representative: bool) -> Vec<Document
 }
 
 /// The file types we accept, told apart by their first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FileType {
     Pdf,
@@ -122,7 +122,7 @@ pub fn check(bytes: &[u8]) -> Result<FileType, UploadProblem> {
 }
 
 /// A stored upload, as the draft and then the request keep it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Upload {
     pub kind: DocumentKind,
     /// Key in the document store.

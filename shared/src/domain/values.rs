@@ -123,7 +123,7 @@ fn conform(raw: &str, data_type: DataType, problem: Problem) -> Result<String, P
 }
 
 /// A name of a natural person (DIN 91379 type A, NFC, single spaces).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct PersonName(String);
 
@@ -137,7 +137,7 @@ impl PersonName {
 }
 
 /// Other text: places, streets, house numbers (DIN 91379 type C, NFC, single spaces).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct Text(String);
 
@@ -152,7 +152,7 @@ impl Text {
 
 /// Free text of several lines (messages, reasons): DIN 91379 type C per line, NFC, at most
 /// 2000 characters; surrounding blank space is trimmed, line breaks are kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct LongText(String);
 
@@ -186,8 +186,9 @@ impl LongText {
 }
 
 /// A German postcode: five digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
+#[schema(example = "28195")]
 pub struct Postcode(String);
 
 impl Postcode {
@@ -258,8 +259,9 @@ pub fn age_on(birth: Date, on: Date) -> i32 {
 }
 
 /// An identifier chosen by a client (draft ids, idempotency keys): 1–64 of `A–Z a–z 0–9 - _`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
+#[schema(example = "antrag-1")]
 pub struct ClientId(String);
 
 impl ClientId {
