@@ -6,6 +6,14 @@ tables, queues and bucket of template.yaml, created from the template itself.
     infra/emulator status                whether it runs (exit status 0) and where
     infra/emulator create NAME [options] another copy of the resources, named after stack NAME
                                          (tests use one copy each); prints its environment
+    infra/emulator identities NAME [--without FUNCTION=ACTION ...]
+                                         an IAM user per function of stack NAME with exactly
+                                         the policy template.yaml gives it (less the actions
+                                         named); prints FUNCTION_IDENTITIES for the runtime
+
+With EMULATOR_IAM=1 the server enforces IAM (infra/moto_iam.py): every request is checked
+against the policies of the identity that signed it, DynamoDB per table, index and
+transaction item as on AWS. Use a state directory of its own (EMULATOR_STATE_DIR) for it.
 
 The environment is printed as KEY=VALUE lines: the standard AWS_* variables pointing the SDK at
 moto, and the variables template.yaml sets for every function (Globals), with the same values
@@ -34,7 +42,14 @@ STACK = "sorgeregister-local"
 REGION = "eu-central-1"
 # moto's default account; it is part of the bucket name, as on AWS.
 ACCOUNT = "123456789012"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator"}
+IAM = os.environ.get("EMULATOR_IAM") == "1"
+
+
+def credentials():
+    """Who sets the server up: anyone, or where IAM is enforced its administrator."""
+    if IAM:
+        return json.loads((STATE / "admin.json").read_text())
+    return {"AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator"}
 
 
 class Tagged(dict):
@@ -116,6 +131,10 @@ class Stack:
                 return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.physical_name(logical)}"
             if attribute == "QueueName":
                 return self.physical_name(logical)
+            if attribute == "Arn" and kind == "AWS::DynamoDB::Table":
+                return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.physical_name(logical)}"
+            if attribute == "Arn" and kind == "AWS::S3::Bucket":
+                return f"arn:aws:s3:::{self.physical_name(logical)}"
             raise SystemExit(f"infra/emulator: !GetAtt {logical}.{attribute} is not supported")
         if "Fn::If" in value:
             condition, then, otherwise = value["Fn::If"]
@@ -145,7 +164,7 @@ class Stack:
         return str(self.ref(variable, endpoint))
 
     def ref(self, name, endpoint):
-        pseudo = {"AWS::StackName": self.name, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
+        pseudo = {"AWS::StackName": self.name, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws"}
         if name in pseudo:
             return pseudo[name]
         if name in self.parameters:
@@ -158,18 +177,52 @@ class Stack:
     def environment(self, endpoint):
         """The Globals' function environment, as the functions would see it, plus the SDK's."""
         variables = self.template["Globals"]["Function"]["Environment"]["Variables"]
-        env = {"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, **CREDENTIALS}
+        env = {"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, **credentials()}
         env.update({key: str(self.resolve(value, endpoint)) for key, value in variables.items()})
         return env
 
 
 def clients(endpoint):
+    admin = credentials()
     session = boto3.session.Session(
-        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_access_key_id=admin["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=admin["AWS_SECRET_ACCESS_KEY"],
         region_name=REGION,
     )
-    return {service: session.client(service, endpoint_url=endpoint) for service in ("dynamodb", "sqs", "s3")}
+    return {service: session.client(service, endpoint_url=endpoint) for service in ("dynamodb", "sqs", "s3", "iam")}
+
+
+def function_policy(stack, function, without):
+    """The statements template.yaml gives `function`, resolved for `stack`, less `without`."""
+    statements = []
+    for policy in stack.resources[function]["Properties"].get("Policies", []):
+        if "Statement" in policy:
+            statements += stack.resolve(policy["Statement"])
+        elif "SQSSendMessagePolicy" in policy:
+            # SAM's policy template, as SAM expands it.
+            queue = stack.resolve(policy["SQSSendMessagePolicy"]["QueueName"])
+            resource = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"
+            statements.append({"Effect": "Allow", "Action": ["sqs:SendMessage*"], "Resource": resource})
+        else:
+            raise SystemExit(f"infra/emulator: {function} has a policy it cannot read: {policy}")
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        statement["Action"] = [a for a in actions if a not in without]
+    return {"Version": "2012-10-17", "Statement": [s for s in statements if s["Action"]]}
+
+
+def identities(endpoint, stack, without):
+    """An IAM user per function with the function's policy; their keys by logical id."""
+    iam = clients(endpoint)["iam"]
+    keys = {}
+    for function in stack.of_type("AWS::Serverless::Function"):
+        user = f"{stack.name}-{function}"
+        iam.create_user(UserName=user)
+        policy = function_policy(stack, function, without.get(function, set()))
+        iam.put_user_policy(UserName=user, PolicyName="function", PolicyDocument=json.dumps(policy))
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        keys[function] = {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
+    return {"FUNCTION_IDENTITIES": json.dumps(keys, separators=(",", ":"))}
 
 
 def create(endpoint, stack, visibility_timeout=None):
@@ -284,19 +337,23 @@ def start():
     if state:
         print_env(state["env"])
         return
-    moto = Path(sys.executable).parent / "moto_server"
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     log = open(STATE / "moto.log", "ab")
+    (STATE / "admin.json").unlink(missing_ok=True)
+    if IAM:
+        command = [sys.executable, str(ROOT / "infra/moto_iam.py"), str(port), str(STATE)]
+    else:
+        command = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
     process = subprocess.Popen(
-        [str(moto), "-H", "127.0.0.1", "-p", str(port)],
+        command,
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=log,
         start_new_session=True,
     )
     deadline = time.monotonic() + 30
-    while not answers(endpoint):
+    while not answers(endpoint) or (IAM and not (STATE / "admin.json").exists()):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise SystemExit(f"infra/emulator: moto server did not start; see {STATE / 'moto.log'}")
@@ -335,6 +392,15 @@ def main():
     copy = commands.add_parser("create", help="create another copy of the resources on the running server")
     copy.add_argument("name", help="stack name the copy's resources are named after")
     copy.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="template parameter")
+    users = commands.add_parser("identities", help="an IAM user per function of a stack, with its policy")
+    users.add_argument("name", help="the stack whose resources the policies name")
+    users.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        metavar="FUNCTION=ACTION",
+        help="leave ACTION out of FUNCTION's policy (to see a test fail without it)",
+    )
     copy.add_argument(
         "--visibility-timeout",
         type=int,
@@ -355,6 +421,15 @@ def main():
             if not state:
                 raise SystemExit("infra/emulator: not running")
             print(state["endpoint"])
+        elif arguments.command == "identities":
+            state = running()
+            if not state:
+                raise SystemExit("infra/emulator: not running; `infra/emulator start` first")
+            without = {}
+            for item in arguments.without:
+                function, action = item.split("=", 1)
+                without.setdefault(function, set()).add(action)
+            print_env(identities(state["endpoint"], Stack(load_template(), arguments.name, {}), without))
         else:
             state = running()
             if not state:

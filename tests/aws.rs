@@ -409,3 +409,235 @@ fn the_template_is_lint_clean() {
         );
     }
 }
+
+/// The form, step by step, as a browser sends it (a session cookie, same-origin).
+const FORM: [(&str, &[(&str, &str)]); 4] = [
+    ("antragsteller", &[("applicant.role", "mother")]),
+    (
+        "mutter",
+        &[
+            ("mother.given_names", "Sophia"),
+            ("mother.family_name", "Beispiel"),
+            ("mother.birth_date.day", "2"),
+            ("mother.birth_date.month", "5"),
+            ("mother.birth_date.year", "1994"),
+            ("mother.birth_place", "Bremen"),
+            ("mother.address.street", "Am Markt"),
+            ("mother.address.house_number", "1"),
+            ("mother.address.postcode", "28195"),
+            ("mother.address.city", "Bremen"),
+        ],
+    ),
+    (
+        "kind",
+        &[
+            ("child.given_names", "Mia"),
+            ("child.family_name", "Beispiel"),
+            ("child.birth_date.day", "14"),
+            ("child.birth_date.month", "3"),
+            ("child.birth_date.year", "2021"),
+            ("child.born_abroad", "no"),
+            ("child.birth_place", "Cuxhaven"),
+        ],
+    ),
+    ("zustellung", &[("delivery", "download")]),
+];
+
+const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
+
+fn post_form(runtime: &Runtime, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, String) {
+    let body = serde_urlencoded::to_string(form).unwrap().into_bytes();
+    let headers =
+        [("cookie", cookie), ("sec-fetch-site", "same-origin"), ("content-type", "application/x-www-form-urlencoded")];
+    let (status, headers, body) = runtime.exchange("POST", path, &headers, body);
+    let location = headers.into_iter().find(|(k, _)| k == "location").map(|(_, v)| v);
+    (status, location.unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// Sends the birth certificate from a page's file field (the form's or her status page's).
+fn upload_birth_certificate(runtime: &Runtime, path: &str, cookie: &str) -> (u16, String) {
+    let mut body = b"--grenze\r\nContent-Disposition: form-data; name=\"upload.geburtsurkunde\"; \
+        filename=\"urkunde.png\"\r\nContent-Type: image/png\r\n\r\n"
+        .to_vec();
+    body.extend_from_slice(PNG);
+    body.extend_from_slice(b"\r\n--grenze--\r\n");
+    let headers = [
+        ("cookie", cookie),
+        ("sec-fetch-site", "same-origin"),
+        ("content-type", "multipart/form-data; boundary=grenze"),
+    ];
+    let (status, headers, body) = runtime.exchange("POST", path, &headers, body);
+    let location = headers.into_iter().find(|(k, _)| k == "location").map(|(_, v)| v);
+    (status, location.unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// The runtime on the emulator that enforces IAM, each function signing as itself.
+fn runtime_enforcing_iam(dir: &std::path::Path, without: &[&str]) -> Runtime {
+    let env = emulator::fresh_resources_enforcing_iam(without);
+    let mut variables: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    variables.push(("BACKEND", "aws"));
+    Runtime::start_with(dir, &variables)
+}
+
+fn subscribe_offices(runtime: &Runtime) {
+    let admin = runtime.login("admin");
+    for (id, name, ags, documents) in [
+        ("jugendamt-bremen", "Jugendamt Bremen", "04011000", json!(["geburtsurkunde"])),
+        ("jugendamt-cuxhaven", "Jugendamt Cuxhaven", "03352011", json!([])),
+    ] {
+        let tenant = json!({
+            "id": id, "name": name, "phone": "+49 421 000000", "email": format!("{id}@example.org"),
+            "address": {"street": "Am Amt", "house_number": "1", "postcode": "28195", "city": "Bremen"},
+            "municipalities": [{"ags": ags}], "connected": true, "auto_issue": true, "retention_days": 365,
+            "required_documents": documents
+        });
+        let created = runtime.send("POST", "/api/v1/tenants", Some(&admin), Some(&tenant));
+        assert_eq!(created.status, 201, "TenantsFunction adds a tenant: {}", created.body);
+        let replaced = runtime.send("PUT", &format!("/api/v1/tenants/{id}"), Some(&admin), Some(&tenant));
+        assert_eq!(replaced.status, 200, "TenantsFunction replaces a tenant: {}", replaced.body);
+    }
+}
+
+/// Every function runs its part of the journey with exactly the rights template.yaml gives it,
+/// on an emulator that refuses everything else, DynamoDB per table, index and transaction item.
+#[test]
+fn every_function_does_its_work_with_the_policy_of_the_template_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = runtime_enforcing_iam(dir.path(), &[]);
+    subscribe_offices(&runtime);
+
+    // The register of the birth place: an entry for another child, corrected, removed, imported.
+    let staff = runtime.login("staff-cuxhaven");
+    let entry = json!({
+        "child": {"given_names": "Lena", "family_name": "Muster", "birth_date": "2020-01-01", "birth_place": "Cuxhaven"},
+        "mother": {"given_names": "Anna", "family_name": "Muster"}, "kind": "01"
+    });
+    let uri = "/api/v1/registers/jugendamt-cuxhaven/entries";
+    let stored = runtime.send("POST", uri, Some(&staff), Some(&entry));
+    assert_eq!(stored.status, 201, "RegisterApiFunction stores an entry: {}", stored.body);
+    let one = format!("{uri}/{}", stored.body["id"].as_str().unwrap());
+    assert_eq!(runtime.send("PUT", &one, Some(&staff), Some(&entry)).status, 200, "and corrects it");
+    assert_eq!(runtime.send("DELETE", &one, Some(&staff), None).status, 204, "and deletes it");
+    let line = entry.to_string();
+    let headers = [("content-type", "application/x-ndjson")];
+    let imported =
+        runtime.send_raw("POST", "/api/v1/registers/jugendamt-cuxhaven/import", Some(&staff), &headers, &line);
+    assert_eq!(imported.status, 200, "and imports: {}", imported.body);
+    assert_eq!(imported.body["accepted"].as_array().map(Vec::len), Some(1), "{}", imported.body);
+
+    // Her form with the birth certificate Bremen asks for, then the submit button.
+    let cookie = format!("session={}", runtime.login("mother"));
+    for (step, form) in FORM {
+        let (status, next) = post_form(&runtime, &format!("/antrag/{step}"), &cookie, form);
+        assert_eq!(status, 303, "DraftsFunction saves {step}: {next}");
+    }
+    let stored = upload_birth_certificate(&runtime, "/antrag/nachweise", &cookie);
+    assert_eq!(stored, (303, "/antrag/pruefen".into()), "DraftsFunction stores it");
+    let (status, _, check) = runtime.exchange("GET", "/antrag/pruefen", &[("cookie", &cookie)], Vec::new());
+    assert_eq!(status, 200);
+    let check = String::from_utf8(check).unwrap();
+    let start = check.find("name=\"idempotency_key\" value=\"").expect("a key") + 30;
+    let key = &check[start..start + check[start..].find('"').unwrap()];
+    let (status, submitted) = post_form(&runtime, "/antrag/absenden", &cookie, &[("idempotency_key", key)]);
+    assert_eq!(status, 303, "SubmitFunction takes the draft and its upload: {submitted}");
+    let id = submitted.rsplit('/').next().unwrap().to_owned();
+
+    // XFamilie, the register check and the certificate, each as itself.
+    let mother = runtime.login("mother");
+    let status = runtime.wait_for_status(&id, &mother, "issued", Duration::from_secs(60));
+    let (redirect, headers, _) = runtime.get_bytes(&format!("/api/v1/requests/{id}/certificate"), Some(&mother));
+    assert!((300..400).contains(&redirect), "StatusFunction presigns the download: {redirect}");
+    let location = headers.iter().find(|(k, _)| k == "location").map(|(_, v)| v.clone()).unwrap();
+    let mut response = ureq::get(&location).call().expect("the link works with the function's own rights");
+    assert!(pdftotext(&response.body_mut().read_to_vec().unwrap()).contains("Mia"));
+    let code = status["certificate"]["code"].as_str().unwrap();
+    assert_eq!(runtime.get(&format!("/api/v1/verify/{code}"), None).body["valid"], true, "VerifyFunction");
+
+    // The office of her residence: its inbox by status (the index), the request, her upload.
+    let bremen = runtime.login("staff-bremen");
+    let inbox = runtime.get("/api/v1/staff/requests?status=issued", Some(&bremen));
+    assert_eq!(inbox.status, 200, "InboxFunction lists by the index: {}", inbox.body);
+    assert_eq!(inbox.body[0]["id"], id.as_str());
+    let detail = runtime.get(&format!("/api/v1/staff/requests/{id}"), Some(&bremen));
+    assert_eq!(detail.status, 200, "{}", detail.body);
+    let upload = detail.body["documents"]["uploads"][0]["url"].as_str().expect("her upload").to_owned();
+    let (status, _, bytes) = runtime.get_bytes(&upload, Some(&bremen));
+    assert_eq!((status, bytes.as_slice()), (200, PNG), "InboxFunction reads her upload");
+
+    // A request the register check sends to review (the register has an entry): the office asks
+    // for the birth certificate, she sends it from her status page, the office reads it and issues.
+    let application = json!({
+        "applicant": {"role": "mother"},
+        "mother": {
+            "given_names": "Anna", "family_name": "Muster", "birth_date": "1990-07-01", "birth_place": "Cuxhaven",
+            "address": {"street": "Deichstraße", "house_number": "2", "postcode": "27472", "city": "Cuxhaven"}
+        },
+        "child": {"given_names": "Lena", "family_name": "Muster", "birth_date": "2020-01-01", "birth_place": "Cuxhaven", "born_abroad": false},
+        "delivery": "download"
+    });
+    let headers = [("idempotency-key", "iam-2")];
+    let submitted = runtime.send_with_headers("POST", "/api/v1/requests", Some(&mother), Some(&application), &headers);
+    assert_eq!(submitted.status, 202, "{}", submitted.body);
+    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    runtime.wait_for_status(&id, &mother, "in_review", Duration::from_secs(60));
+    let ask = json!({"text": "Bitte senden Sie uns die Geburtsurkunde.", "asks_for": "geburtsurkunde"});
+    let asked = runtime.send("POST", &format!("/api/v1/staff/requests/{id}/messages"), Some(&staff), Some(&ask));
+    assert_eq!(asked.status, 201, "InboxFunction asks: {}", asked.body);
+    let sent = upload_birth_certificate(&runtime, &format!("/antraege/{id}/nachweise"), &cookie);
+    assert_eq!(sent.0, 303, "StatusFunction stores what the office asked for: {}", sent.1);
+    let detail = runtime.get(&format!("/api/v1/staff/requests/{id}"), Some(&staff));
+    let upload = detail.body["documents"]["uploads"][0]["url"].as_str().expect("her upload").to_owned();
+    assert_eq!(runtime.get_bytes(&upload, Some(&staff)).2, PNG, "InboxFunction reads it");
+    let decision = json!({"outcome": "issue"});
+    let decided = runtime.send("POST", &format!("/api/v1/staff/requests/{id}/decision"), Some(&staff), Some(&decision));
+    assert_eq!(decided.status, 200, "InboxFunction decides and hands on: {}", decided.body);
+    runtime.wait_for_status(&id, &mother, "issued", Duration::from_secs(60));
+}
+
+/// The emulator refuses what a policy leaves out: without one S3 action the form's upload
+/// fails, without the index the inbox does (so the test above proves the policies, not moto).
+#[test]
+fn a_function_missing_one_permission_fails_where_aws_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = runtime_enforcing_iam(dir.path(), &["DraftsFunction=s3:PutObject", "InboxFunction=dynamodb:Query"]);
+    subscribe_offices(&runtime);
+    let cookie = format!("session={}", runtime.login("mother"));
+    for (step, form) in FORM {
+        assert_eq!(post_form(&runtime, &format!("/antrag/{step}"), &cookie, form).0, 303, "{step}");
+    }
+    let (status, page) = upload_birth_certificate(&runtime, "/antrag/nachweise", &cookie);
+    assert!(status >= 500, "an upload without s3:PutObject fails: {status} {page}");
+    let inbox = runtime.get("/api/v1/staff/requests", Some(&runtime.login("staff-bremen")));
+    assert!(inbox.status >= 500, "an inbox without dynamodb:Query fails: {}", inbox.status);
+}
+
+/// An operator's `tenant add` on AWS writes that tenant and nothing else: no demo offices.
+#[tokio::test]
+async fn an_operators_tenant_add_on_aws_stores_exactly_that_tenant() {
+    let env = emulator::fresh_resources(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tenant.json");
+    let tenant = json!({
+        "id": "jugendamt-verden", "name": "Jugendamt Landkreis Verden",
+        "address": {"street": "Lindhooper Straße", "house_number": "67", "postcode": "27283", "city": "Verden (Aller)"},
+        "phone": "+49 4231 15-0", "email": "jugendamt@landkreis-verden.example",
+        "municipalities": [{"ags": "03361012"}], "connected": true, "auto_issue": true, "retention_days": 365
+    });
+    std::fs::write(&file, tenant.to_string()).unwrap();
+    let output = std::process::Command::new(system_tests::binary())
+        .args(["tenant", "add", file.to_str().unwrap()])
+        .envs(&env)
+        .env("BACKEND", "aws")
+        .env("DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let config = emulator::sdk_config(&env).await;
+    let resources = Resources::from_lookup(&|name| env.get(name).cloned()).unwrap();
+    let adapters =
+        shared::aws::Adapters::with_config(&config, &resources, std::sync::Arc::new(shared::ports::SystemClock));
+    let offices = shared::records::offices(&*adapters.store).await.unwrap();
+    let ids: Vec<&str> = offices.iter().map(|office| office.id.as_str()).collect();
+    assert_eq!(ids, ["jugendamt-verden"]);
+}

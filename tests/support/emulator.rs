@@ -8,9 +8,20 @@ use std::process::Command;
 use shared::ports::{Ids, RandomIds};
 
 fn emulator(arguments: &[&str]) -> HashMap<String, String> {
+    run(arguments, &[])
+}
+
+/// The emulator that enforces IAM: a server of its own, beside the permissive one.
+fn enforcing(arguments: &[&str]) -> HashMap<String, String> {
+    let state = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.emulator-iam");
+    run(arguments, &[("EMULATOR_IAM", "1"), ("EMULATOR_STATE_DIR", state.to_str().expect("a UTF-8 path"))])
+}
+
+fn run(arguments: &[&str], env: &[(&str, &str)]) -> HashMap<String, String> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/emulator");
     let output = Command::new(&script)
         .args(arguments)
+        .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
     assert!(
@@ -37,10 +48,26 @@ pub fn start() -> HashMap<String, String> {
 /// takes them. Returns its environment.
 pub fn fresh_resources(options: &[&str]) -> HashMap<String, String> {
     start();
-    // Unique across test processes and runs (the server keeps its state between runs); short,
-    // because the bucket name adds 40 characters and may have 63.
-    let name = format!("t{}", &RandomIds.new_id().replace('-', "")[..16]);
-    emulator(&[&["create", name.as_str()], options].concat())
+    emulator(&[&["create", stack_name().as_str()], options].concat())
+}
+
+/// Unique across test processes and runs (the server keeps its state between runs); short,
+/// because the bucket name adds 40 characters and may have 63.
+fn stack_name() -> String {
+    format!("t{}", &RandomIds.new_id().replace('-', "")[..16])
+}
+
+/// A fresh copy of the resources on the emulator that enforces IAM, and an identity for each
+/// function with the policy template.yaml gives it, less the `FUNCTION=ACTION`s in `without`.
+/// Returns the environment with `FUNCTION_IDENTITIES` (the runtime's own key is the
+/// administrator's, for what the platform does: polling queues, the development login).
+pub fn fresh_resources_enforcing_iam(without: &[&str]) -> HashMap<String, String> {
+    enforcing(&["start"]);
+    let name = stack_name();
+    let mut env = enforcing(&["create", name.as_str()]);
+    let without: Vec<&str> = without.iter().flat_map(|item| ["--without", item]).collect();
+    env.extend(enforcing(&[&["identities", name.as_str()], &without[..]].concat()));
+    env
 }
 
 /// The SDK configuration for the emulator in `env`.

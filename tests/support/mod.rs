@@ -14,7 +14,7 @@ use serde_json::Value;
 
 /// The `sorgeregister` binary next to the test executable (built by `cargo test --workspace`
 /// or `cargo build`), or the one named by `SORGEREGISTER_BIN`.
-fn binary() -> PathBuf {
+pub fn binary() -> PathBuf {
     if let Some(path) = std::env::var_os("SORGEREGISTER_BIN") {
         return path.into();
     }

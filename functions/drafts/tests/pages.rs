@@ -67,7 +67,7 @@ fn asks(page: &PageResponse, name: &str) -> bool {
 /// Bremen asks for the birth certificate in these tests.
 async fn require_birth_certificate(app: &TestApp) {
     let mut bremen = shared::testing::offices().into_iter().find(|o| o.id == "jugendamt-bremen").unwrap();
-    bremen.required_documents = vec!["geburtsurkunde".into()];
+    bremen.required_documents = vec![shared::domain::upload::DocumentKind::BirthCertificate];
     app.put_office(&bremen).await;
 }
 

@@ -102,7 +102,7 @@ async fn the_draft_is_submitted_once_and_she_sees_her_reference() {
 async fn uploads_move_to_the_request_and_are_required_where_the_office_asks() {
     let app = app().await;
     let mut bremen = shared::testing::offices().into_iter().find(|o| o.id == "jugendamt-bremen").unwrap();
-    bremen.required_documents = vec!["geburtsurkunde".into()];
+    bremen.required_documents = vec![shared::domain::upload::DocumentKind::BirthCertificate];
     app.put_office(&bremen).await;
     let cookie = session(&app.mother());
     fill_in(&app, &cookie).await;

@@ -11,6 +11,7 @@ pub mod seed;
 pub mod tenant_cli;
 mod workers;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -75,6 +76,8 @@ pub struct Config {
     pub backend: Backend,
     /// Seed the demo offices on start: only on the embedded backend, unless `DEMO_DATA=off`.
     pub demo_data: bool,
+    /// With `BACKEND=aws`: each function on its own identity (`FUNCTION_IDENTITIES`).
+    pub identities: Option<aws::FunctionIdentities>,
 }
 
 /// The adapters the runtime uses.
@@ -152,7 +155,21 @@ impl Config {
             Ok("off") => false,
             Ok(other) => return Err(StartError::Config(format!("DEMO_DATA={other} is unknown; use on or off"))),
         };
-        Ok(Config { port, data_dir, public_base_url, visibility_timeout, crash_on_send, backend, demo_data })
+        let identities = match std::env::var("FUNCTION_IDENTITIES") {
+            Ok(json) if backend == Backend::Aws => Some(aws::FunctionIdentities::parse(&json)?),
+            Ok(_) => return Err(StartError::Config("FUNCTION_IDENTITIES needs BACKEND=aws".into())),
+            Err(_) => None,
+        };
+        Ok(Config {
+            port,
+            data_dir,
+            public_base_url,
+            visibility_timeout,
+            crash_on_send,
+            backend,
+            demo_data,
+            identities,
+        })
     }
 }
 
@@ -176,17 +193,40 @@ async fn health() -> StatusCode {
 }
 
 /// The queue functions, each polling its queue.
-fn consumers(services: &Services, public_base_url: &str, max_receives: u32) -> Vec<Arc<dyn BatchHandler>> {
+fn consumers(functions: &Functions, public_base_url: &str, max_receives: u32) -> Vec<Arc<dyn BatchHandler>> {
     let renderer = Arc::new(Renderer::new());
+    let (xfamilie, register_check, certificate) =
+        (functions.of("XFamilieFunction"), functions.of("RegisterCheckFunction"), functions.of("CertificateFunction"));
     vec![
-        Arc::new(StepHandler::new(XFamilieStep::new(services.clone(), renderer.clone()), services, max_receives)),
-        Arc::new(StepHandler::new(RegisterCheckStep::new(services.clone()), services, max_receives)),
+        Arc::new(StepHandler::new(XFamilieStep::new(xfamilie.clone(), renderer.clone()), &xfamilie, max_receives)),
+        Arc::new(StepHandler::new(RegisterCheckStep::new(register_check.clone()), &register_check, max_receives)),
         Arc::new(StepHandler::new(
-            CertificateStep::new(services.clone(), renderer, public_base_url),
-            services,
+            CertificateStep::new(certificate.clone(), renderer, public_base_url),
+            &certificate,
             max_receives,
         )),
     ]
+}
+
+/// The services each function runs on: the runtime's own, or with `FUNCTION_IDENTITIES` each
+/// function's on its own identity.
+struct Functions {
+    shared: Services,
+    own: HashMap<&'static str, Services>,
+}
+
+impl Functions {
+    async fn new(shared: &Services, identities: Option<&aws::FunctionIdentities>) -> Result<Functions, StartError> {
+        let own = match identities {
+            Some(identities) => identities.services(shared).await?,
+            None => HashMap::new(),
+        };
+        Ok(Functions { shared: shared.clone(), own })
+    }
+
+    fn of(&self, function: &str) -> Services {
+        self.own.get(function).unwrap_or(&self.shared).clone()
+    }
 }
 
 /// The adapters `config` names, on its data directory.
@@ -262,18 +302,23 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
         seed_demo_offices(&services).await?;
     }
 
+    let functions = Functions::new(&services, config.identities.as_ref()).await?;
     let app = Router::new()
         .route("/health", get(health))
-        .merge(precheck::router())
-        .merge(drafts::router())
-        .merge(submit::router())
-        .merge(status::router())
-        .merge(verify::router())
-        .merge(inbox::router())
-        .merge(register_api::router())
-        .merge(tenants::router())
+        .merge(precheck::router().with_state(functions.of("PrecheckFunction")))
+        .merge(drafts::router().with_state(functions.of("DraftsFunction")))
+        .merge(submit::router().with_state(functions.of("SubmitFunction")))
+        .merge(status::router().with_state(functions.of("StatusFunction")))
+        .merge(verify::router().with_state(functions.of("VerifyFunction")))
+        .merge(inbox::router().with_state(functions.of("InboxFunction")))
+        .merge(register_api::router().with_state(functions.of("RegisterApiFunction")))
+        .merge(tenants::router().with_state(functions.of("TenantsFunction")))
         .merge(dev_idp::router(idp, bundid.is_some()))
-        .merge(bundid.map(|bundid| login::router(bundid, false)).unwrap_or_default())
+        .merge(
+            bundid
+                .map(|bundid| login::router(bundid, false).with_state(functions.of("LoginFunction")))
+                .unwrap_or_default(),
+        )
         .merge(backing.routes)
         .fallback(shared::web::fallback)
         .method_not_allowed_fallback(shared::web::method_not_allowed)
@@ -291,9 +336,11 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
             tracing::error!(%error, "HTTP server failed");
         }
     });
-    for handler in consumers(&services, &public_base_url, backing.max_receives) {
+    // Queues are polled with the runtime's own identity: on AWS the event source mapping polls,
+    // with the rights SAM grants for the function's SQS event.
+    for handler in consumers(&functions, &public_base_url, backing.max_receives) {
         tasks.spawn(workers::poll(services.queue.clone(), handler, stopped.clone()));
     }
-    tasks.spawn(workers::retention(services.clone(), stopped));
+    tasks.spawn(workers::retention(functions.of("RetentionFunction"), stopped));
     Ok(Runtime { address, stop, tasks })
 }

@@ -3,6 +3,7 @@
 
 use shared::domain::office::{AreaMunicipality, Directory, Office, PostalAddress, overlaps};
 use shared::domain::places::Places;
+use shared::domain::upload::DocumentKind;
 use shared::ports::{StateStore, StoreError};
 use shared::records;
 
@@ -13,10 +14,6 @@ fn address(street: &str, house_number: &str, postcode: &str, city: &str) -> Post
         postcode: postcode.into(),
         city: city.into(),
     }
-}
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
 }
 
 /// The municipalities of the directory whose key starts with `prefix` (a Land, a Kreis, or one
@@ -61,7 +58,7 @@ pub fn demo_offices(places: &Places) -> Vec<Office> {
             connected: true,
             auto_issue: true,
             // One demo office asks for the birth certificate, so the form's upload step is seen.
-            required_documents: strings(&["geburtsurkunde"]),
+            required_documents: vec![DocumentKind::BirthCertificate],
             retention_days: 365,
             keeps_register_for_born_abroad: false,
             staff_identity_provider: None,

@@ -81,6 +81,19 @@ impl Resources {
     }
 }
 
+/// The access key of one IAM identity.
+#[derive(Clone, serde::Deserialize)]
+pub struct AccessKey {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKey").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
+    }
+}
+
 /// The three AWS adapters, on one SDK configuration.
 pub struct Adapters {
     pub store: Arc<DynamoStateStore>,
@@ -92,6 +105,16 @@ impl Adapters {
     /// Loads the SDK configuration from the environment (region, credentials, endpoint).
     pub async fn connect(resources: &Resources, clock: Arc<dyn Clock>) -> Adapters {
         Self::with_config(&aws_config::load_from_env().await, resources, clock)
+    }
+
+    /// As [`Self::connect`], signing as the identity of `key` (region and endpoint still from
+    /// the environment).
+    pub async fn connect_as(resources: &Resources, clock: Arc<dyn Clock>, key: &AccessKey) -> Adapters {
+        let credentials =
+            aws_sdk_dynamodb::config::Credentials::new(&key.access_key_id, &key.secret_access_key, None, None, "key");
+        let config =
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).credentials_provider(credentials).load().await;
+        Self::with_config(&config, resources, clock)
     }
 
     pub fn with_config(config: &aws_config::SdkConfig, resources: &Resources, clock: Arc<dyn Clock>) -> Adapters {

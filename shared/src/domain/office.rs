@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::places::{Ags, Municipality, Places, Resolution};
+use super::upload::DocumentKind;
 use super::values::Problem;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -56,7 +57,7 @@ pub struct Office {
     /// Whether certificates may be issued without a case worker when the register is clean.
     pub auto_issue: bool,
     #[serde(default)]
-    pub required_documents: Vec<String>,
+    pub required_documents: Vec<DocumentKind>,
     pub retention_days: u32,
     /// Keeps the register for children born abroad or of unknown birth place (Land Berlin).
     #[serde(default)]
@@ -88,9 +89,6 @@ pub struct Letterhead {
     pub department: Option<String>,
     pub website: Option<String>,
 }
-
-/// The documents an office may ask for.
-pub const DOCUMENT_KINDS: [&str; 2] = ["birth_certificate", "power_of_attorney"];
 
 /// Where a new or changed office would take over another office's area.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -244,8 +242,9 @@ pub fn parse_office(body: &serde_json::Value, places: &Places) -> Result<Office,
     let required_documents = match root.value("required_documents") {
         None => Some(vec![]),
         Some(_) => list(&mut errors, "required_documents", &|d| {
-            DOCUMENT_KINDS.contains(&d).then(|| d.to_owned()).ok_or(Problem::NotAChoice)
-        }),
+            DocumentKind::parse(d).map(|kind| kind.code().to_owned()).ok_or(Problem::NotAChoice)
+        })
+        .map(|codes| codes.iter().filter_map(|code| DocumentKind::parse(code)).collect()),
     };
     let retention_days = errors.take(
         "retention_days",

@@ -8,15 +8,16 @@ use super::office::Office;
 /// Largest file we take: a phone photo of a certificate fits easily.
 pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 
-/// What an office may require, as `required_documents` names it.
+/// What an office may require, as `required_documents` names it. (The English names were taken
+/// by the tenants API for a while; records that carry them still read.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
     /// The child's birth certificate (`geburtsurkunde`).
-    #[serde(rename = "geburtsurkunde")]
+    #[serde(rename = "geburtsurkunde", alias = "birth_certificate")]
     BirthCertificate,
     /// The mother's written power of attorney (`vollmacht`), asked of a representative only.
-    #[serde(rename = "vollmacht")]
+    #[serde(rename = "vollmacht", alias = "power_of_attorney")]
     PowerOfAttorney,
 }
 
@@ -40,13 +41,7 @@ pub fn required_documents(office: &Office, representative: bool) -> Vec<Document
     office
         .required_documents
         .iter()
-        .filter_map(|code| {
-            let kind = DocumentKind::parse(code);
-            if kind.is_none() {
-                tracing::warn!(office_id = %office.id, %code, "office requires an unknown kind of document");
-            }
-            kind
-        })
+        .copied()
         .filter(|kind| representative || *kind != DocumentKind::PowerOfAttorney)
         .collect()
 }
@@ -161,7 +156,7 @@ mod tests {
     #[test]
     fn a_power_of_attorney_is_asked_of_a_representative_only() {
         let mut cuxhaven = office("cuxhaven", &[crate::domain::office::tests::CUXHAVEN]);
-        cuxhaven.required_documents = vec!["geburtsurkunde".into(), "vollmacht".into(), "fax".into()];
+        cuxhaven.required_documents = vec![DocumentKind::BirthCertificate, DocumentKind::PowerOfAttorney];
         assert_eq!(required_documents(&cuxhaven, false), [DocumentKind::BirthCertificate]);
         assert_eq!(
             required_documents(&cuxhaven, true),
