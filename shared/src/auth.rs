@@ -16,6 +16,7 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::request::TrustLevel;
+use crate::jwks::JwksCache;
 use crate::office_idp::OfficeIdentityProviders;
 
 /// Only asymmetric signatures.
@@ -108,17 +109,35 @@ pub enum AuthError {
     Invalid(String),
 }
 
+/// A platform issuer whose keys come from its JWKS URL (and come again when it rotates them).
+#[derive(Debug, Clone)]
+pub struct FetchedIssuer {
+    pub issuer: String,
+    pub audience: String,
+    pub kind: PrincipalKind,
+    pub jwks_url: String,
+}
+
 /// The platform's own identity providers (citizens' BundID, the operators' and the local ones)
 /// and, if set, the offices' providers for their staff.
 #[derive(Debug, Clone, Default)]
 pub struct Verifier {
     trusted: Vec<TrustedIssuer>,
+    fetched: Vec<FetchedIssuer>,
+    keys: Option<Arc<JwksCache>>,
     offices: Option<Arc<OfficeIdentityProviders>>,
 }
 
 impl Verifier {
     pub fn new(trusted: Vec<TrustedIssuer>) -> Self {
-        Self { trusted, offices: None }
+        Self { trusted, ..Self::default() }
+    }
+
+    /// Also trusts `issuers`, with their keys from `keys`.
+    pub fn fetching(mut self, issuers: Vec<FetchedIssuer>, keys: Arc<JwksCache>) -> Self {
+        self.fetched.extend(issuers);
+        self.keys = Some(keys);
+        self
     }
 
     /// Also trusts `issuer` (a function that signs sessions itself trusts its own key).
@@ -136,17 +155,18 @@ impl Verifier {
     /// The offices' providers, for a token that names none of the platform's issuers.
     pub fn office_providers(&self, token: &str) -> Option<&OfficeIdentityProviders> {
         let issuer = unverified_issuer(token)?;
-        let platform = self.trusted.iter().any(|trusted| trusted.issuer == issuer);
+        let platform =
+            self.trusted.iter().map(|t| &t.issuer).chain(self.fetched.iter().map(|f| &f.issuer)).any(|i| *i == issuer);
         self.offices.as_deref().filter(|_| !platform)
     }
 
-    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        self.verify_until(token).map(|(principal, _)| principal)
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        self.verify_until(token).await.map(|(principal, _)| principal)
     }
 
     /// Like [`Verifier::verify`], with the moment the token ends: its `exp`, checked with the
     /// rest (pages tell a citizen until when her session holds).
-    pub fn verify_until(&self, token: &str) -> Result<(Principal, OffsetDateTime), AuthError> {
+    pub async fn verify_until(&self, token: &str) -> Result<(Principal, OffsetDateTime), AuthError> {
         let header = decode_header(token).map_err(|_| AuthError::Malformed)?;
         if !ALLOWED_ALGORITHMS.contains(&header.alg) {
             return Err(AuthError::AlgorithmNotAllowed);
@@ -154,16 +174,36 @@ impl Verifier {
         let mut last_error = AuthError::UnknownKey;
         for trusted in &self.trusted {
             match verify_claims(token, trusted) {
-                Ok(claims) => {
-                    let expires_at = expiry(&claims)?;
-                    return Ok((principal(trusted.kind, claims)?, expires_at));
-                }
+                Ok(claims) => return accepted(trusted.kind, claims),
+                Err(AuthError::UnknownKey) => {}
+                Err(error) => last_error = error,
+            }
+        }
+        let (Some(keys), Some(issuer)) = (&self.keys, unverified_issuer(token)) else { return Err(last_error) };
+        for fetched in self.fetched.iter().filter(|fetched| fetched.issuer == issuer) {
+            let checked = keys.verify(&fetched.jwks_url, |keys| {
+                let trusted = TrustedIssuer {
+                    issuer: fetched.issuer.clone(),
+                    audience: fetched.audience.clone(),
+                    kind: fetched.kind,
+                    keys: keys.clone(),
+                };
+                verify_claims(token, &trusted)
+            });
+            match checked.await {
+                Ok(claims) => return accepted(fetched.kind, claims),
                 Err(AuthError::UnknownKey) => {}
                 Err(error) => last_error = error,
             }
         }
         Err(last_error)
     }
+}
+
+/// The principal and end of verified claims.
+fn accepted(kind: PrincipalKind, claims: serde_json::Value) -> Result<(Principal, OffsetDateTime), AuthError> {
+    let expires_at = expiry(&claims)?;
+    Ok((principal(kind, claims)?, expires_at))
 }
 
 /// The `exp` of verified claims (seconds since the epoch, as RFC 7519 has it).
@@ -324,90 +364,90 @@ mod tests {
         claims
     }
 
-    #[test]
-    fn a_valid_token_yields_the_citizen() {
+    #[tokio::test]
+    async fn a_valid_token_yields_the_citizen() {
         let idp = Idp::new("k1");
-        let Principal::Citizen(citizen) = verifier(&idp).verify(&idp.sign(claims())).unwrap() else {
+        let Principal::Citizen(citizen) = verifier(&idp).verify(&idp.sign(claims())).await.unwrap() else {
             panic!("citizen")
         };
         assert_eq!(citizen.sub, "abc");
         assert_eq!(citizen.trust_level, TrustLevel::Hoch);
     }
 
-    #[test]
-    fn the_verified_expiry_is_the_tokens_exp() {
+    #[tokio::test]
+    async fn the_verified_expiry_is_the_tokens_exp() {
         let idp = Idp::new("k1");
         let claims = claims();
-        let (_, until) = verifier(&idp).verify_until(&idp.sign(claims.clone())).unwrap();
+        let (_, until) = verifier(&idp).verify_until(&idp.sign(claims.clone())).await.unwrap();
         assert_eq!(until.unix_timestamp(), claims["exp"].as_i64().unwrap());
         let past = get_current_timestamp() - 3600;
-        assert!(verifier(&idp).verify_until(&idp.sign(with(claims, "exp", json!(past)))).is_err());
+        assert!(verifier(&idp).verify_until(&idp.sign(with(claims, "exp", json!(past)))).await.is_err());
     }
 
-    #[test]
-    fn a_token_signed_by_another_key_is_refused() {
+    #[tokio::test]
+    async fn a_token_signed_by_another_key_is_refused() {
         let idp = Idp::new("k1");
         let forger = Idp::new("k1");
-        assert!(matches!(verifier(&idp).verify(&forger.sign(claims())), Err(AuthError::Invalid(_))));
+        assert!(matches!(verifier(&idp).verify(&forger.sign(claims())).await, Err(AuthError::Invalid(_))));
     }
 
-    #[test]
-    fn alg_none_is_refused() {
+    #[tokio::test]
+    async fn alg_none_is_refused() {
         let idp = Idp::new("k1");
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT","kid":"k1"}"#);
         let payload = URL_SAFE_NO_PAD.encode(claims().to_string());
         let token = format!("{header}.{payload}.");
-        assert!(verifier(&idp).verify(&token).is_err());
+        assert!(verifier(&idp).verify(&token).await.is_err());
     }
 
-    #[test]
-    fn hs256_with_the_public_key_as_secret_is_refused() {
+    #[tokio::test]
+    async fn hs256_with_the_public_key_as_secret_is_refused() {
         let idp = Idp::new("k1");
         let public = serde_json::to_vec(&idp.jwk).unwrap();
         let header = Header { kid: Some("k1".into()), ..Header::new(Algorithm::HS256) };
         let token = encode(&header, &claims(), &EncodingKey::from_secret(&public)).unwrap();
-        assert_eq!(verifier(&idp).verify(&token), Err(AuthError::AlgorithmNotAllowed));
+        assert_eq!(verifier(&idp).verify(&token).await, Err(AuthError::AlgorithmNotAllowed));
     }
 
-    #[test]
-    fn expired_tokens_are_refused() {
+    #[tokio::test]
+    async fn expired_tokens_are_refused() {
         let idp = Idp::new("k1");
         let past = get_current_timestamp() - 3600;
-        assert!(verifier(&idp).verify(&idp.sign(with(claims(), "exp", json!(past)))).is_err());
+        assert!(verifier(&idp).verify(&idp.sign(with(claims(), "exp", json!(past)))).await.is_err());
     }
 
-    #[test]
-    fn tokens_not_yet_valid_are_refused() {
+    #[tokio::test]
+    async fn tokens_not_yet_valid_are_refused() {
         let idp = Idp::new("k1");
         let later = get_current_timestamp() + 3600;
-        assert!(verifier(&idp).verify(&idp.sign(with(claims(), "nbf", json!(later)))).is_err());
+        assert!(verifier(&idp).verify(&idp.sign(with(claims(), "nbf", json!(later)))).await.is_err());
     }
 
-    #[test]
-    fn wrong_issuer_or_audience_is_refused() {
+    #[tokio::test]
+    async fn wrong_issuer_or_audience_is_refused() {
         let idp = Idp::new("k1");
-        assert!(verifier(&idp).verify(&idp.sign(with(claims(), "iss", json!("https://evil.example")))).is_err());
-        assert!(verifier(&idp).verify(&idp.sign(with(claims(), "aud", json!("sorgeregister-staff")))).is_err());
+        assert!(verifier(&idp).verify(&idp.sign(with(claims(), "iss", json!("https://evil.example")))).await.is_err());
+        assert!(verifier(&idp).verify(&idp.sign(with(claims(), "aud", json!("sorgeregister-staff")))).await.is_err());
     }
 
-    #[test]
-    fn a_token_without_expiry_is_refused() {
+    #[tokio::test]
+    async fn a_token_without_expiry_is_refused() {
         let idp = Idp::new("k1");
         let mut no_exp = claims();
         no_exp.as_object_mut().unwrap().remove("exp");
-        assert!(verifier(&idp).verify(&idp.sign(no_exp)).is_err());
+        assert!(verifier(&idp).verify(&idp.sign(no_exp)).await.is_err());
     }
 
-    #[test]
-    fn an_unknown_key_id_is_refused() {
+    #[tokio::test]
+    async fn an_unknown_key_id_is_refused() {
         let idp = Idp::new("k1");
         let other = Idp::new("k2");
-        assert_eq!(verifier(&idp).verify(&other.sign(claims())), Err(AuthError::UnknownKey));
+        assert_eq!(verifier(&idp).verify(&other.sign(claims())).await, Err(AuthError::UnknownKey));
     }
 
-    #[test]
-    fn garbage_is_malformed() {
+    #[tokio::test]
+    async fn garbage_is_malformed() {
         let idp = Idp::new("k1");
-        assert_eq!(verifier(&idp).verify("not.a.jwt"), Err(AuthError::Malformed));
+        assert_eq!(verifier(&idp).verify("not.a.jwt").await, Err(AuthError::Malformed));
     }
 }

@@ -318,7 +318,9 @@ fn bearer(parts: &Parts) -> Result<&str, AuthError> {
 /// The platform's issuers verify their own tokens; any other issuer may be an office's provider,
 /// as the offices are configured right now.
 async fn verified(token: &str, services: &Services, lang: Lang) -> Result<Result<Principal, AuthError>, ApiError> {
-    let Some(offices) = services.verifier.office_providers(token) else { return Ok(services.verifier.verify(token)) };
+    let Some(offices) = services.verifier.office_providers(token) else {
+        return Ok(services.verifier.verify(token).await);
+    };
     let directory = services.directory.get().await.map_err(|e| ApiError::store(lang, e))?;
     Ok(offices.verify(token, &directory).await.map(Principal::Staff))
 }

@@ -24,31 +24,32 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use lambda_runtime::{LambdaEvent, service_fn};
 
-use crate::auth::{PrincipalKind, TrustedIssuer, Verifier};
+use crate::auth::{FetchedIssuer, PrincipalKind, Verifier};
 use crate::aws::{Adapters, ConfigError, Resources, required_env};
 use crate::http;
-use crate::office_idp::{HttpsJwks, JwksSource, OfficeIdentityProviders};
+use crate::jwks::{HttpsJwks, JwksCache};
+use crate::office_idp::OfficeIdentityProviders;
 use crate::ports::{BatchHandler, Clock, QueueMessage, RandomIds, SystemClock};
 use crate::services::Services;
 use crate::steps::{Step, StepHandler};
 
 pub use lambda_runtime::Error;
 
-/// Serves an API function's router.
-pub fn run_api(router: Router<Services>) -> Result<(), Error> {
-    run_api_with(|verifier, _| async move { Ok((router, verifier)) })
+/// Serves an API function's router to `callers` (whose tokens it takes: none for a public one).
+pub fn run_api(router: Router<Services>, callers: &'static [PrincipalKind]) -> Result<(), Error> {
+    run_api_with(callers, |verifier, _| async move { Ok((router, verifier)) })
 }
 
 /// Serves a router that needs setting up first: `make` gets the verifier of the environment and
 /// the AWS SDK configuration, and returns the router with the verifier it is to use.
-pub fn run_api_with<F, Fut>(make: F) -> Result<(), Error>
+pub fn run_api_with<F, Fut>(callers: &'static [PrincipalKind], make: F) -> Result<(), Error>
 where
     F: FnOnce(Verifier, aws_config::SdkConfig) -> Fut,
     Fut: Future<Output = Result<(Router<Services>, Verifier), Error>>,
 {
     run(async move {
         let aws = aws_config::load_from_env().await;
-        let (router, verifier) = make(verifier_from_env().await?, aws.clone()).await?;
+        let (router, verifier) = make(verifier_from_env(callers)?, aws.clone()).await?;
         let (services, _) = services_from_env(verifier, &aws)?;
         let app = api(router, services);
         if on_lambda() {
@@ -186,22 +187,27 @@ pub fn services_from_env(
     Ok((services, resources))
 }
 
-/// Trusts the identity providers configured for this function (none for public ones), with
-/// their keys fetched now, at the cold start, and the offices' own providers for staff. A key
-/// rotation of the platform's providers reaches a function when Lambda recycles its instances
-/// (within hours); API Gateway's JWT authorizer, which checks every token first, follows
-/// rotations at once.
-pub async fn verifier_from_env() -> Result<Verifier, Error> {
-    let mut trusted = Vec::new();
-    for (prefix, kind) in [("CITIZEN", PrincipalKind::Citizen), ("STAFF", PrincipalKind::Staff)] {
-        let Ok(jwks_url) = required_env(&format!("{prefix}_JWKS_URL")) else { continue };
-        trusted.push(TrustedIssuer {
+/// Trusts the identity providers of `callers` (`CITIZEN_*` or `STAFF_*`: issuer, audience and
+/// JWKS URL, all three required, so that a function missing them does not start rather than
+/// refuse everyone), and the offices' own providers for staff. Keys are fetched when first
+/// needed and again when a token names a key the set lacks ([`crate::jwks`]): a rotation counts
+/// at once.
+pub fn verifier_from_env(callers: &[PrincipalKind]) -> Result<Verifier, ConfigError> {
+    let mut issuers = Vec::new();
+    for &kind in callers {
+        let prefix = match kind {
+            PrincipalKind::Citizen => "CITIZEN",
+            PrincipalKind::Staff => "STAFF",
+        };
+        issuers.push(FetchedIssuer {
             issuer: required_env(&format!("{prefix}_ISSUER"))?,
             audience: required_env(&format!("{prefix}_AUDIENCE"))?,
             kind,
-            keys: HttpsJwks.fetch(&jwks_url).await?,
+            jwks_url: required_env(&format!("{prefix}_JWKS_URL"))?,
         });
     }
-    let offices = OfficeIdentityProviders::new(Arc::new(HttpsJwks), Arc::new(SystemClock));
-    Ok(Verifier::new(trusted).with_office_providers(Arc::new(offices)))
+    let clock = Arc::new(SystemClock);
+    let keys = Arc::new(JwksCache::new(Arc::new(HttpsJwks), clock.clone()));
+    let offices = OfficeIdentityProviders::new(Arc::new(HttpsJwks), clock);
+    Ok(Verifier::default().fetching(issuers, keys).with_office_providers(Arc::new(offices)))
 }

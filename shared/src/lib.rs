@@ -25,6 +25,7 @@ pub mod embedded;
 pub mod http;
 pub mod input;
 pub mod journey;
+pub mod jwks;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod office_idp;

@@ -4,42 +4,20 @@
 //! staff of exactly that office: the office comes from the tenant configuration, and a token
 //! claiming another office is refused. Operators' rights never come from an office's provider.
 //!
-//! The offices' key sets are fetched over https only and kept for [`KEYS_LIFETIME`], so a key
-//! rotation or a changed configuration reaches every function within that time; the
-//! configuration itself is read for every token, so a changed issuer counts at once.
+//! The offices' key sets are fetched over https only and cached ([`crate::jwks`]): a rotated
+//! key counts at once, a changed configuration within the keys' lifetime; the configuration
+//! itself is read for every token, so a changed issuer counts at once.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use async_trait::async_trait;
-use jsonwebtoken::jwk::JwkSet;
-use time::{Duration, OffsetDateTime};
+use std::sync::Arc;
 
 use crate::auth::{AuthError, PrincipalKind, StaffClaims, StaffRole, TrustedIssuer, unverified_issuer, verify_claims};
 use crate::domain::office::Directory;
+use crate::jwks::{JwksCache, JwksSource};
 use crate::ports::Clock;
-
-/// How long fetched keys are used before they are fetched again.
-pub const KEYS_LIFETIME: Duration = Duration::minutes(10);
-
-#[derive(Debug, thiserror::Error)]
-#[error("JWKS {url}: {reason}")]
-pub struct JwksError {
-    pub url: String,
-    pub reason: String,
-}
-
-/// Where key sets come from: [`HttpsJwks`] in production, a fixed set in tests.
-#[async_trait]
-pub trait JwksSource: Send + Sync {
-    async fn fetch(&self, url: &str) -> Result<JwkSet, JwksError>;
-}
 
 /// The offices' identity providers with their keys, cached per JWKS URL.
 pub struct OfficeIdentityProviders {
-    source: Arc<dyn JwksSource>,
-    clock: Arc<dyn Clock>,
-    keys: Mutex<HashMap<String, (OffsetDateTime, JwkSet)>>,
+    keys: JwksCache,
 }
 
 impl std::fmt::Debug for OfficeIdentityProviders {
@@ -50,7 +28,7 @@ impl std::fmt::Debug for OfficeIdentityProviders {
 
 impl OfficeIdentityProviders {
     pub fn new(source: Arc<dyn JwksSource>, clock: Arc<dyn Clock>) -> Self {
-        Self { source, clock, keys: Mutex::new(HashMap::new()) }
+        Self { keys: JwksCache::new(source, clock) }
     }
 
     /// The staff member of the office whose provider issued `token`, with that office's id.
@@ -59,13 +37,16 @@ impl OfficeIdentityProviders {
         let mut verified = Vec::new();
         let mut last_error = AuthError::UnknownIssuer;
         for (office, provider) in directory.staff_identity_providers(&issuer) {
-            let trusted = TrustedIssuer {
-                issuer: provider.issuer.clone(),
-                audience: provider.audience.clone(),
-                kind: PrincipalKind::Staff,
-                keys: self.keys(&provider.jwks_url).await?,
-            };
-            match verify_claims(token, &trusted) {
+            let checked = self.keys.verify(&provider.jwks_url, |keys| {
+                let trusted = TrustedIssuer {
+                    issuer: provider.issuer.clone(),
+                    audience: provider.audience.clone(),
+                    kind: PrincipalKind::Staff,
+                    keys: keys.clone(),
+                };
+                verify_claims(token, &trusted)
+            });
+            match checked.await {
                 Ok(claims) => verified.push((office.id.clone(), claims)),
                 Err(error) => last_error = error,
             }
@@ -76,20 +57,6 @@ impl OfficeIdentityProviders {
             // Two offices trusting the same issuer and audience: nothing says whose staff this is.
             _ => Err(AuthError::Invalid("the issuer and audience belong to more than one office".into())),
         }
-    }
-
-    async fn keys(&self, url: &str) -> Result<JwkSet, AuthError> {
-        let now = self.clock.now();
-        let cached = self.keys.lock().expect("key cache lock").get(url).cloned();
-        if let Some((_, keys)) = cached.filter(|(fetched_at, _)| now - *fetched_at < KEYS_LIFETIME) {
-            return Ok(keys);
-        }
-        let keys = self.source.fetch(url).await.map_err(|error| {
-            tracing::warn!(%error, "office identity provider keys unavailable");
-            AuthError::UnknownKey
-        })?;
-        self.keys.lock().expect("key cache lock").insert(url.to_owned(), (now, keys.clone()));
-        Ok(keys)
     }
 }
 
@@ -112,67 +79,21 @@ fn staff_of(office_id: &str, claims: &serde_json::Value) -> Result<StaffClaims, 
     Ok(StaffClaims { sub: sub.to_owned(), office_id: Some(office_id.to_owned()), role })
 }
 
-/// Key sets over https (rustls, the system's root certificates); any other scheme is refused.
-#[cfg(feature = "https")]
-pub struct HttpsJwks;
-
-#[cfg(feature = "https")]
-impl HttpsJwks {
-    /// How long a fetch waits for the identity provider.
-    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-}
-
-#[cfg(feature = "https")]
-#[async_trait]
-impl JwksSource for HttpsJwks {
-    async fn fetch(&self, url: &str) -> Result<JwkSet, JwksError> {
-        let failed = |reason: String| JwksError { url: url.to_owned(), reason };
-        let body = https_get(url, Self::TIMEOUT).await.map_err(failed)?;
-        serde_json::from_slice(&body).map_err(|e| failed(e.to_string()))
-    }
-}
-
-/// The body of `url` over https (rustls, the system's root certificates); any other scheme is
-/// refused.
-#[cfg(feature = "https")]
-pub async fn https_get(url: &str, timeout: std::time::Duration) -> Result<axum::body::Bytes, String> {
-    use http_body_util::{BodyExt, Empty};
-    let uri: axum::http::Uri = url.parse().map_err(|e| format!("{e}"))?;
-    if uri.scheme_str() != Some("https") {
-        return Err("must use https".into());
-    }
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|e| e.to_string())?
-        .https_only()
-        .enable_http1()
-        .build();
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build::<_, Empty<axum::body::Bytes>>(connector);
-    let response = tokio::time::timeout(timeout, client.get(uri))
-        .await
-        .map_err(|_| "timed out".to_owned())?
-        .map_err(|e| e.to_string())?;
-    if !response.status().is_success() {
-        return Err(format!("HTTP {}", response.status()));
-    }
-    Ok(tokio::time::timeout(timeout, response.into_body().collect())
-        .await
-        .map_err(|_| "timed out".to_owned())?
-        .map_err(|e| e.to_string())?
-        .to_bytes())
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    use async_trait::async_trait;
+    use jsonwebtoken::jwk::JwkSet;
     use serde_json::json;
+    use time::{Duration, OffsetDateTime};
 
     use super::*;
     use crate::auth::{Principal, SigningKey, Verifier};
     use crate::domain::office::StaffIdentityProvider;
     use crate::domain::office::tests::{BREMEN, CUXHAVEN, PLACES, office};
+    use crate::jwks::{HttpsJwks, JwksError, KEYS_LIFETIME};
 
     /// Verden (Aller), Stadt.
     const VERDEN: &str = "03361012";
@@ -343,10 +264,13 @@ mod tests {
         };
         let verifier = Verifier::new(vec![trusted]).with_office_providers(Arc::new(setup.providers));
         let admin = token(&platform, "urn:sorgeregister:platform", "staff", json!({"sub": "admin", "role": "admin"}));
-        assert!(matches!(verifier.verify(&admin), Ok(Principal::Staff(StaffClaims { role: StaffRole::Admin, .. }))));
+        assert!(matches!(
+            verifier.verify(&admin).await,
+            Ok(Principal::Staff(StaffClaims { role: StaffRole::Admin, .. }))
+        ));
         assert!(verifier.office_providers(&admin).is_none());
         let office_staff = token(&setup.verden_key, VERDEN_IDP, "sorgeregister-verden", json!({"sub": "k"}));
-        assert!(verifier.verify(&office_staff).is_err(), "not a platform token");
+        assert!(verifier.verify(&office_staff).await.is_err(), "not a platform token");
         assert!(verifier.office_providers(&office_staff).is_some());
     }
 

@@ -379,7 +379,7 @@ async fn accept(
 /// The signed-in citizen's session token, for API clients of the same site.
 async fn session_token(State(services): State<Services>, headers: HeaderMap) -> Response {
     let token = web::cookie(&headers, SESSION_COOKIE).unwrap_or_default();
-    match services.verifier.verify(token) {
+    match services.verifier.verify(token).await {
         Ok(Principal::Citizen(_)) => {
             let mut response = Json(json!({"token": token})).into_response();
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -397,7 +397,7 @@ async fn logout(
     headers: HeaderMap,
 ) -> Response {
     let token = web::cookie(&headers, SESSION_COOKIE).unwrap_or_default();
-    let bundid_logout = login.sessions.verify(token).ok().and_then(|principal| match principal {
+    let bundid_logout = login.sessions.verify(token).await.ok().and_then(|principal| match principal {
         Principal::Citizen(claims) => {
             let request = LogoutRequest::new(&claims.sub, services.clock.now());
             request.redirect_url(&login.sp, &login.idp, "/").ok().flatten()

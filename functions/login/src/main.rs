@@ -6,7 +6,8 @@ use login::{BundIdConfig, BundIdLogin};
 use shared::aws::{SecretsManagerStore, required_env};
 
 fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_api_with(|verifier, aws| async move {
+    // Its callers are citizens with the sessions it signs itself.
+    shared::lambda::run_api_with(&[], |verifier, aws| async move {
         let base = required_env("PUBLIC_BASE_URL")?;
         let config = BundIdConfig::from_env(&base)?.ok_or("BUNDID_IDP_METADATA is not set")?;
         let secrets = SecretsManagerStore::new(&aws, &required_env("SECRETS_PREFIX")?);

@@ -105,10 +105,10 @@ impl Harness {
     }
 
     /// The citizen the session cookie of `response` signs in.
-    fn session_citizen(&self, response: &PageResponse) -> shared::auth::CitizenClaims {
+    async fn session_citizen(&self, response: &PageResponse) -> shared::auth::CitizenClaims {
         let cookie = response.cookies().into_iter().find(|c| c.starts_with("session=")).expect("a session cookie");
         let token = cookie.trim_start_matches("session=");
-        match self.app.services.verifier.verify(token) {
+        match self.app.services.verifier.verify(token).await {
             Ok(Principal::Citizen(claims)) => claims,
             other => panic!("the session is no citizen's: {other:?}"),
         }
@@ -141,7 +141,7 @@ async fn login_at_each_trust_level_signs_her_in_with_her_bundid_data() {
         for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Max-Age=1800"] {
             assert!(session.contains(attribute), "{session} lacks {attribute}");
         }
-        let citizen = h.session_citizen(&response);
+        let citizen = h.session_citizen(&response).await;
         assert_eq!(citizen.trust_level, trust);
         assert_eq!(citizen.sub, "bundid-test-sophia");
         assert_eq!((citizen.given_name.as_str(), citizen.family_name.as_str()), ("Sophia", "Beispiel"));
@@ -167,7 +167,7 @@ async fn signed_response_and_encrypted_assertion_are_accepted_too() {
         }
         let response = h.post_to_acs(&answer).await;
         assert_eq!(response.status, StatusCode::SEE_OTHER, "{variant}: {}", response.html);
-        assert_eq!(h.session_citizen(&response).given_name, "Sophia");
+        assert_eq!(h.session_citizen(&response).await.given_name, "Sophia");
     }
 }
 
@@ -177,7 +177,7 @@ async fn missing_attributes_are_absent_and_hostile_text_stays_text() {
     let answer = h
         .login_at_idp("STORK-QAA-Level-3", "omit=urn:oid:2.5.4.16&given_name=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
         .await;
-    let citizen = h.session_citizen(&h.post_to_acs(&answer).await);
+    let citizen = h.session_citizen(&h.post_to_acs(&answer).await).await;
     assert_eq!(citizen.given_name, "<script>alert(1)</script>", "kept literally; pages escape it");
     assert_eq!(citizen.address, None, "no street line, no address");
 }

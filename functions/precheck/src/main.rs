@@ -1,5 +1,5 @@
 //! The `precheck` function on Lambda (or as a plain HTTP server elsewhere).
 
 fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_api(precheck::router())
+    shared::lambda::run_api(precheck::router(), &[])
 }

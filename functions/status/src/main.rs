@@ -1,5 +1,5 @@
 //! The `status` function on Lambda (or as a plain HTTP server elsewhere).
 
 fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_api(status::router())
+    shared::lambda::run_api(status::router(), &[shared::auth::PrincipalKind::Citizen])
 }

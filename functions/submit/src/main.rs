@@ -1,5 +1,5 @@
 //! The `submit` function on Lambda (or as a plain HTTP server elsewhere).
 
 fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_api(submit::router())
+    shared::lambda::run_api(submit::router(), &[shared::auth::PrincipalKind::Citizen])
 }

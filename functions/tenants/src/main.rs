@@ -1,5 +1,5 @@
 //! The `tenants` function on Lambda (or as a plain HTTP server elsewhere).
 
 fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_api(tenants::router())
+    shared::lambda::run_api(tenants::router(), &[shared::auth::PrincipalKind::Staff])
 }

@@ -1,5 +1,5 @@
 //! The `verify` function on Lambda (or as a plain HTTP server elsewhere).
 
 fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_api(verify::router())
+    shared::lambda::run_api(verify::router(), &[])
 }

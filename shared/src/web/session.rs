@@ -72,7 +72,7 @@ impl FromRequestParts<Services> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
-        match session(parts, services) {
+        match session(parts, services).await {
             Some(Principal::Citizen(claims)) => Ok(SignedIn(claims)),
             // A form cannot be replayed after signing in; she continues with the form.
             _ => Err(sign_in(parts, "/antrag")),
@@ -88,7 +88,7 @@ impl FromRequestParts<Services> for SignedInUntil {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
-        match session_until(parts, services) {
+        match session_until(parts, services).await {
             Some((Principal::Citizen(claims), until)) => Ok(SignedInUntil(claims, until)),
             _ => Err(sign_in(parts, "/antrag")),
         }
@@ -103,7 +103,7 @@ impl FromRequestParts<Services> for OfficeStaff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
-        match session(parts, services) {
+        match session(parts, services).await {
             Some(Principal::Staff(claims)) if claims.office_id.is_some() => Ok(OfficeStaff(claims)),
             None => Err(sign_in(parts, "/amt")),
             Some(_) => {
@@ -150,14 +150,15 @@ impl FromRequestParts<Services> for StaffPage {
 }
 
 /// Whoever the `session` cookie signs in, if anyone.
-fn session(parts: &Parts, services: &Services) -> Option<Principal> {
-    session_until(parts, services).map(|(principal, _)| principal)
+async fn session(parts: &Parts, services: &Services) -> Option<Principal> {
+    session_until(parts, services).await.map(|(principal, _)| principal)
 }
 
 /// Whoever the `session` cookie signs in, and until when.
-fn session_until(parts: &Parts, services: &Services) -> Option<(Principal, OffsetDateTime)> {
+async fn session_until(parts: &Parts, services: &Services) -> Option<(Principal, OffsetDateTime)> {
     let token = cookie(&parts.headers, SESSION_COOKIE).unwrap_or_default();
-    services.verifier.verify_until(token).inspect_err(|reason| tracing::info!(%reason, "page session refused")).ok()
+    let verified = services.verifier.verify_until(token).await;
+    verified.inspect_err(|reason| tracing::info!(%reason, "page session refused")).ok()
 }
 
 /// The way to `/anmelden` and back here afterwards. A form post cannot be replayed: she comes

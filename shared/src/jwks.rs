@@ -1,0 +1,222 @@
+//! Identity providers' key sets (JWKS), fetched over https and cached per URL: used for
+//! [`KEYS_LIFETIME`], and fetched again at once when a token names a key the cached set lacks
+//! (the provider rotated its keys), at most once per [`REFETCH_INTERVAL`] and URL, so that
+//! made-up key ids cannot make us hammer a provider.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use jsonwebtoken::jwk::JwkSet;
+use time::{Duration, OffsetDateTime};
+
+use crate::ports::Clock;
+
+/// How long fetched keys are used before they are fetched again.
+pub const KEYS_LIFETIME: Duration = Duration::minutes(10);
+/// How soon a token with an unknown key may make us fetch the keys again.
+pub const REFETCH_INTERVAL: Duration = Duration::minutes(1);
+
+#[derive(Debug, thiserror::Error)]
+#[error("JWKS {url}: {reason}")]
+pub struct JwksError {
+    pub url: String,
+    pub reason: String,
+}
+
+/// Where key sets come from: [`HttpsJwks`] in production, a fixed set in tests.
+#[async_trait]
+pub trait JwksSource: Send + Sync {
+    async fn fetch(&self, url: &str) -> Result<JwkSet, JwksError>;
+}
+
+/// Key sets by URL, with when each was fetched.
+pub struct JwksCache {
+    source: Arc<dyn JwksSource>,
+    clock: Arc<dyn Clock>,
+    fetched: Mutex<HashMap<String, (OffsetDateTime, JwkSet)>>,
+}
+
+impl std::fmt::Debug for JwksCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwksCache").finish_non_exhaustive()
+    }
+}
+
+impl JwksCache {
+    pub fn new(source: Arc<dyn JwksSource>, clock: Arc<dyn Clock>) -> Self {
+        Self { source, clock, fetched: Mutex::new(HashMap::new()) }
+    }
+
+    fn cached(&self, url: &str) -> Option<(OffsetDateTime, JwkSet)> {
+        self.fetched.lock().expect("key cache lock").get(url).cloned()
+    }
+
+    async fn fetch(&self, url: &str) -> Result<JwkSet, JwksError> {
+        let keys = self.source.fetch(url).await?;
+        self.fetched.lock().expect("key cache lock").insert(url.to_owned(), (self.clock.now(), keys.clone()));
+        Ok(keys)
+    }
+
+    /// The keys of `url`: cached while they live, else fetched.
+    pub async fn keys(&self, url: &str) -> Result<JwkSet, JwksError> {
+        match self.cached(url) {
+            Some((fetched_at, keys)) if self.clock.now() - fetched_at < KEYS_LIFETIME => Ok(keys),
+            _ => self.fetch(url).await,
+        }
+    }
+
+    /// The keys of `url` fetched again, because a token names a key the cached set lacks; `None`
+    /// when they were fetched less than [`REFETCH_INTERVAL`] ago.
+    pub async fn refetch(&self, url: &str) -> Result<Option<JwkSet>, JwksError> {
+        match self.cached(url) {
+            Some((fetched_at, _)) if self.clock.now() - fetched_at < REFETCH_INTERVAL => Ok(None),
+            _ => self.fetch(url).await.map(Some),
+        }
+    }
+
+    /// Verifies `token` with the keys of `url`; a token with a key the cached set lacks makes
+    /// one fetch of the current keys (rotation) and is checked again with them.
+    pub async fn verify<T>(
+        &self,
+        url: &str,
+        verify: impl Fn(&JwkSet) -> Result<T, crate::auth::AuthError>,
+    ) -> Result<T, crate::auth::AuthError> {
+        use crate::auth::AuthError;
+        let unavailable = |error: JwksError| {
+            tracing::warn!(%error, "identity provider keys unavailable");
+            AuthError::UnknownKey
+        };
+        match verify(&self.keys(url).await.map_err(unavailable)?) {
+            Err(AuthError::UnknownKey) => match self.refetch(url).await.map_err(unavailable)? {
+                Some(keys) => verify(&keys),
+                None => Err(AuthError::UnknownKey),
+            },
+            other => other,
+        }
+    }
+}
+
+/// Key sets over https (rustls, the system's root certificates); any other scheme is refused.
+#[cfg(feature = "https")]
+pub struct HttpsJwks;
+
+#[cfg(feature = "https")]
+impl HttpsJwks {
+    /// How long a fetch waits for the identity provider.
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+}
+
+#[cfg(feature = "https")]
+#[async_trait]
+impl JwksSource for HttpsJwks {
+    async fn fetch(&self, url: &str) -> Result<JwkSet, JwksError> {
+        let failed = |reason: String| JwksError { url: url.to_owned(), reason };
+        let body = https_get(url, Self::TIMEOUT).await.map_err(failed)?;
+        serde_json::from_slice(&body).map_err(|e| failed(e.to_string()))
+    }
+}
+
+/// The body of `url` over https (rustls, the system's root certificates); any other scheme is
+/// refused.
+#[cfg(feature = "https")]
+pub async fn https_get(url: &str, timeout: std::time::Duration) -> Result<axum::body::Bytes, String> {
+    use http_body_util::{BodyExt, Empty};
+    let uri: axum::http::Uri = url.parse().map_err(|e| format!("{e}"))?;
+    if uri.scheme_str() != Some("https") {
+        return Err("must use https".into());
+    }
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(|e| e.to_string())?
+        .https_only()
+        .enable_http1()
+        .build();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, Empty<axum::body::Bytes>>(connector);
+    let response = tokio::time::timeout(timeout, client.get(uri))
+        .await
+        .map_err(|_| "timed out".to_owned())?
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("HTTP {}", response.status()));
+    }
+    Ok(tokio::time::timeout(timeout, response.into_body().collect())
+        .await
+        .map_err(|_| "timed out".to_owned())?
+        .map_err(|e| e.to_string())?
+        .to_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::auth::{AuthError, FetchedIssuer, Principal, PrincipalKind, SigningKey, Verifier};
+    use crate::ports::ManualClock;
+
+    const ISSUER: &str = "https://idp.example";
+    const JWKS: &str = "https://idp.example/jwks";
+
+    /// A provider's key endpoint: whatever set it publishes now, with the fetches counted.
+    struct Provider {
+        published: Mutex<JwkSet>,
+        fetches: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl JwksSource for Provider {
+        async fn fetch(&self, _url: &str) -> Result<JwkSet, JwksError> {
+            self.fetches.fetch_add(1, Ordering::SeqCst);
+            Ok(self.published.lock().unwrap().clone())
+        }
+    }
+
+    /// Tokens are checked against the real time; the cache's clock is the test's.
+    fn token(key: &SigningKey) -> String {
+        let claims = json!({"sub": "s-1", "role": "caseworker", "office_id": "jugendamt-bremen"});
+        key.sign(claims, ISSUER, "sorgeregister", OffsetDateTime::now_utc(), Duration::hours(1)).0
+    }
+
+    #[tokio::test]
+    async fn a_rotated_key_counts_at_once_and_unknown_keys_fetch_at_most_once_a_minute() {
+        let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+        let (old, new) = (SigningKey::generate().unwrap(), SigningKey::generate().unwrap());
+        let provider = Arc::new(Provider { published: Mutex::new(old.jwks()), fetches: AtomicUsize::new(0) });
+        let issuer = FetchedIssuer {
+            issuer: ISSUER.into(),
+            audience: "sorgeregister".into(),
+            kind: PrincipalKind::Staff,
+            jwks_url: JWKS.into(),
+        };
+        let keys = Arc::new(JwksCache::new(provider.clone(), clock.clone()));
+        let verifier = Verifier::default().fetching(vec![issuer], keys);
+        let fetches = || provider.fetches.load(Ordering::SeqCst);
+
+        assert!(matches!(verifier.verify(&token(&old)).await, Ok(Principal::Staff(_))));
+        assert!(verifier.verify(&token(&old)).await.is_ok());
+        assert_eq!(fetches(), 1, "keys are cached");
+
+        // The provider rotates: a token with the new key makes one fetch and is accepted.
+        clock.advance(Duration::minutes(2));
+        *provider.published.lock().unwrap() = new.jwks();
+        assert!(verifier.verify(&token(&new)).await.is_ok(), "a rotated key counts at once");
+        assert_eq!(fetches(), 2);
+
+        // Made-up key ids do not make us fetch again within the minute.
+        let stranger = SigningKey::generate().unwrap();
+        for _ in 0..5 {
+            assert_eq!(verifier.verify(&token(&stranger)).await, Err(AuthError::UnknownKey));
+        }
+        assert_eq!(fetches(), 2, "at most one fetch a minute");
+        clock.advance(Duration::seconds(61));
+        assert_eq!(verifier.verify(&token(&stranger)).await, Err(AuthError::UnknownKey));
+        assert_eq!(fetches(), 3, "a minute later, once more");
+
+        // The retired key is gone once its set was fetched again.
+        assert_eq!(verifier.verify(&token(&old)).await, Err(AuthError::UnknownKey));
+    }
+}
