@@ -25,6 +25,7 @@ fn start(env: &[(&str, &str)]) -> (Option<i32>, String) {
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = child.kill();
+    let _ = child.wait();
     (None, String::new())
 }
 

@@ -6,6 +6,7 @@ mod aws;
 pub mod dev_idp;
 mod downloads;
 mod faults;
+mod lambda_limits;
 pub mod places_cli;
 pub mod seed;
 pub mod tenant_cli;
@@ -304,8 +305,10 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
     }
 
     let functions = Functions::new(&services, config.identities.as_ref()).await?;
-    let app = Router::new()
-        .route("/health", get(health))
+    let bundid_enabled = bundid.is_some();
+    // The functions behind API Gateway, with Lambda's limits; the development login and the
+    // local download links (S3's part) beside them.
+    let lambdas = Router::new()
         .merge(precheck::router().with_state(functions.of("PrecheckFunction")))
         .merge(drafts::router().with_state(functions.of("DraftsFunction")))
         .merge(submit::router().with_state(functions.of("SubmitFunction")))
@@ -314,12 +317,16 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
         .merge(inbox::router().with_state(functions.of("InboxFunction")))
         .merge(register_api::router().with_state(functions.of("RegisterApiFunction")))
         .merge(tenants::router().with_state(functions.of("TenantsFunction")))
-        .merge(dev_idp::router(idp, bundid.is_some()))
         .merge(
             bundid
                 .map(|bundid| login::router(bundid, false).with_state(functions.of("LoginFunction")))
                 .unwrap_or_default(),
         )
+        .layer(axum::middleware::from_fn(lambda_limits::enforce));
+    let app = Router::new()
+        .route("/health", get(health))
+        .merge(lambdas)
+        .merge(dev_idp::router(idp, bundid_enabled))
         .merge(backing.routes)
         .fallback(shared::web::fallback)
         .method_not_allowed_fallback(shared::web::method_not_allowed)
