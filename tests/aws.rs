@@ -641,3 +641,74 @@ async fn an_operators_tenant_add_on_aws_stores_exactly_that_tenant() {
     let ids: Vec<&str> = offices.iter().map(|office| office.id.as_str()).collect();
     assert_eq!(ids, ["jugendamt-verden"]);
 }
+
+/// The logical ids that a `!Ref`, `!GetAtt` or `!Sub "${…}"` in `value` names, anywhere inside it.
+fn references(value: &Yaml) -> Vec<String> {
+    match value {
+        Yaml::Tagged(tagged) if tagged.tag == "!Ref" || tagged.tag == "!GetAtt" => {
+            tagged.value.as_str().and_then(|name| name.split('.').next()).map(str::to_owned).into_iter().collect()
+        }
+        Yaml::Tagged(tagged) => references(&tagged.value),
+        Yaml::String(text) => text
+            .split("${")
+            .skip(1)
+            .filter_map(|rest| rest.split('}').next())
+            .map(|name| name.split('.').next().unwrap_or(name).to_owned())
+            .collect(),
+        Yaml::Sequence(items) => items.iter().flat_map(references).collect(),
+        Yaml::Mapping(fields) => fields.values().flat_map(references).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// What an operator needs on day one: every function's logs expire, every function and the
+/// API's 5xx raise an alarm, so does a work queue whose oldest message waits too long, prod
+/// cannot go live without an alarm address, and the routes anyone may call are held to less.
+#[test]
+fn the_template_is_operable() {
+    let template = template();
+    let functions: Vec<&str> =
+        resources_of(&template, "AWS::Serverless::Function").iter().map(|(logical, _)| *logical).collect();
+    let log_groups = resources_of(&template, "AWS::Logs::LogGroup");
+    let alarms = resources_of(&template, "AWS::CloudWatch::Alarm");
+    for function in &functions {
+        let logs = log_groups.iter().find(|(_, group)| references(&group["LogGroupName"]) == [*function]);
+        let (_, logs) = logs.unwrap_or_else(|| panic!("{function} has a log group of its own"));
+        assert_eq!(ref_to(&logs["RetentionInDays"]), "LogRetentionDays", "{function}'s logs expire");
+        let alarmed = alarms.iter().any(|(_, alarm)| {
+            references(&alarm["Metrics"]).contains(&function.to_string())
+                && serde_yaml::to_string(&alarm["Metrics"]).unwrap().contains("MetricName: Errors")
+        });
+        assert!(alarmed, "an error of {function} raises an alarm");
+    }
+    let metric = |name: &str, dimension: &str| {
+        alarms.iter().any(|(_, alarm)| {
+            alarm["MetricName"].as_str() == Some(name) && references(&alarm["Dimensions"]).contains(&dimension.into())
+        })
+    };
+    assert!(metric("5xx", "HttpApi"), "the API's 5xx raise an alarm");
+    for queue in ["SubmittedQueue", "PreparedQueue", "IssueQueue"] {
+        assert!(metric("ApproximateAgeOfOldestMessage", queue), "{queue} waiting too long raises an alarm");
+    }
+    for (_, alarm) in &alarms {
+        assert_eq!(references(&alarm["AlarmActions"]), ["AlarmTopic"], "every alarm tells the operators");
+    }
+
+    let rule = &template["Rules"]["ProdHasAlarmAddress"];
+    assert!(serde_yaml::to_string(rule).unwrap().contains("AlarmEmail"), "prod needs an alarm address");
+
+    let routes: Vec<String> = ApiRoute::all(&template)
+        .iter()
+        .map(|route| format!("{} /{}", route.method, route.segments.join("/")))
+        .collect();
+    let throttled =
+        template["Resources"]["HttpApi"]["Properties"]["RouteSettings"].as_mapping().expect("route settings");
+    for (route, settings) in throttled {
+        let route = route.as_str().unwrap();
+        assert!(routes.iter().any(|r| r == route), "{route} is a route of the template");
+        assert!(settings["ThrottlingRateLimit"].as_i64().unwrap() < 100, "{route} is held to less than the default");
+    }
+    for public in ["ANY /saml/{proxy+}", "POST /api/v1/precheck", "GET /api/v1/verify/{code}", "GET /pruefen/{code}"] {
+        assert!(throttled.contains_key(public), "{public} has a throttle of its own");
+    }
+}
