@@ -330,6 +330,62 @@ async fn every_page_reaches_the_function_that_serves_it() {
     }
 }
 
+/// And back: every route of the template outside `/api/` (those are held against the OpenAPI
+/// document) reaches a handler of the function it names, with its parameters filled in.
+#[tokio::test]
+async fn every_page_route_of_the_template_reaches_a_handler_of_its_function() {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use shared::testing::TestApp;
+
+    const UNROUTED: &str = "x-unrouted";
+    async fn unrouted() -> axum::response::Response {
+        (StatusCode::IM_A_TEAPOT, [(UNROUTED, "1")]).into_response()
+    }
+    for route in
+        ApiRoute::all(&template()).iter().filter(|route| route.segments.first().map(String::as_str) != Some("api"))
+    {
+        let path: Vec<&str> = route
+            .segments
+            .iter()
+            .map(|segment| match segment.as_str() {
+                "{proxy+}" => "x",
+                "{code}" => "ABCD-EFGH",
+                segment if segment.starts_with('{') => "r-1",
+                segment => segment,
+            })
+            .collect();
+        let path = format!("/{}", path.join("/"));
+        if path == "/health" {
+            continue; // every function answers it (shared::lambda::api)
+        }
+        if let Some(prefix) = path.strip_suffix("/x").filter(|_| route.segments.last().is_some_and(|s| s == "{proxy+}"))
+        {
+            // A greedy route stands for the pages below it: PAGES probes them one by one.
+            let covered = PAGES.iter().any(|(_, page, binary)| {
+                *binary == route.binary && page.starts_with(&format!("{prefix}/")) && page.len() > prefix.len() + 1
+            });
+            assert!(covered, "PAGES probes a page of {} under {prefix}/", route.binary);
+            continue;
+        }
+        let router = match route.binary.as_str() {
+            "precheck" => precheck::router(),
+            "drafts" => drafts::router(),
+            "submit" => submit::router(),
+            "status" => status::router(),
+            "inbox" => inbox::router(),
+            "verify" => verify::router(),
+            // The login's routes are tested with its SAML identity provider (functions/login/tests).
+            "login" => continue,
+            other => panic!("{other} serves {path} but is not a page function"),
+        };
+        let method = if route.method == "ANY" { "GET" } else { route.method.as_str() };
+        let app = TestApp::new(router.fallback(unrouted).method_not_allowed_fallback(unrouted)).await;
+        let response = app.page_send(method, &path, &[("sec-fetch-site", "same-origin")], None).await;
+        assert!(response.headers.get(UNROUTED).is_none(), "{} does not serve {method} {path}", route.binary);
+    }
+}
+
 #[test]
 fn the_chain_runs_on_the_aws_adapters() {
     let env = emulator::fresh_resources(&[]);
