@@ -466,39 +466,6 @@ fn the_template_is_lint_clean() {
     }
 }
 
-/// The form, step by step, as a browser sends it (a session cookie, same-origin).
-const FORM: [(&str, &[(&str, &str)]); 4] = [
-    ("antragsteller", &[("applicant.role", "mother")]),
-    (
-        "mutter",
-        &[
-            ("mother.given_names", "Sophia"),
-            ("mother.family_name", "Beispiel"),
-            ("mother.birth_date.day", "2"),
-            ("mother.birth_date.month", "5"),
-            ("mother.birth_date.year", "1994"),
-            ("mother.birth_place", "Bremen"),
-            ("mother.address.street", "Am Markt"),
-            ("mother.address.house_number", "1"),
-            ("mother.address.postcode", "28195"),
-            ("mother.address.city", "Bremen"),
-        ],
-    ),
-    (
-        "kind",
-        &[
-            ("child.given_names", "Mia"),
-            ("child.family_name", "Beispiel"),
-            ("child.birth_date.day", "14"),
-            ("child.birth_date.month", "3"),
-            ("child.birth_date.year", "2021"),
-            ("child.born_abroad", "no"),
-            ("child.birth_place", "Cuxhaven"),
-        ],
-    ),
-    ("zustellung", &[("delivery", "download")]),
-];
-
 const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
 
 fn post_form(runtime: &Runtime, path: &str, cookie: &str, form: &[(&str, &str)]) -> (u16, String) {
@@ -583,7 +550,7 @@ fn every_function_does_its_work_with_the_policy_of_the_template_alone() {
 
     // Her form with the birth certificate Bremen asks for, then the submit button.
     let cookie = format!("session={}", runtime.login("mother"));
-    for (step, form) in FORM {
+    for (step, form) in shared::testing::FORM {
         let (status, next) = post_form(&runtime, &format!("/antrag/{step}"), &cookie, form);
         assert_eq!(status, 303, "DraftsFunction saves {step}: {next}");
     }
@@ -658,7 +625,7 @@ fn a_function_missing_one_permission_fails_where_aws_would() {
     let runtime = runtime_enforcing_iam(dir.path(), &["DraftsFunction=s3:PutObject", "InboxFunction=dynamodb:Query"]);
     subscribe_offices(&runtime);
     let cookie = format!("session={}", runtime.login("mother"));
-    for (step, form) in FORM {
+    for (step, form) in shared::testing::FORM {
         assert_eq!(post_form(&runtime, &format!("/antrag/{step}"), &cookie, form).0, 303, "{step}");
     }
     let (status, page) = upload_birth_certificate(&runtime, "/antrag/nachweise", &cookie);

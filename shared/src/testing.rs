@@ -306,6 +306,39 @@ impl PageResponse {
     }
 }
 
+/// The citizen's form, step by step, as a browser posts it: the demo mother and child of Bremen.
+pub const FORM: [(&str, &[(&str, &str)]); 4] = [
+    ("antragsteller", &[("applicant.role", "mother")]),
+    (
+        "mutter",
+        &[
+            ("mother.given_names", "Sophia"),
+            ("mother.family_name", "Beispiel"),
+            ("mother.birth_date.day", "2"),
+            ("mother.birth_date.month", "5"),
+            ("mother.birth_date.year", "1994"),
+            ("mother.birth_place", "Bremen"),
+            ("mother.address.street", "Am Markt"),
+            ("mother.address.house_number", "1"),
+            ("mother.address.postcode", "28195"),
+            ("mother.address.city", "Bremen"),
+        ],
+    ),
+    (
+        "kind",
+        &[
+            ("child.given_names", "Mia"),
+            ("child.family_name", "Beispiel"),
+            ("child.birth_date.day", "14"),
+            ("child.birth_date.month", "3"),
+            ("child.birth_date.year", "2021"),
+            ("child.born_abroad", "no"),
+            ("child.birth_place", "Bremen"),
+        ],
+    ),
+    ("zustellung", &[("delivery", "download")]),
+];
+
 /// The cookie of a citizen signed in with `token`, as pages carry it.
 pub fn session(token: &str) -> String {
     format!("{}={token}", crate::web::SESSION_COOKIE)

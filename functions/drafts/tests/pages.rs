@@ -3,33 +3,14 @@
 
 use serde_json::{Value, json};
 use shared::ports::Clock;
-use shared::testing::{PageResponse, TestApp, session};
+use shared::testing::{FORM, PageResponse, TestApp, session};
 use shared::texts::{Lang, text};
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
 
-const APPLICANT: &[(&str, &str)] = &[("applicant.role", "mother")];
-const MOTHER: &[(&str, &str)] = &[
-    ("mother.given_names", "Sophia"),
-    ("mother.family_name", "Beispiel"),
-    ("mother.birth_date.day", "2"),
-    ("mother.birth_date.month", "5"),
-    ("mother.birth_date.year", "1994"),
-    ("mother.birth_place", "Bremen"),
-    ("mother.address.street", "Am Markt"),
-    ("mother.address.house_number", "1"),
-    ("mother.address.postcode", "28195"),
-    ("mother.address.city", "Bremen"),
-];
-const CHILD: &[(&str, &str)] = &[
-    ("child.given_names", "Mia"),
-    ("child.family_name", "Beispiel"),
-    ("child.birth_date.day", "14"),
-    ("child.birth_date.month", "3"),
-    ("child.birth_date.year", "2021"),
-    ("child.born_abroad", "no"),
-    ("child.birth_place", "Bremen"),
-];
-const DELIVERY: &[(&str, &str)] = &[("delivery", "download")];
+const APPLICANT: &[(&str, &str)] = FORM[0].1;
+const MOTHER: &[(&str, &str)] = FORM[1].1;
+const CHILD: &[(&str, &str)] = FORM[2].1;
+const DELIVERY: &[(&str, &str)] = FORM[3].1;
 
 fn with(form: &[(&'static str, &'static str)], name: &str, value: &'static str) -> Vec<(&'static str, &'static str)> {
     form.iter().map(|(n, v)| (*n, if *n == name { value } else { *v })).collect()

@@ -6,46 +6,14 @@ use std::time::Duration as StdDuration;
 use serde_json::json;
 use shared::ports::QueueName;
 use shared::records;
-use shared::testing::{PageResponse, TestApp, session};
-
-const STEPS: [(&str, &[(&str, &str)]); 4] = [
-    ("antragsteller", &[("applicant.role", "mother")]),
-    (
-        "mutter",
-        &[
-            ("mother.given_names", "Sophia"),
-            ("mother.family_name", "Beispiel"),
-            ("mother.birth_date.day", "2"),
-            ("mother.birth_date.month", "5"),
-            ("mother.birth_date.year", "1994"),
-            ("mother.birth_place", "Bremen"),
-            ("mother.address.street", "Am Markt"),
-            ("mother.address.house_number", "1"),
-            ("mother.address.postcode", "28195"),
-            ("mother.address.city", "Bremen"),
-        ],
-    ),
-    (
-        "kind",
-        &[
-            ("child.given_names", "Mia"),
-            ("child.family_name", "Beispiel"),
-            ("child.birth_date.day", "14"),
-            ("child.birth_date.month", "3"),
-            ("child.birth_date.year", "2021"),
-            ("child.born_abroad", "no"),
-            ("child.birth_place", "Bremen"),
-        ],
-    ),
-    ("zustellung", &[("delivery", "download")]),
-];
+use shared::testing::{FORM, PageResponse, TestApp, session};
 
 async fn app() -> TestApp {
     TestApp::new(submit::router().merge(drafts::router())).await
 }
 
 async fn fill_in(app: &TestApp, cookie: &str) {
-    for (step, form) in STEPS {
+    for (step, form) in FORM {
         let saved = app.page_post(&format!("/antrag/{step}"), cookie, form).await;
         assert_eq!(saved.status, 303, "{step}: {}", saved.html);
     }
