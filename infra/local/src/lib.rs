@@ -39,6 +39,20 @@ use xfamilie::XFamilieStep;
 
 use dev_idp::DevIdentityProvider;
 
+/// How an operator's command ends: its message on stdout, or its refusal on stderr.
+fn report(result: Result<String, String>) -> std::process::ExitCode {
+    match result {
+        Ok(message) => {
+            println!("{message}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// A function of `/api/v1` by its name in `template.yaml`, with its documented operations.
 pub type ApiFunction = (&'static str, fn() -> OpenApiRouter<Services>);
 

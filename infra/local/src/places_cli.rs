@@ -23,16 +23,7 @@ pub async fn run(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match result {
-        Ok(message) => {
-            println!("{message}");
-            ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("{message}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::report(result)
 }
 
 async fn show() -> Result<String, String> {

@@ -24,16 +24,7 @@ pub async fn run(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match save(mode, Path::new(file)).await {
-        Ok(message) => {
-            println!("{message}");
-            ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("{message}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::report(save(mode, Path::new(file)).await)
 }
 
 async fn save(mode: Mode, file: &Path) -> Result<String, String> {
