@@ -30,11 +30,19 @@ pub trait JwksSource: Send + Sync {
     async fn fetch(&self, url: &str) -> Result<JwkSet, JwksError>;
 }
 
-/// Key sets by URL, with when each was fetched.
+/// Key sets by URL, with when each was fetched and last asked for.
 pub struct JwksCache {
     source: Arc<dyn JwksSource>,
     clock: Arc<dyn Clock>,
-    fetched: Mutex<HashMap<String, (OffsetDateTime, JwkSet)>>,
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+#[derive(Clone, Default)]
+struct Entry {
+    /// The last set fetched, and when.
+    keys: Option<(OffsetDateTime, JwkSet)>,
+    /// The last fetch tried, whether it worked or not.
+    attempted_at: Option<OffsetDateTime>,
 }
 
 impl std::fmt::Debug for JwksCache {
@@ -45,34 +53,54 @@ impl std::fmt::Debug for JwksCache {
 
 impl JwksCache {
     pub fn new(source: Arc<dyn JwksSource>, clock: Arc<dyn Clock>) -> Self {
-        Self { source, clock, fetched: Mutex::new(HashMap::new()) }
+        Self { source, clock, entries: Mutex::new(HashMap::new()) }
     }
 
-    fn cached(&self, url: &str) -> Option<(OffsetDateTime, JwkSet)> {
-        self.fetched.lock().expect("key cache lock").get(url).cloned()
+    fn entry(&self, url: &str) -> Entry {
+        self.entries.lock().expect("key cache lock").get(url).cloned().unwrap_or_default()
     }
 
+    fn tried_lately(&self, entry: &Entry) -> bool {
+        entry.attempted_at.is_some_and(|at| self.clock.now() - at < REFETCH_INTERVAL)
+    }
+
+    /// One fetch of `url`, remembered whether it works or not.
     async fn fetch(&self, url: &str) -> Result<JwkSet, JwksError> {
+        let now = self.clock.now();
+        self.entries.lock().expect("key cache lock").entry(url.to_owned()).or_default().attempted_at = Some(now);
         let keys = self.source.fetch(url).await?;
-        self.fetched.lock().expect("key cache lock").insert(url.to_owned(), (self.clock.now(), keys.clone()));
+        self.entries.lock().expect("key cache lock").entry(url.to_owned()).or_default().keys =
+            Some((now, keys.clone()));
         Ok(keys)
     }
 
-    /// The keys of `url`: cached while they live, else fetched.
+    /// The keys of `url`: cached while they live, else fetched. While the provider does not
+    /// answer, the last keys it gave stay in use, and it is asked at most once a minute.
     pub async fn keys(&self, url: &str) -> Result<JwkSet, JwksError> {
-        match self.cached(url) {
+        let entry = self.entry(url);
+        match entry.keys {
             Some((fetched_at, keys)) if self.clock.now() - fetched_at < KEYS_LIFETIME => Ok(keys),
-            _ => self.fetch(url).await,
+            Some((_, keys)) if self.tried_lately(&entry) => Ok(keys),
+            stale => match self.fetch(url).await {
+                Ok(keys) => Ok(keys),
+                Err(error) => match stale {
+                    Some((_, keys)) => {
+                        tracing::warn!(%error, "identity provider keys not renewed; the last ones stay in use");
+                        Ok(keys)
+                    }
+                    None => Err(error),
+                },
+            },
         }
     }
 
     /// The keys of `url` fetched again, because a token names a key the cached set lacks; `None`
-    /// when they were fetched less than [`REFETCH_INTERVAL`] ago.
+    /// when they were asked for less than [`REFETCH_INTERVAL`] ago.
     pub async fn refetch(&self, url: &str) -> Result<Option<JwkSet>, JwksError> {
-        match self.cached(url) {
-            Some((fetched_at, _)) if self.clock.now() - fetched_at < REFETCH_INTERVAL => Ok(None),
-            _ => self.fetch(url).await.map(Some),
+        if self.tried_lately(&self.entry(url)) {
+            return Ok(None);
         }
+        self.fetch(url).await.map(Some)
     }
 
     /// Verifies `token` with the keys of `url`; a token with a key the cached set lacks makes
@@ -163,15 +191,16 @@ mod tests {
 
     /// A provider's key endpoint: whatever set it publishes now, with the fetches counted.
     struct Provider {
-        published: Mutex<JwkSet>,
+        published: Mutex<Option<JwkSet>>,
         fetches: AtomicUsize,
     }
 
     #[async_trait]
     impl JwksSource for Provider {
-        async fn fetch(&self, _url: &str) -> Result<JwkSet, JwksError> {
+        async fn fetch(&self, url: &str) -> Result<JwkSet, JwksError> {
             self.fetches.fetch_add(1, Ordering::SeqCst);
-            Ok(self.published.lock().unwrap().clone())
+            let down = || JwksError { url: url.into(), reason: "HTTP 503".into() };
+            self.published.lock().unwrap().clone().ok_or_else(down)
         }
     }
 
@@ -185,7 +214,7 @@ mod tests {
     async fn a_rotated_key_counts_at_once_and_unknown_keys_fetch_at_most_once_a_minute() {
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
         let (old, new) = (SigningKey::generate().unwrap(), SigningKey::generate().unwrap());
-        let provider = Arc::new(Provider { published: Mutex::new(old.jwks()), fetches: AtomicUsize::new(0) });
+        let provider = Arc::new(Provider { published: Mutex::new(Some(old.jwks())), fetches: AtomicUsize::new(0) });
         let issuer = FetchedIssuer {
             issuer: ISSUER.into(),
             audience: "sorgeregister".into(),
@@ -202,7 +231,7 @@ mod tests {
 
         // The provider rotates: a token with the new key makes one fetch and is accepted.
         clock.advance(Duration::minutes(2));
-        *provider.published.lock().unwrap() = new.jwks();
+        *provider.published.lock().unwrap() = Some(new.jwks());
         assert!(verifier.verify(&token(&new)).await.is_ok(), "a rotated key counts at once");
         assert_eq!(fetches(), 2);
 
@@ -218,5 +247,14 @@ mod tests {
 
         // The retired key is gone once its set was fetched again.
         assert_eq!(verifier.verify(&token(&old)).await, Err(AuthError::UnknownKey));
+
+        // The provider goes down: the keys it gave last stay in use, and it is asked once a minute.
+        *provider.published.lock().unwrap() = None;
+        clock.advance(KEYS_LIFETIME + Duration::minutes(1));
+        for _ in 0..5 {
+            assert!(verifier.verify(&token(&new)).await.is_ok(), "the last keys still verify");
+            assert_eq!(verifier.verify(&token(&stranger)).await, Err(AuthError::UnknownKey));
+        }
+        assert_eq!(fetches(), 4, "one try while the provider is down");
     }
 }
