@@ -155,6 +155,9 @@ pub fn check_document_key(key: &str) -> Result<(), DocumentError> {
     if key.split('/').all(plain) { Ok(()) } else { Err(DocumentError::InvalidKey) }
 }
 
+/// How long a download link lasts: long enough to follow it at once, too short to pass on.
+pub const DOWNLOAD_LINK_LIFETIME: time::Duration = time::Duration::seconds(60);
+
 #[async_trait]
 pub trait DocumentStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), DocumentError>;

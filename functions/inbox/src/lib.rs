@@ -25,7 +25,7 @@ use shared::domain::values::{LongText, PersonName, Problem};
 use shared::http::{ApiError, JsonBody, StaffCall};
 use shared::input::FieldErrors;
 use shared::openapi::{FileBytes, tag};
-use shared::ports::{QueueName, StoreError};
+use shared::ports::{DOWNLOAD_LINK_LIFETIME, QueueName, StoreError};
 use shared::records::{self, Audit, Versioned};
 use shared::services::Services;
 use shared::steps::hand_on;
@@ -437,10 +437,22 @@ async fn office_document(call: &StaffCall, id: &str, which: OfficeDocument) -> R
         OfficeDocument::AntragXml => (documents.antrag_xml, "application/xml"),
         OfficeDocument::AuskunftXml => (documents.auskunft_xml, "application/xml"),
         OfficeDocument::AntragPdf => (documents.antrag_pdf, "application/pdf"),
-        OfficeDocument::Upload(kind) => match documents.uploads.into_iter().find(|u| u.kind == kind) {
-            Some(upload) => (Some(upload.key), upload.file_type.content_type()),
-            None => (None, ""),
-        },
+        // Her proofs may be as large as Lambda's whole payload: a short-lived link to them, as
+        // the mother's certificate.
+        OfficeDocument::Upload(kind) => {
+            let Some(upload) = documents.uploads.into_iter().find(|u| u.kind == kind) else {
+                return Err(call.not_found());
+            };
+            let name = format!("{}.{}", kind.code(), upload.file_type.extension());
+            let link = call.services.documents.download_link(&upload.key, &name, DOWNLOAD_LINK_LIFETIME).await;
+            let link = link.map_err(|error| {
+                tracing::error!(%error, "download link failed");
+                ApiError::internal(call.lang)
+            })?;
+            let mut response = (StatusCode::FOUND, [(header::LOCATION, link)]).into_response();
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return Ok(response);
+        }
         // No certificate yet, or none to post: the request exists, the letter does not (yet).
         OfficeDocument::LetterPdf => match documents.letter_pdf {
             Some(key) => (Some(key), "application/pdf"),
@@ -488,8 +500,8 @@ async fn document(call: StaffCall, Path((id, name)): Path<(String, String)>) -> 
 #[utoipa::path(get, operation_id = "getUploadedDocument", path = "/api/v1/staff/requests/{id}/nachweise/{kind}", tag = tag::OFFICE,
     security(("staff" = []), ("machine" = [])),
     params(("id" = String, Path), ("kind" = DocumentKind, Path)),
-    responses((status = 200, description = "The file as she uploaded it.",
-        content((FileBytes = "application/pdf"), (FileBytes = "image/jpeg"), (FileBytes = "image/png")))))]
+    responses((status = 302, description = "A link to the file as she uploaded it, valid for 60 seconds (on AWS a \
+        presigned S3 URL).", headers(("Location" = String, description = "The link.")))))]
 async fn uploaded(call: StaffCall, Path((id, kind)): Path<(String, String)>) -> Result<Response, ApiError> {
     let Some(kind) = DocumentKind::parse(&kind) else { return Err(call.not_found()) };
     office_document(&call, &id, OfficeDocument::Upload(kind)).await

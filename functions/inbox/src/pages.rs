@@ -446,6 +446,9 @@ async fn write(StaffPage { call, page }: StaffPage, Path(id): Path<String>, form
 async fn download(StaffPage { call, .. }: StaffPage, Path((id, name)): Path<(String, String)>) -> PageResult {
     let which = OfficeDocument::parse(&name).ok_or_else(PageError::not_found)?;
     let mut response = office_document(&call, &id, which).await?;
-    response.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
+    // Her proofs come as a link, which names the file itself.
+    if response.status().is_success() {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
+    }
     Ok(response)
 }

@@ -262,9 +262,10 @@ async fn messages_go_both_ways_and_a_document_asked_for_reaches_the_office() {
     assert!(office.text().contains(&format!("href=\"{detail}/dokumente/nachweis-geburtsurkunde\"")));
     assert!(office.text().contains("urkunde.png"));
     let file = app.page_get(&format!("{detail}/dokumente/nachweis-geburtsurkunde"), &bremen).await;
-    assert_eq!(file.status, 200);
-    assert_eq!(file.headers["content-type"], "image/png");
-    assert_eq!(file.headers["content-disposition"], "attachment");
+    assert_eq!(file.status, 302, "her proof comes as a short-lived link, as on S3");
+    let link = file.location().expect("a link");
+    assert!(link.starts_with("/documents/") && link.contains("name=geburtsurkunde.png"), "{link}");
+    assert_eq!(file.headers["cache-control"], "no-store");
     let berlin = session(&app.staff("jugendamt-berlin"));
     assert_eq!(app.page_get(&format!("{detail}/dokumente/nachweis-geburtsurkunde"), &berlin).await.status, 404);
 

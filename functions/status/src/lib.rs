@@ -9,11 +9,11 @@ use serde::Serialize;
 use shared::domain::request::{Request, Status};
 use shared::http::{ApiError, CitizenCall, OfficeContact};
 use shared::openapi::tag;
-use shared::ports::DocumentError;
+use shared::ports::{DOWNLOAD_LINK_LIFETIME, DocumentError};
 use shared::records;
 use shared::services::Services;
 use shared::texts::text;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -34,7 +34,6 @@ pub fn router() -> Router<Services> {
 }
 
 /// How long a download link works: long enough to follow the redirect, too short to pass on.
-const DOWNLOAD_LINK_LIFETIME: Duration = Duration::seconds(60);
 
 /// The citizen's own request; someone else's is answered like a missing one, so its existence
 /// is not disclosed.
