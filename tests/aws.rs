@@ -730,6 +730,18 @@ fn the_template_is_operable() {
     let rule = &template["Rules"]["ProdHasAlarmAddress"];
     assert!(serde_yaml::to_string(rule).unwrap().contains("AlarmEmail"), "prod needs an alarm address");
 
+    // With a domain of its own every address is known at the first deploy: the certificate's
+    // links and the SAML entity id (PUBLIC_BASE_URL), and the citizen issuer the authorizer checks.
+    let resources = &template["Resources"];
+    assert_eq!(resources["ApiDomain"]["Condition"].as_str(), Some("HasDomain"));
+    assert_eq!(resources["ApiDomainMapping"]["Condition"].as_str(), Some("HasDomain"));
+    for function in ["LoginFunction", "CertificateFunction"] {
+        let env = serde_yaml::to_string(&resources[function]["Properties"]["Environment"]).unwrap();
+        assert!(env.contains("https://${DomainName}"), "{function}'s PUBLIC_BASE_URL derives from DomainName");
+    }
+    let authorizer = serde_yaml::to_string(&resources["HttpApi"]["Properties"]["Auth"]).unwrap();
+    assert!(authorizer.contains("https://${DomainName}/saml"), "the citizen issuer derives from DomainName");
+
     let routes: Vec<String> = ApiRoute::all(&template)
         .iter()
         .map(|route| format!("{} /{}", route.method, route.segments.join("/")))
