@@ -240,7 +240,10 @@ impl Functions {
         Ok(Functions { shared: shared.clone(), own })
     }
 
+    /// The services of `function` (a logical id of template.yaml). A name that is not one would
+    /// quietly run on the runtime's own identity and void the IAM test, so it is refused.
     fn of(&self, function: &str) -> Services {
+        assert!(aws::FUNCTIONS.contains(&function), "{function} is not a function of template.yaml");
         self.own.get(function).unwrap_or(&self.shared).clone()
     }
 }
