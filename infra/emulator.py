@@ -11,9 +11,10 @@ tables, queues and bucket of template.yaml, created from the template itself.
                                          the policy template.yaml gives it (less the actions
                                          named); prints FUNCTION_IDENTITIES for the runtime
 
-With EMULATOR_IAM=1 the server enforces IAM (infra/moto_iam.py): every request is checked
-against the policies of the identity that signed it, DynamoDB per table, index and
-transaction item as on AWS. Use a state directory of its own (EMULATOR_STATE_DIR) for it.
+The server (infra/emulator_server.py) checks browser uploads (S3 POST policies) as S3 does.
+With EMULATOR_IAM=1 it also enforces IAM: every request is checked against the policies of
+the identity that signed it, DynamoDB per table, index and transaction item, Secrets Manager
+per secret, as on AWS. Use a state directory of its own (EMULATOR_STATE_DIR) for it.
 
 The environment is printed as KEY=VALUE lines: the standard AWS_* variables pointing the SDK at
 moto, and the variables template.yaml sets for every function (Globals), with the same values
@@ -341,10 +342,7 @@ def start():
     endpoint = f"http://127.0.0.1:{port}"
     log = open(STATE / "moto.log", "ab")
     (STATE / "admin.json").unlink(missing_ok=True)
-    if IAM:
-        command = [sys.executable, str(ROOT / "infra/moto_iam.py"), str(port), str(STATE)]
-    else:
-        command = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    command = [sys.executable, str(ROOT / "infra/emulator_server.py"), str(port), str(STATE)] + (["--iam"] if IAM else [])
     process = subprocess.Popen(
         command,
         stdin=subprocess.DEVNULL,

@@ -284,7 +284,8 @@ const PAGES: &[(&str, &str, &str)] = &[
     ("GET", "/antraege/r-1", "status"),
     ("GET", "/antraege/r-1/bescheinigung", "status"),
     ("POST", "/antraege/r-1/nachricht", "status"),
-    ("POST", "/antraege/r-1/nachweise", "status"),
+    ("GET", "/antraege/r-1/nachweise", "status"),
+    ("GET", "/antrag/nachweise/eingang", "drafts"),
     ("GET", "/amt", "inbox"),
     ("GET", "/amt/antraege/r-1", "inbox"),
     ("POST", "/amt/antraege/r-1/entscheidung", "inbox"),
@@ -477,21 +478,11 @@ fn post_form(runtime: &Runtime, path: &str, cookie: &str, form: &[(&str, &str)])
     (status, location.unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned()))
 }
 
-/// Sends the birth certificate from a page's file field (the form's or her status page's).
-fn upload_birth_certificate(runtime: &Runtime, path: &str, cookie: &str) -> (u16, String) {
-    let mut body = b"--grenze\r\nContent-Disposition: form-data; name=\"upload.geburtsurkunde\"; \
-        filename=\"urkunde.png\"\r\nContent-Type: image/png\r\n\r\n"
-        .to_vec();
-    body.extend_from_slice(PNG);
-    body.extend_from_slice(b"\r\n--grenze--\r\n");
-    let headers = [
-        ("cookie", cookie),
-        ("sec-fetch-site", "same-origin"),
-        ("content-type", "multipart/form-data; boundary=grenze"),
-    ];
-    let (status, headers, body) = runtime.exchange("POST", path, &headers, body);
-    let location = headers.into_iter().find(|(k, _)| k == "location").map(|(_, v)| v);
-    (status, location.unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned()))
+/// A phone photo of the birth certificate: a 9 MB JPEG, more than a Lambda request can carry.
+fn photo() -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0];
+    bytes.resize(9_000_000, 0x5A);
+    bytes
 }
 
 /// The file behind a document link of the staff API: a redirect to a presigned S3 URL, signed
@@ -565,8 +556,15 @@ fn every_function_does_its_work_with_the_policy_of_the_template_alone() {
         let (status, next) = post_form(&runtime, &format!("/antrag/{step}"), &cookie, form);
         assert_eq!(status, 303, "DraftsFunction saves {step}: {next}");
     }
-    let stored = upload_birth_certificate(&runtime, "/antrag/nachweise", &cookie);
-    assert_eq!(stored, (303, "/antrag/pruefen".into()), "DraftsFunction stores it");
+    let (status, headers, page) = runtime.exchange("GET", "/antrag/nachweise", &[("cookie", &cookie)], Vec::new());
+    assert_eq!(status, 200);
+    let form = &shared::testing::upload_forms(&String::from_utf8(page).unwrap())[0];
+    let s3 = form.action.rsplit_once('/').expect("a bucket URL").0;
+    assert!(s3.starts_with("http://127.0.0.1:"), "the form posts to S3 (moto): {}", form.action);
+    let csp = headers.iter().find(|(k, _)| k == "content-security-policy").map(|(_, v)| v.as_str()).unwrap();
+    assert!(csp.contains(&format!("form-action 'self' {s3};")), "the page may post there: {csp}");
+    let stored = runtime.upload("/antrag/nachweise", &cookie, &photo());
+    assert_eq!(stored, (303, "/antrag/pruefen".into()), "S3 takes it as DraftsFunction signed; it keeps it");
     let (status, _, check) = runtime.exchange("GET", "/antrag/pruefen", &[("cookie", &cookie)], Vec::new());
     assert_eq!(status, 200);
     let check = String::from_utf8(check).unwrap();
@@ -595,7 +593,7 @@ fn every_function_does_its_work_with_the_policy_of_the_template_alone() {
     let detail = runtime.get(&format!("/api/v1/staff/requests/{id}"), Some(&bremen));
     assert_eq!(detail.status, 200, "{}", detail.body);
     let upload = detail.body["documents"]["uploads"][0]["url"].as_str().expect("her upload").to_owned();
-    assert_eq!(follow(&runtime, &upload, &bremen), PNG, "InboxFunction links to her upload");
+    assert!(follow(&runtime, &upload, &bremen) == photo(), "InboxFunction links to her upload");
 
     // A request the register check sends to review (the register has an entry): the office asks
     // for the birth certificate, she sends it from her status page, the office reads it and issues.
@@ -616,7 +614,7 @@ fn every_function_does_its_work_with_the_policy_of_the_template_alone() {
     let ask = json!({"text": "Bitte senden Sie uns die Geburtsurkunde.", "asks_for": "geburtsurkunde"});
     let asked = runtime.send("POST", &format!("/api/v1/staff/requests/{id}/messages"), Some(&staff), Some(&ask));
     assert_eq!(asked.status, 201, "InboxFunction asks: {}", asked.body);
-    let sent = upload_birth_certificate(&runtime, &format!("/antraege/{id}/nachweise"), &cookie);
+    let sent = runtime.upload(&format!("/antraege/{id}"), &cookie, PNG);
     assert_eq!(sent.0, 303, "StatusFunction stores what the office asked for: {}", sent.1);
     let detail = runtime.get(&format!("/api/v1/staff/requests/{id}"), Some(&staff));
     let upload = detail.body["documents"]["uploads"][0]["url"].as_str().expect("her upload").to_owned();
@@ -638,10 +636,35 @@ fn a_function_missing_one_permission_fails_where_aws_would() {
     for (step, form) in shared::testing::FORM {
         assert_eq!(post_form(&runtime, &format!("/antrag/{step}"), &cookie, form).0, 303, "{step}");
     }
-    let (status, page) = upload_birth_certificate(&runtime, "/antrag/nachweise", &cookie);
-    assert!(status >= 500, "an upload without s3:PutObject fails: {status} {page}");
+    let (status, page) = runtime.upload("/antrag/nachweise", &cookie, PNG);
+    assert_eq!(status, 403, "S3 refuses a post signed by a function without s3:PutObject: {page}");
+    assert!(page.contains("AccessDenied"), "{page}");
     let inbox = runtime.get("/api/v1/staff/requests", Some(&runtime.login("staff-bremen")));
     assert!(inbox.status >= 500, "an inbox without dynamodb:Query fails: {}", inbox.status);
+}
+
+/// Secrets Manager decided per secret, as on AWS (moto alone checks only the action): the login
+/// keeps its keys under its stage's prefix and reaches no other secret.
+#[tokio::test]
+async fn the_login_reaches_the_secrets_of_its_stage_only() {
+    use shared::aws::{AccessKey, SecretsManagerStore};
+    use shared::ports::{Ids, RandomIds, SecretStore};
+    let env = emulator::fresh_resources_enforcing_iam(&[]);
+    let identities: HashMap<String, AccessKey> = serde_json::from_str(&env["FUNCTION_IDENTITIES"]).unwrap();
+    let login = &identities["LoginFunction"];
+    let mut as_login = env.clone();
+    as_login.insert("AWS_ACCESS_KEY_ID".into(), login.access_key_id.clone());
+    as_login.insert("AWS_SECRET_ACCESS_KEY".into(), login.secret_access_key.clone());
+    let config = emulator::sdk_config(&as_login).await;
+    // A fresh name per run: the server keeps secrets for its lifetime.
+    let name = format!("saml-sp-keys-{}", RandomIds.new_id());
+    let make = || Ok(b"keys".to_vec());
+    let own = SecretsManagerStore::new(&config, "sorgeregister/dev/");
+    assert_eq!(own.get_or_create(&name, &make).await.expect("its own stage's secret"), b"keys");
+    assert_eq!(own.get_or_create(&name, &make).await.expect("read again"), b"keys");
+    let other = SecretsManagerStore::new(&config, "sorgeregister/prod/").get_or_create(&name, &make).await;
+    let refused = format!("{:?}", other.expect_err("another stage's secret is refused"));
+    assert!(refused.contains("not authorized") || refused.contains("AccessDenied"), "{refused}");
 }
 
 /// An operator's `tenant add` on AWS writes that tenant and nothing else: no demo offices.

@@ -14,7 +14,7 @@ use shared::aws::{Adapters as AwsAdapters, Resources};
 use shared::embedded::{Database, FsDocumentStore, QueueSettings, SignedLink, SqliteQueue, SqliteStateStore};
 use shared::ports::{
     Clock, Condition, DocumentError, DocumentStore, Item, Key, ManualClock, Queue, QueueMessage, QueueName, RandomIds,
-    StateStore, StoreError, Write,
+    StateStore, StoreError, UploadForm, UploadTerms, Write,
 };
 use system_tests::emulator;
 use tempfile::TempDir;
@@ -37,6 +37,9 @@ struct Backend {
     reopen: Box<dyn Fn() -> Adapters + Send + Sync>,
     /// Where a download link leads: its lifetime and the document it serves (`None`: refused).
     follow_link: Box<dyn Fn(&str) -> (Duration, Option<Vec<u8>>) + Send + Sync>,
+    /// A browser's post of an upload form with a file: the status and where it is sent (the
+    /// `Location`), or the body of a refusal.
+    post_form: Box<dyn Fn(&UploadForm, &[u8]) -> (u16, String) + Send + Sync>,
     /// SQS on moto keeps real time: the checks' time passes this many times faster there.
     real_time_divisor: Option<u32>,
     // Declared last, so the adapters are dropped before their files are removed.
@@ -112,6 +115,20 @@ async fn embedded() -> Backend {
             (lifetime, bytes)
         }
     };
+    // Forms post to the runtime's `POST /documents`, which hands them to the store like this.
+    let post_form = {
+        let documents = documents.clone();
+        move |form: &UploadForm, file: &[u8]| {
+            assert_eq!(form.action, "/documents");
+            let received = tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(documents.receive_upload(&form.fields, file.to_vec()))
+            });
+            match received.expect("the store works") {
+                Ok(next) => (303, next.unwrap_or_default()),
+                Err(refusal) => (refusal.code().1, refusal.code().0.to_owned()),
+            }
+        }
+    };
     Backend {
         store,
         queue,
@@ -119,6 +136,7 @@ async fn embedded() -> Backend {
         clock,
         reopen: Box::new(reopen),
         follow_link: Box::new(follow_link),
+        post_form: Box::new(post_form),
         real_time_divisor: None,
         _dir: Some(dir),
     }
@@ -151,6 +169,17 @@ async fn aws() -> Backend {
         let mut response = ureq::get(url).call().expect("download");
         (Duration::seconds(seconds), Some(response.body_mut().read_to_vec().expect("body")))
     };
+    // A browser's post to S3 (moto, which the emulator's server makes check policies as S3).
+    let post_form = |form: &UploadForm, file: &[u8]| {
+        let (content_type, body) = shared::testing::upload_body(form, "urkunde.pdf", file);
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+        let request = ureq::http::Request::post(&form.action).header("content-type", content_type).body(body).unwrap();
+        let mut response = agent.run(request).expect("S3 answers");
+        let location = response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let status = response.status().as_u16();
+        (status, location.unwrap_or_else(|| response.body_mut().read_to_string().unwrap_or_default()))
+    };
     Backend {
         store,
         queue,
@@ -158,6 +187,7 @@ async fn aws() -> Backend {
         clock,
         reopen: Box::new(open),
         follow_link: Box::new(follow_link),
+        post_form: Box::new(post_form),
         real_time_divisor: Some(AWS_TIME_DIVISOR),
         _dir: None,
     }
@@ -183,6 +213,7 @@ conformance!(embedded:
     embedded_documents => check_documents,
     embedded_durability => check_durability,
     embedded_download_links => check_download_links,
+    embedded_upload_forms => check_upload_forms,
 );
 
 conformance!(aws:
@@ -194,6 +225,7 @@ conformance!(aws:
     aws_documents => check_documents,
     aws_durability => check_durability,
     aws_download_links => check_download_links,
+    aws_upload_forms => check_upload_forms,
 );
 
 fn put(item: Item, condition: Condition) -> Write {
@@ -505,6 +537,43 @@ async fn check_download_links(b: &Backend) {
         let link = b.documents.download_link(bad, "x.pdf", Duration::seconds(60)).await;
         assert!(matches!(link, Err(DocumentError::InvalidKey)), "link to {bad:?}: {link:?}");
     }
+}
+
+/// A form lets a browser store one file under the key it fixes, within its size range and its
+/// lifetime, and sends it on to the page it names; a form changed in the browser stores nothing.
+async fn check_upload_forms(b: &Backend) {
+    let terms = UploadTerms {
+        key: "incoming/0f3a9c".into(),
+        content_type: "application/octet-stream".into(),
+        max_bytes: 1000,
+        redirect: "http://127.0.0.1:9/antrag/nachweise/eingang?art=geburtsurkunde".into(),
+    };
+    let form = b.documents.upload_form(&terms, Duration::minutes(5)).await.expect("form");
+    assert_eq!(form.fields.last().map(|(name, _)| name.as_str()), Some("x-amz-signature"));
+    let (status, next) = (b.post_form)(&form, b"%PDF-1.7 hers");
+    assert_eq!(status, 303, "{next}");
+    assert!(next.starts_with("http://127.0.0.1:9/antrag/nachweise/eingang?art=geburtsurkunde&"), "{next}");
+    assert!(next.contains("key=incoming%2F0f3a9c"), "S3 names what it stored: {next}");
+    assert_eq!(b.documents.get("incoming/0f3a9c").await.expect("get").as_deref(), Some(&b"%PDF-1.7 hers"[..]));
+
+    let (status, refusal) = (b.post_form)(&form, &[b'x'; 1001]);
+    assert_eq!(status, 400, "beyond content-length-range: {refusal}");
+    assert!(refusal.contains("EntityTooLarge"), "{refusal}");
+    let mut elsewhere = form.clone();
+    elsewhere.fields.iter_mut().filter(|(name, _)| name == "key").for_each(|(_, key)| *key = "drafts/x.pdf".into());
+    let (status, refusal) = (b.post_form)(&elsewhere, b"%PDF-1.7 elsewhere");
+    assert_eq!(status, 403, "another key than the policy's: {refusal}");
+    let mut unsigned = form.clone();
+    unsigned.fields.push(("acl".into(), "public-read".into()));
+    assert_eq!((b.post_form)(&unsigned, b"%PDF").0, 403, "a field the policy does not cover");
+    assert_eq!(b.documents.get("drafts/x.pdf").await.expect("get"), None, "nothing stored");
+
+    let short = b.documents.upload_form(&terms, Duration::seconds(1)).await.expect("form");
+    b.pass_time(Duration::seconds(30)).await;
+    let (status, refusal) = (b.post_form)(&short, b"%PDF-1.7 late");
+    assert_eq!(status, 403, "an expired form: {refusal}");
+    let bad = UploadTerms { key: "../escape".into(), ..terms };
+    assert!(matches!(b.documents.upload_form(&bad, Duration::minutes(5)).await, Err(DocumentError::InvalidKey)));
 }
 
 /// The secret stores: made once on first use, the same value for every later reader (and for a

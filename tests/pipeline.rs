@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::json;
 use shared::domain::request::Status;
-use shared::ports::{DocumentError, DocumentStore, QueueName};
+use shared::ports::{DocumentError, DocumentStore, QueueName, UploadForm, UploadTerms};
 use system_tests::chain::{Chain, MAX_RECEIVES, handlers};
 use system_tests::pdftotext;
 use time::Duration;
@@ -169,6 +169,9 @@ impl DocumentStore for Unavailable {
         Err(DocumentError::Backend("injected outage".into()))
     }
     async fn download_link(&self, _: &str, _: &str, _: Duration) -> Result<String, DocumentError> {
+        Err(DocumentError::Backend("injected outage".into()))
+    }
+    async fn upload_form(&self, _: &UploadTerms, _: Duration) -> Result<UploadForm, DocumentError> {
         Err(DocumentError::Backend("injected outage".into()))
     }
 }

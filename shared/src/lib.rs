@@ -15,6 +15,7 @@
 //! - [`steps`]: the queue steps of the document chain and the one way to hand a request on.
 //! - [`web`]: what every function's pages share (layout, templates, session cookie, CSRF).
 //! - [`journey`]: the citizen's way through the pre-check and the form, shared by their pages.
+//! - [`upload_policy`]: browser uploads straight into the document store (S3 POST policies).
 
 pub mod auth;
 #[cfg(feature = "aws")]
@@ -37,5 +38,6 @@ pub mod steps;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod texts;
+pub mod upload_policy;
 pub mod web;
 pub mod xfamilie;

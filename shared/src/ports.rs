@@ -7,6 +7,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
+pub use crate::upload_policy::UploadTerms;
+
 /// The current time; injected so that expiry can be tested without waiting.
 pub trait Clock: Send + Sync {
     fn now(&self) -> OffsetDateTime;
@@ -166,6 +168,18 @@ pub trait DocumentStore: Send + Sync {
     /// A link to download the document, valid for `valid_for` (S3: a presigned URL; locally: a
     /// signed URL of the runtime).
     async fn download_link(&self, key: &str, file_name: &str, valid_for: Duration) -> Result<String, DocumentError>;
+    /// A form with which a browser stores one file under `terms.key` itself, valid for
+    /// `valid_for` (S3: a presigned POST; locally: the runtime's upload endpoint, which checks
+    /// the same signed policy).
+    async fn upload_form(&self, terms: &UploadTerms, valid_for: Duration) -> Result<UploadForm, DocumentError>;
+}
+
+/// A form that uploads one file straight into the document store: where it posts, and its
+/// hidden fields; the file follows them as the field `file`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UploadForm {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,9 +14,10 @@ use crate::auth::{PrincipalKind, SigningKey, TrustedIssuer, Verifier};
 use crate::domain::office::{AreaMunicipality, Office, PostalAddress};
 use crate::domain::places::Ags;
 use crate::embedded::{Database, FsDocumentStore, QueueSettings, SqliteQueue, SqliteStateStore};
-use crate::ports::{ManualClock, RandomIds};
+use crate::ports::{ManualClock, RandomIds, UploadForm};
 use crate::records;
 use crate::services::Services;
+use crate::upload_policy::Refusal;
 
 const ISSUER: &str = "urn:sorgeregister:test-idp";
 const CITIZEN_AUDIENCE: &str = "citizen";
@@ -27,6 +28,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     router: Router,
     key: SigningKey,
+    /// The document store as the runtime's `POST /documents` reaches it.
+    documents: Arc<FsDocumentStore>,
     _dir: tempfile::TempDir,
 }
 
@@ -86,9 +89,10 @@ impl TestApp {
             kind,
             keys: key.jwks(),
         };
+        let documents = Arc::new(FsDocumentStore::new(dir.path().join("documents"), clock.clone()));
         let services = Services::new(
             Arc::new(SqliteStateStore::new(database.clone(), clock.clone())),
-            Arc::new(FsDocumentStore::new(dir.path().join("documents"), clock.clone())),
+            documents.clone(),
             Arc::new(SqliteQueue::new(database, clock.clone(), Arc::new(RandomIds), QueueSettings::default())),
             clock.clone(),
             Arc::new(RandomIds),
@@ -100,7 +104,7 @@ impl TestApp {
             )),
         );
         let router = crate::http::contract_errors(router.with_state(services.clone()));
-        let app = TestApp { services, clock, router, key, _dir: dir };
+        let app = TestApp { services, clock, router, key, documents, _dir: dir };
         for office in offices() {
             app.put_office(&office).await;
         }
@@ -215,6 +219,14 @@ impl TestApp {
         (status, json)
     }
 
+    /// Posts `bytes` with one of a page's upload forms (see [`upload_forms`]) as a browser does,
+    /// to the local document store's endpoint; answers where the browser goes next.
+    pub async fn post_upload(&self, form: &UploadForm, bytes: &[u8]) -> Result<String, Refusal> {
+        assert_eq!(form.action, "/documents", "a form to the local document store");
+        let received = self.documents.receive_upload(&form.fields, bytes.to_vec()).await.expect("the store works");
+        received.map(|next| next.expect("the form names where to go"))
+    }
+
     /// A page as a browser asks for it, with `cookies` (`name=value; …`).
     pub async fn page_get(&self, uri: &str, cookies: &str) -> PageResponse {
         self.page_send("GET", uri, &[(header::COOKIE.as_str(), cookies)], None).await
@@ -304,6 +316,49 @@ impl PageResponse {
             .map(str::to_owned)
             .collect()
     }
+}
+
+/// The forms of a page that upload a file straight into the document store, as a browser
+/// would post them: the address and the hidden fields, in order (the file goes last).
+pub fn upload_forms(html: &str) -> Vec<UploadForm> {
+    let attribute = |tag: &str, name: &str| -> Option<String> {
+        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        let value = &tag[start..start + tag[start..].find('"')?];
+        Some(quick_xml::escape::unescape(value).expect("escaped as HTML").into_owned())
+    };
+    html.split("<form ")
+        .skip(1)
+        .filter_map(|form| form.split_once("</form>").map(|(inside, _)| inside))
+        .filter(|form| form.contains("enctype=\"multipart/form-data\""))
+        .map(|form| UploadForm {
+            action: attribute(form, "action").expect("a form has an action"),
+            fields: form
+                .split("<input ")
+                .skip(1)
+                .filter(|tag| tag.starts_with("type=\"hidden\""))
+                .filter_map(|tag| Some((attribute(tag, "name")?, attribute(tag, "value")?)))
+                .collect(),
+        })
+        .collect()
+}
+
+/// The body of an upload form's post with `bytes` as the file `file_name` (the file last, as S3
+/// requires), and its content type.
+pub fn upload_body(form: &UploadForm, file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----grenze7d3f";
+    let mut body = Vec::with_capacity(bytes.len() + 4096);
+    for (name, value) in &form.fields {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").bytes(),
+        );
+    }
+    body.extend(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+            .bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend(format!("\r\n--{boundary}--\r\n").bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 /// The citizen's form, step by step, as a browser posts it: the demo mother and child of Bremen.

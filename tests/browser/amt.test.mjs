@@ -130,7 +130,7 @@ for (const lang of LANGUAGES) {
       const mother = await (await signedIn(motherToken, width)).newPage();
       await mother.goto(`/antraege/${id}?lang=${lang}`);
       assert.ok((await mother.locator(".message__text").first().textContent()).includes("<b>{{7*7}}</b>"), "literally");
-      assert.equal(await mother.locator('input[type="file"][name="upload.geburtsurkunde"]').count(), 1);
+      assert.equal(await mother.locator('input[type="file"][name="file"]').count(), 1);
       await audit(mother, "status-messages");
       await mother.locator('form[action$="/nachricht"] button[type=submit]').click();
       await audit(mother, "status-message-error", { expectError: true });

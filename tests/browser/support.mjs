@@ -140,4 +140,10 @@ export const FILES = {
     ),
   },
   fakePdf: { name: "urkunde.pdf", mimeType: "application/pdf", buffer: Buffer.from("MZ this is no PDF") },
+  /** A phone photo of `size` bytes: a JPEG by its first bytes. */
+  jpeg: (size) => {
+    const buffer = Buffer.alloc(size, 0x5a);
+    Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00]).copy(buffer);
+    return { name: "foto.jpg", mimeType: "image/jpeg", buffer };
+  },
 };

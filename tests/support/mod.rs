@@ -99,6 +99,31 @@ impl Runtime {
         }
     }
 
+    /// Uploads `bytes` as her browser does without JavaScript, signed in with `cookie`: the first
+    /// upload form of the page at `page` posts the file to the document store (S3 on moto, or
+    /// the runtime's own `/documents`), which sends the browser back to a page of the runtime.
+    /// The status and `Location` of that page; or, where the store refuses, its status and body.
+    pub fn upload(&self, page: &str, cookie: &str, bytes: &[u8]) -> (u16, String) {
+        let (status, _, html) = self.exchange("GET", page, &[("cookie", cookie)], Vec::new());
+        assert_eq!(status, 200, "{page}");
+        let forms = shared::testing::upload_forms(&String::from_utf8_lossy(&html));
+        let form = forms.first().unwrap_or_else(|| panic!("{page} has an upload form"));
+        let (content_type, body) = shared::testing::upload_body(form, "urkunde.jpg", bytes);
+        let action =
+            if form.action.starts_with('/') { format!("{}{}", self.url, form.action) } else { form.action.clone() };
+        let request = ureq::http::Request::post(&action).header("content-type", content_type).body(body).unwrap();
+        let mut stored = self.agent.run(request).expect("the document store answers");
+        let location = stored.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let Some(back) = location.filter(|_| stored.status() == 303) else {
+            let body = stored.body_mut().read_to_string().unwrap_or_default();
+            return (stored.status().as_u16(), body);
+        };
+        let path = back.strip_prefix(&self.url).unwrap_or_else(|| panic!("back to the runtime: {back}"));
+        let (status, headers, body) = self.exchange("GET", path, &[("cookie", cookie)], Vec::new());
+        let location = headers.into_iter().find(|(k, _)| k == "location").map(|(_, v)| v);
+        (status, location.unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned()))
+    }
+
     /// Fetches raw bytes (documents) with the response headers.
     pub fn get_bytes(&self, path: &str, token: Option<&str>) -> (u16, Vec<(String, String)>, Vec<u8>) {
         let authorization = token.map(|token| format!("Bearer {token}"));

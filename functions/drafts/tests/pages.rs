@@ -2,9 +2,11 @@
 //! judged by the domain and saved as the draft; uploads where the office requires them.
 
 use serde_json::{Value, json};
+use shared::domain::upload::MAX_RECEIVED_BYTES;
 use shared::ports::Clock;
-use shared::testing::{FORM, PageResponse, TestApp, session};
+use shared::testing::{FORM, PageResponse, TestApp, session, upload_forms};
 use shared::texts::{Lang, text};
+use shared::upload_policy::Refusal;
 use time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
 
 const APPLICANT: &[(&str, &str)] = FORM[0].1;
@@ -52,24 +54,21 @@ async fn require_birth_certificate(app: &TestApp) {
     app.put_office(&bremen).await;
 }
 
-fn upload(cookie: &str, file_name: &str, bytes: &[u8]) -> ([(&'static str, String); 2], (&'static str, Vec<u8>)) {
-    let mut body = format!(
-        "--grenze\r\nContent-Disposition: form-data; name=\"upload.geburtsurkunde\"; filename=\"{file_name}\"\r\n\
-         Content-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(b"\r\n--grenze--\r\n");
-    (
-        [("cookie", cookie.to_owned()), ("sec-fetch-site", "same-origin".to_owned())],
-        ("multipart/form-data; boundary=grenze", body),
-    )
+/// Uploads `bytes` as her browser does without JavaScript: the page's form posts the file
+/// straight to the document store, which sends her back to the page that takes it.
+async fn send_upload(app: &TestApp, cookie: &str, bytes: &[u8]) -> PageResponse {
+    let page = app.page_get("/antrag/nachweise", cookie).await;
+    let form = upload_forms(&page.html).into_iter().next().expect("an upload form");
+    let back = app.post_upload(&form, bytes).await.expect("the store takes the post");
+    assert!(back.starts_with("/antrag/nachweise/eingang?art=geburtsurkunde"), "{back}");
+    app.page_get(&back, cookie).await
 }
 
-async fn send_upload(app: &TestApp, cookie: &str, file_name: &str, bytes: &[u8]) -> PageResponse {
-    let (headers, body) = upload(cookie, file_name, bytes);
-    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    app.page_send("POST", "/antrag/nachweise", &headers, Some(body)).await
+/// A JPEG of `size` bytes, as a phone takes it.
+fn jpeg(size: usize) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0];
+    bytes.resize(size, 0x5A);
+    bytes
 }
 
 #[tokio::test]
@@ -185,38 +184,79 @@ async fn documents_are_asked_where_the_office_requires_them_and_checked_by_conte
     assert_eq!(delivered.location(), Some("/antrag/nachweise"));
     let page = app.page_get("/antrag/nachweise", &cookie).await;
     assert!(page.text().contains("Schritt 5 von 5"));
-    assert!(page.text().contains("enctype=\"multipart/form-data\""));
+    let button = "<button class=\"button\" type=\"submit\">Datei hochladen<span class=\"visually-hidden\">: Geburtsurkunde des Kindes</span></button>";
+    assert!(page.text().contains(button), "{}", page.text());
 
     // A file input left empty, as browsers send it.
-    let nothing = send_upload(&app, &cookie, "", b"").await;
+    let nothing = send_upload(&app, &cookie, b"").await;
     assert_eq!(nothing.status, 422);
     assert!(nothing.text().contains("Bitte laden Sie die Datei hoch: Geburtsurkunde des Kindes."));
 
-    let renamed = send_upload(&app, &cookie, "urkunde.pdf", b"MZ\x90\x00 not a PDF at all").await;
+    let renamed = send_upload(&app, &cookie, b"MZ\x90\x00 an .exe renamed to urkunde.pdf").await;
     assert_eq!(renamed.status, 422);
     assert!(renamed.text().contains("ist kein PDF, JPEG oder PNG"));
-    let mut huge = b"%PDF-1.7\n".to_vec();
-    huge.resize(5 * 1024 * 1024 + 1, b' ');
-    let too_large = send_upload(&app, &cookie, "gross.pdf", &huge).await;
+    let too_large = send_upload(&app, &cookie, &jpeg(11_000_000)).await;
     assert_eq!(too_large.status, 422);
-    assert!(too_large.text().contains("ist zu groß"));
+    assert!(too_large.text().contains("ist zu groß. Sie darf höchstens 10 MB groß sein."));
+    assert_eq!(draft(&app).await["uploads"], json!([]), "nothing refused is kept");
 
-    let png = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
-    let stored = send_upload(&app, &cookie, "foto.jpeg", &png).await;
+    let photo = jpeg(9_000_000);
+    let stored = send_upload(&app, &cookie, &photo).await;
     assert_eq!(stored.location(), Some("/antrag/pruefen"));
     let uploads = draft(&app).await["uploads"].clone();
-    assert_eq!(uploads[0]["file_type"], "png", "the content decides, not the name");
-    assert_eq!(uploads[0]["file_name"], "foto.jpeg");
+    assert_eq!(uploads[0]["file_type"], "jpeg", "the content decides");
+    assert_eq!(uploads[0]["size"], 9_000_000);
+    assert_eq!(uploads[0]["file_name"], "Geburtsurkunde des Kindes.jpg");
     let key = uploads[0]["key"].as_str().unwrap();
-    assert_eq!(app.services.documents.get(key).await.unwrap().unwrap(), png);
+    assert!(app.services.documents.get(key).await.unwrap().unwrap() == photo, "stored as sent");
+    let incoming = shared::web::upload::incoming_key("sophia", "antrag/geburtsurkunde");
+    assert!(app.services.documents.get(&incoming).await.unwrap().is_none(), "the incoming copy is gone");
 
     let check = app.page_get("/antrag/pruefen", &cookie).await;
-    assert!(check.text().contains("foto.jpeg (1 KB)"));
+    assert!(check.text().contains("Geburtsurkunde des Kindes.jpg (8,6 MB)"), "{}", check.text());
 
     let removed = app.page_post("/antrag/nachweise/entfernen", &cookie, &[("kind", "geburtsurkunde")]).await;
     assert_eq!(removed.location(), Some("/antrag/nachweise"));
     assert!(app.services.documents.get(key).await.unwrap().is_none(), "the file is deleted");
     assert_eq!(app.page_get("/antrag", &cookie).await.location(), Some("/antrag/nachweise"));
+}
+
+/// The form a page gives her uploads her file to her key only, within its limit, for an hour
+/// at most; what she uploaded is taken by her alone, however often she returns.
+#[tokio::test]
+async fn an_upload_form_holds_for_her_file_only_and_not_for_long() {
+    let app = TestApp::new(drafts::router()).await;
+    require_birth_certificate(&app).await;
+    let (cookie, other) = (session(&app.mother()), session(&app.other_mother()));
+    for cookie in [&cookie, &other] {
+        for (step, form) in
+            [("antragsteller", APPLICANT), ("mutter", MOTHER), ("kind", CHILD), ("zustellung", DELIVERY)]
+        {
+            app.page_post(&format!("/antrag/{step}"), cookie, form).await;
+        }
+    }
+    let page = app.page_get("/antrag/nachweise", &cookie).await;
+    let form = upload_forms(&page.html).into_iter().next().expect("an upload form");
+    let mut elsewhere = form.clone();
+    elsewhere.fields.iter_mut().filter(|(name, _)| name == "key").for_each(|(_, key)| *key = "drafts/x/y.pdf".into());
+    assert!(matches!(app.post_upload(&elsewhere, &jpeg(100)).await, Err(Refusal::ConditionFailed(_))));
+    let mut as_html = form.clone();
+    as_html.fields.iter_mut().filter(|(name, _)| name == "Content-Type").for_each(|(_, t)| *t = "text/html".into());
+    assert!(matches!(app.post_upload(&as_html, &jpeg(100)).await, Err(Refusal::ConditionFailed(_))));
+    let beyond = jpeg(MAX_RECEIVED_BYTES as usize + 1);
+    assert_eq!(app.post_upload(&form, &beyond).await, Err(Refusal::TooLarge), "the store's own limit");
+
+    let back = app.post_upload(&form, &jpeg(1000)).await.expect("taken");
+    let followed = app.page_get(&back, &other).await;
+    assert_eq!(followed.status, 422, "another mother following the address finds no file of hers");
+    let theirs = app.call("GET", "/api/v1/drafts/antrag", Some(&app.other_mother()), None).await.1;
+    assert_eq!(theirs["uploads"], json!([]));
+    assert_eq!(app.page_get(&back, &cookie).await.location(), Some("/antrag/pruefen"), "hers is still there");
+    assert_eq!(app.page_get(&back, &cookie).await.location(), Some("/antrag/pruefen"), "returning twice keeps it");
+    assert_eq!(draft(&app).await["uploads"].as_array().map(Vec::len), Some(1));
+
+    app.clock.advance(Duration::minutes(61));
+    assert_eq!(app.post_upload(&form, &jpeg(1000)).await, Err(Refusal::Expired), "an hour at most");
 }
 
 #[tokio::test]

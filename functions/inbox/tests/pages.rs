@@ -7,7 +7,7 @@ use shared::domain::request::{RegisterResult, Status};
 use shared::domain::values::{PersonName, Text};
 use shared::ports::Clock;
 use shared::records;
-use shared::testing::{PageResponse, TestApp, session};
+use shared::testing::{PageResponse, TestApp, session, upload_forms};
 
 const BREMEN: &str = "jugendamt-bremen";
 
@@ -204,16 +204,13 @@ async fn an_approval_on_the_page_hands_the_request_to_the_certificate_step() {
     assert!(page.text().contains("Die Bescheinigung wird gerade erstellt."));
 }
 
-fn multipart(name: &str, file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "grenze7MA4YWxkTrZu0gW";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
-         Content-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
+/// Her upload from her status page as her browser sends it: straight to the document store,
+/// then back to the page that takes it.
+async fn upload(app: &TestApp, status: &str, cookie: &str, bytes: &[u8]) -> PageResponse {
+    let page = app.page_get(status, cookie).await;
+    let form = upload_forms(&page.html).into_iter().next().expect("an upload form");
+    let back = app.post_upload(&form, bytes).await.expect("the store takes it");
+    app.page_get(&back, cookie).await
 }
 
 const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0];
@@ -240,27 +237,23 @@ async fn messages_go_both_ways_and_a_document_asked_for_reaches_the_office() {
     assert!(hers.text().contains("&lt;script&gt;alert(1)&lt;/script&gt; {{7*7}}"), "literally, not as markup");
     assert!(!hers.html.contains("<script>"), "never markup");
     assert!(hers.text().contains("Das Jugendamt bittet um: Geburtsurkunde des Kindes"));
-    assert!(hers.text().contains("name=\"upload.geburtsurkunde\""), "she can send it");
+    assert_eq!(upload_forms(&hers.html).len(), 1, "she can send it");
 
     app.clock.advance(time::Duration::minutes(5));
     let reply = app.page_post(&format!("{status}/nachricht"), &mother, &[("text", "<b>Gern</b>, anbei.")]).await;
     assert_eq!(reply.location(), Some(&*format!("{status}?erledigt=nachricht#nachrichten")));
-    let cookie_and_site = [("cookie", mother.as_str()), ("sec-fetch-site", "same-origin")];
-    let uploads = format!("{status}/nachweise");
-    let (content_type, body) = multipart("upload.geburtsurkunde", "urkunde.exe", b"MZ not a picture");
-    let wrong = app.page_send("POST", &uploads, &cookie_and_site, Some((&content_type, body))).await;
+    let wrong = upload(&app, &status, &mother, b"MZ an .exe, not a picture").await;
     assert_eq!(wrong.status, 422);
     assert!(wrong.text().contains("ist kein PDF, JPEG oder PNG"));
-    let (content_type, body) = multipart("upload.geburtsurkunde", "urkunde.png", PNG);
-    let uploaded = app.page_send("POST", &uploads, &cookie_and_site, Some((&content_type, body))).await;
+    let uploaded = upload(&app, &status, &mother, PNG).await;
     assert_eq!(uploaded.location(), Some(&*format!("{status}?erledigt=nachweis#nachrichten")));
-    assert!(!app.page_get(&status, &mother).await.text().contains("name=\"upload.geburtsurkunde\""), "answered");
+    assert!(upload_forms(&app.page_get(&status, &mother).await.html).is_empty(), "answered");
 
     let office = app.page_get(&detail, &bremen).await;
     assert!(office.text().contains("&lt;b&gt;Gern&lt;/b&gt;, anbei."), "her answer, literally");
     assert!(office.text().contains("&lt;script&gt;alert(1)"), "its own message, literally");
     assert!(office.text().contains(&format!("href=\"{detail}/dokumente/nachweis-geburtsurkunde\"")));
-    assert!(office.text().contains("urkunde.png"));
+    assert!(office.text().contains("Geburtsurkunde des Kindes.png"), "named by its kind");
     let file = app.page_get(&format!("{detail}/dokumente/nachweis-geburtsurkunde"), &bremen).await;
     assert_eq!(file.status, 302, "her proof comes as a short-lived link, as on S3");
     let link = file.location().expect("a link");

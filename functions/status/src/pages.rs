@@ -2,13 +2,14 @@
 //! timeline in plain words, the office to ask, and — once issued — the download button
 //! (`/antraege/{id}/bescheinigung`, the same short-lived link as the API's). Below, the messages
 //! with the office, a form to answer (`/antraege/{id}/nachricht`), and where the office asked
-//! for a document, the upload for it (`/antraege/{id}/nachweise`).
+//! for a document, the upload for it (straight into the document store, back to
+//! `/antraege/{id}/nachweise`).
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Multipart, Path};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -16,16 +17,15 @@ use serde::Serialize;
 use serde_json::json;
 use shared::domain::message::parse_text;
 use shared::domain::request::Request;
-use shared::domain::upload::{DocumentKind, MAX_UPLOAD_BYTES, Upload, UploadProblem};
+use shared::domain::upload::{DocumentKind, Upload};
 use shared::http::CitizenCall;
 use shared::ports::StoreError;
 use shared::records::{self, Audit, Versioned};
 use shared::services::Services;
 use shared::texts::{Lang, lookup, text};
 use shared::web::form::{FieldKind, FileInput, FormView, field_id, problem_message};
-use shared::web::{
-    self, CitizenPage, FormData, MessageView, OfficeView, Page, PageError, PageResult, ReceivedFile, Templates, context,
-};
+use shared::web::upload::{FormTargets, take_received, upload_form};
+use shared::web::{self, CitizenPage, FormData, MessageView, OfficeView, PageError, PageResult, Templates, context};
 
 use crate::certificate_download;
 use crate::messages::send_citizen_message;
@@ -33,17 +33,13 @@ use crate::messages::send_citizen_message;
 static TEMPLATES: LazyLock<Templates> =
     LazyLock::new(|| Templates::new(&[("antrag-status.html", include_str!("../templates/antrag-status.html"))]));
 
-/// Largest form post with files: every kind of document at its limit, so that a file that is
-/// too large still gets a friendly answer instead of a broken connection.
-const MAX_UPLOAD_REQUEST: usize = DocumentKind::ALL.len() * MAX_UPLOAD_BYTES + 64 * 1024;
-
 pub fn router() -> Router<Services> {
     web::pages(
         Router::new()
             .route("/antraege/{id}", get(status_page))
             .route("/antraege/{id}/bescheinigung", get(download))
             .route("/antraege/{id}/nachricht", post(write))
-            .route("/antraege/{id}/nachweise", post(upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_REQUEST))),
+            .route("/antraege/{id}/nachweise", get(received)),
     )
 }
 
@@ -72,7 +68,8 @@ fn kind_label(lang: Lang, kind: DocumentKind) -> String {
     text(lang, &format!("nachweise.kind.{}", kind.code())).to_owned()
 }
 
-async fn render_status(call: &CitizenCall, page: &Page, id: &str, entered: Entered) -> PageResult {
+async fn render_status(view: &CitizenPage, id: &str, entered: Entered) -> PageResult {
+    let CitizenPage { call, page, until } = view;
     let store = &*call.services.store;
     let request = own_request(call, id).await?;
     let directory = call.services.directory.get().await?;
@@ -86,26 +83,27 @@ async fn render_status(call: &CitizenCall, page: &Page, id: &str, entered: Enter
     }
     // Fields in page order, so that the error summary follows it.
     let mut errors = Vec::new();
-    let uploads: Vec<FileInput> = request
-        .documents
-        .asked_for
-        .iter()
-        .map(|kind| {
-            let path = format!("upload.{}", kind.code());
-            let id = field_id(&format!("upload-{}", kind.code()));
-            let error = problems.get(&path).cloned();
-            if let Some(error) = &error {
-                errors.push(web::form::ErrorLink { href: format!("#{id}"), text: error.clone() });
-            }
-            FileInput {
-                id,
-                name: path,
-                label: kind_label(lang, *kind),
-                hint: text(lang, "nachweise.hint").into(),
-                error,
-            }
-        })
-        .collect();
+    let mut uploads = Vec::new();
+    for kind in &request.documents.asked_for {
+        let path = format!("upload.{}", kind.code());
+        let input_id = field_id(&format!("upload-{}", kind.code()));
+        let error = problems.get(&path).cloned();
+        if let Some(error) = &error {
+            errors.push(web::form::ErrorLink { href: format!("#{input_id}"), text: error.clone() });
+        }
+        let input = FileInput {
+            id: input_id,
+            name: String::new(),
+            label: kind_label(lang, *kind),
+            hint: text(lang, "nachweise.hint").into(),
+            error,
+        };
+        let back = format!("{}/nachweise?art={}", status_path(id), kind.code());
+        let (documents, now) = (&*call.services.documents, call.services.clock.now());
+        uploads
+            .push(upload_form(documents, page, &call.who.sub, &purpose(id, *kind), &back, input, (now, *until)).await?);
+    }
+    let targets = FormTargets::of(&uploads);
     let message_text = form.text("text", "statuspage.message_label");
     errors.extend(form.errors().iter().cloned());
     let timeline: Vec<Event> = request
@@ -124,7 +122,7 @@ async fn render_status(call: &CitizenCall, page: &Page, id: &str, entered: Enter
     let status = request.status.as_str();
     let done = page.query("erledigt").filter(|d| ["nachricht", "nachweis"].contains(d));
     let http_status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    TEMPLATES.render_with_status(
+    let mut response = TEMPLATES.render_with_status(
         http_status,
         &page.clone().at(&status_path(id)),
         "antrag-status.html",
@@ -147,11 +145,18 @@ async fn render_status(call: &CitizenCall, page: &Page, id: &str, entered: Enter
             errors,
             done,
         },
-    )
+    )?;
+    response.extensions_mut().insert(targets);
+    Ok(response)
 }
 
-async fn status_page(CitizenPage { call, page, .. }: CitizenPage, Path(id): Path<String>) -> PageResult {
-    render_status(&call, &page, &id, Entered::default()).await
+/// What her upload of `kind` for request `id` is, for [`shared::web::upload::incoming_key`].
+fn purpose(id: &str, kind: DocumentKind) -> String {
+    format!("antraege/{id}/{}", kind.code())
+}
+
+async fn status_page(view: CitizenPage, Path(id): Path<String>) -> PageResult {
+    render_status(&view, &id, Entered::default()).await
 }
 
 async fn download(CitizenPage { call, .. }: CitizenPage, Path(id): Path<String>) -> PageResult {
@@ -165,8 +170,9 @@ fn done(id: &str, what: &str) -> PageResult {
 }
 
 /// `text`: her message to the office, stored as the API stores it.
-async fn write(CitizenPage { call, page, .. }: CitizenPage, Path(id): Path<String>, form: FormData) -> PageResult {
-    own_request(&call, &id).await?;
+async fn write(view: CitizenPage, Path(id): Path<String>, form: FormData) -> PageResult {
+    let CitizenPage { call, page, .. } = &view;
+    own_request(call, &id).await?;
     match parse_text(&json!({"text": form.get("text")})) {
         Ok(message) => {
             send_citizen_message(&call.services, &call.who, &id, message).await?;
@@ -183,78 +189,36 @@ async fn write(CitizenPage { call, page, .. }: CitizenPage, Path(id): Path<Strin
                     (path.to_owned(), message)
                 })
                 .collect();
-            render_status(&call, &page, &id, Entered { values: form.0, problems }).await
+            render_status(&view, &id, Entered { values: form.0, problems }).await
         }
     }
 }
 
-/// The documents the office asked for (`upload.<kind>`), checked by content and size like the
-/// form's, stored with the request where the office reads them.
-async fn upload(
-    CitizenPage { call, page, .. }: CitizenPage,
-    Path(id): Path<String>,
-    mut multipart: Multipart,
-) -> PageResult {
-    let lang = page.lang;
-    let asked = own_request(&call, &id).await?.documents.asked_for;
-    if asked.is_empty() {
-        return Ok(Redirect::to(&status_path(&id)).into_response());
-    }
-    let problem = |kind: DocumentKind, problem: UploadProblem| {
-        let message =
-            web::fill(lang, &format!("nachweise.problem.{}", problem.code()), &[("document", &kind_label(lang, kind))]);
-        (format!("upload.{}", kind.code()), message)
-    };
-    let mut files = Vec::new();
-    let mut problems = Vec::new();
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) => {
-                let kind = field.name().and_then(|name| name.strip_prefix("upload.")).and_then(DocumentKind::parse);
-                let Some(kind) = kind.filter(|kind| asked.contains(kind)) else { continue };
-                match ReceivedFile::read(field).await {
-                    Ok(Some(file)) => files.push((kind, file)),
-                    Ok(None) => {}
-                    Err(error) => {
-                        tracing::info!(%error, "upload could not be read");
-                        problems.push(problem(kind, UploadProblem::TooLarge));
-                    }
-                }
-            }
-            Ok(None) => break,
-            // Mostly a post beyond MAX_UPLOAD_REQUEST: too large for any file to be judged.
-            Err(error) => {
-                tracing::info!(%error, "upload could not be read");
-                problems = asked.iter().map(|kind| problem(*kind, UploadProblem::TooLarge)).collect();
-                break;
-            }
+/// Where the document store sends her after uploading a document the office asked for
+/// (`?art=<kind>`): her own incoming file of that kind, checked by content and size like the
+/// form's, stored with the request where the office reads them, or refused with a message.
+async fn received(view: CitizenPage, Path(id): Path<String>) -> PageResult {
+    let CitizenPage { call, page, .. } = &view;
+    let asked = own_request(call, &id).await?.documents.asked_for;
+    let kind = page.query("art").and_then(DocumentKind::parse).filter(|kind| asked.contains(kind));
+    let Some(kind) = kind else { return Ok(Redirect::to(&status_path(&id)).into_response()) };
+    match take_received(&*call.services.documents, &call.who.sub, &purpose(&id, kind)).await? {
+        Ok((file_type, bytes)) => {
+            let file_name = format!("{}.{}", kind_label(page.lang, kind), file_type.extension());
+            let upload = Upload { kind, key: String::new(), file_type, file_name, size: bytes.len() as u64 };
+            keep_document(call, &id, upload, bytes).await?;
+            done(&id, "nachweis")
+        }
+        Err(problem) => {
+            let message = web::fill(
+                page.lang,
+                &format!("nachweise.problem.{}", problem.code()),
+                &[("document", &kind_label(page.lang, kind))],
+            );
+            let problems = vec![(format!("upload.{}", kind.code()), message)];
+            render_status(&view, &id, Entered { values: BTreeMap::new(), problems }).await
         }
     }
-    for kind in &asked {
-        let path = format!("upload.{}", kind.code());
-        if !files.iter().any(|(k, _)| k == kind) && !problems.iter().any(|(p, _)| *p == path) {
-            problems.push(problem(*kind, UploadProblem::Missing));
-        }
-    }
-    for (kind, file) in files {
-        match file.check() {
-            Ok(file_type) => {
-                let upload = Upload {
-                    kind,
-                    key: String::new(),
-                    file_type,
-                    file_name: if file.file_name.is_empty() { kind_label(lang, kind) } else { file.file_name },
-                    size: file.bytes.len() as u64,
-                };
-                keep_document(&call, &id, upload, file.bytes).await?;
-            }
-            Err(reason) => problems.push(problem(kind, reason)),
-        }
-    }
-    if problems.is_empty() {
-        return done(&id, "nachweis");
-    }
-    render_status(&call, &page, &id, Entered { values: BTreeMap::new(), problems }).await
 }
 
 /// Stores the file next to the request's other documents and records it on the request; a file

@@ -4,7 +4,7 @@ use serde_json::json;
 use shared::domain::request::{Certificate, Status};
 use shared::ports::Clock;
 use shared::records;
-use shared::testing::{TestApp, session};
+use shared::testing::{TestApp, session, upload_forms};
 
 async fn submitted(app: &TestApp) -> String {
     let body = json!({
@@ -116,7 +116,9 @@ async fn she_reads_and_answers_the_offices_messages_on_her_status_page() {
     let page = app.page_get(&path, &cookie).await;
     assert!(page.text().contains("Bitte senden Sie uns die Geburtsurkunde.\n&lt;i&gt;Danke&lt;/i&gt;"), "as text");
     assert!(page.text().contains("href=\"#nachweise\""), "told at the top");
-    assert!(page.text().contains("name=\"upload.geburtsurkunde\""));
+    let forms = upload_forms(&page.html);
+    assert_eq!(forms.len(), 1, "one form for the document asked for");
+    assert!(page.text().contains("name=\"file\""));
 
     let empty = app.page_post(&format!("{path}/nachricht"), &cookie, &[("text", "  ")]).await;
     assert_eq!(empty.status, 422);
@@ -147,24 +149,30 @@ async fn only_the_owner_writes_and_uploads() {
     assert_eq!(app.page_post(&format!("{path}/nachricht"), &stranger, &[("text", "Hallo")]).await.status, 404);
     let signed_out = app.page_post(&format!("{path}/nachricht"), "", &[("text", "Hallo")]).await;
     assert_eq!(signed_out.status, 303);
-    let boundary = "x7Grenze";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"upload.geburtsurkunde\"; filename=\"a.pdf\"\r\n\r\n%PDF-1.7\r\n--{boundary}--\r\n"
-    );
-    let content_type = format!("multipart/form-data; boundary={boundary}");
-    let headers = [("cookie", stranger.as_str()), ("sec-fetch-site", "same-origin")];
-    let upload =
-        app.page_send("POST", &format!("{path}/nachweise"), &headers, Some((&content_type, body.into()))).await;
-    assert_eq!(upload.status, 404);
+    let back = format!("{path}/nachweise?art=geburtsurkunde");
+    assert_eq!(app.page_get(&back, &stranger).await.status, 404, "not her request");
 
     let owner = session(&app.mother());
-    let headers = [("cookie", owner.as_str()), ("sec-fetch-site", "same-origin")];
-    let empty = format!("--{boundary}--\r\n");
-    let nothing =
-        app.page_send("POST", &format!("{path}/nachweise"), &headers, Some((&content_type, empty.into()))).await;
-    assert_eq!(nothing.status, 422, "no file chosen");
+    let nothing = app.page_get(&back, &owner).await;
+    assert_eq!(nothing.status, 422, "nothing uploaded");
     assert!(nothing.text().contains("Bitte laden Sie die Datei hoch: Geburtsurkunde des Kindes."));
     let request = records::request(&*app.services.store, &id).await.unwrap().unwrap().value;
     assert!(request.documents.uploads.is_empty());
     assert_eq!(records::messages(&*app.services.store, &id).await.unwrap().len(), 1);
+
+    // Her upload, straight to the store and back: kept with her request where the office reads it.
+    let page = app.page_get(&path, &owner).await;
+    let form = upload_forms(&page.html).into_iter().next().expect("an upload form");
+    let next = app.post_upload(&form, b"%PDF-1.7 the birth certificate").await.expect("stored");
+    assert!(next.starts_with(&format!("{back}&bucket=")), "back to the page that takes it: {next}");
+    let taken = app.page_get(&next, &owner).await;
+    assert_eq!(taken.location(), Some(format!("{path}?erledigt=nachweis#nachrichten").as_str()));
+    let request = records::request(&*app.services.store, &id).await.unwrap().unwrap().value;
+    let upload = &request.documents.uploads[0];
+    assert!(
+        upload.key.starts_with(&format!("jugendamt-bremen/requests/{id}/nachweis-geburtsurkunde-")),
+        "{}",
+        upload.key
+    );
+    assert_eq!(app.services.documents.get(&upload.key).await.unwrap().unwrap(), b"%PDF-1.7 the birth certificate");
 }

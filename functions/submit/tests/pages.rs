@@ -6,7 +6,7 @@ use std::time::Duration as StdDuration;
 use serde_json::json;
 use shared::ports::QueueName;
 use shared::records;
-use shared::testing::{FORM, PageResponse, TestApp, session};
+use shared::testing::{FORM, PageResponse, TestApp, session, upload_forms};
 
 async fn app() -> TestApp {
     TestApp::new(submit::router().merge(drafts::router())).await
@@ -80,12 +80,10 @@ async fn uploads_move_to_the_request_and_are_required_where_the_office_asks() {
     assert!(missing.text().contains("<title>Fehler: Prüfen Sie Ihre Angaben"));
     assert!(missing.text().contains("href=\"/antrag/nachweise#uploads-geburtsurkunde\""));
 
-    let mut body =
-        b"--g\r\nContent-Disposition: form-data; name=\"upload.geburtsurkunde\"; filename=\"u.pdf\"\r\n\r\n".to_vec();
-    body.extend_from_slice(b"%PDF-1.7 a birth certificate\r\n--g--\r\n");
-    let headers = [("cookie", cookie.as_str()), ("sec-fetch-site", "same-origin")];
-    let uploaded =
-        app.page_send("POST", "/antrag/nachweise", &headers, Some(("multipart/form-data; boundary=g", body))).await;
+    let page = app.page_get("/antrag/nachweise", &cookie).await;
+    let form = upload_forms(&page.html).into_iter().next().expect("an upload form");
+    let back = app.post_upload(&form, b"%PDF-1.7 a birth certificate").await.expect("stored");
+    let uploaded = app.page_get(&back, &cookie).await;
     assert_eq!(uploaded.location(), Some("/antrag/pruefen"));
     let draft = app.call("GET", "/api/v1/drafts/antrag", Some(&app.mother()), None).await.1;
     let draft_key = draft["uploads"][0]["key"].as_str().unwrap().to_owned();

@@ -4,7 +4,7 @@
 
 mod aws;
 pub mod dev_idp;
-mod downloads;
+mod documents;
 mod faults;
 mod lambda_limits;
 pub mod places_cli;
@@ -262,7 +262,7 @@ async fn backing(config: &Config, clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> R
                 documents: documents.clone(),
                 queue: Arc::new(SqliteQueue::new(database, clock.clone(), ids.clone(), queue_settings)),
                 max_receives: queue_settings.max_receives,
-                routes: downloads::router(documents),
+                routes: documents::router(documents),
             }
         }
         Backend::Aws => aws::backing(clock).await?,
@@ -324,7 +324,7 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
     let functions = Functions::new(&services, config.identities.as_ref()).await?;
     let bundid_enabled = bundid.is_some();
     // The functions behind API Gateway, with Lambda's limits; the development login and the
-    // local download links (S3's part) beside them.
+    // local document links and uploads (S3's part) beside them.
     let lambdas = Router::new()
         .merge(precheck::router().with_state(functions.of("PrecheckFunction")))
         .merge(drafts::router().with_state(functions.of("DraftsFunction")))

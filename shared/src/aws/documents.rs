@@ -1,5 +1,6 @@
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
@@ -7,14 +8,20 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use time::Duration;
 
 use super::describe;
-use crate::ports::{DocumentError, DocumentStore, check_document_key};
+use crate::ports::{DocumentError, DocumentStore, UploadForm, UploadTerms, check_document_key};
+use crate::upload_policy::{self, Signer};
 
 /// Documents in one S3 bucket under their keys, which begin with the office id (a per-office
 /// prefix: lifecycle rules and access can be scoped per office). Every object is written with
-/// server-side encryption; downloads are presigned GET URLs.
+/// server-side encryption; downloads are presigned GET URLs, browser uploads presigned POSTs
+/// signed with the function's own credentials.
 pub struct S3DocumentStore {
     client: Client,
     bucket: String,
+    credentials: Option<SharedCredentialsProvider>,
+    region: String,
+    /// Where browsers post uploads: the bucket's endpoint.
+    upload_url: String,
 }
 
 fn backend(error: impl std::error::Error + 'static) -> DocumentError {
@@ -22,8 +29,14 @@ fn backend(error: impl std::error::Error + 'static) -> DocumentError {
 }
 
 impl S3DocumentStore {
-    pub fn new(client: Client, bucket: &str) -> Self {
-        Self { client, bucket: bucket.into() }
+    pub fn new(client: Client, config: &aws_config::SdkConfig, bucket: &str) -> Self {
+        let region = config.region().map(ToString::to_string).unwrap_or_default();
+        // An emulator serves every bucket under its one host (path style), S3 under the bucket's.
+        let upload_url = match config.endpoint_url() {
+            Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
+            None => format!("https://{bucket}.s3.{region}.amazonaws.com"),
+        };
+        Self { client, bucket: bucket.into(), credentials: config.credentials_provider(), region, upload_url }
     }
 }
 
@@ -81,5 +94,23 @@ impl DocumentStore for S3DocumentStore {
             .await
             .map_err(backend)?;
         Ok(request.uri().to_owned())
+    }
+
+    /// A presigned POST, signed now with the function's current credentials (for a Lambda
+    /// function temporary ones, whose session token becomes a field of the form).
+    async fn upload_form(&self, terms: &UploadTerms, valid_for: Duration) -> Result<UploadForm, DocumentError> {
+        check_document_key(&terms.key)?;
+        let provider = self.credentials.as_ref().ok_or_else(|| DocumentError::Backend("no credentials".into()))?;
+        let credentials = provider.provide_credentials().await.map_err(backend)?;
+        let signer = Signer {
+            access_key: credentials.access_key_id(),
+            secret: credentials.secret_access_key(),
+            session_token: credentials.session_token(),
+            region: &self.region,
+        };
+        // S3 judges the policy by its own clock, so it is signed by the real one.
+        let now = time::OffsetDateTime::now_utc();
+        let fields = upload_policy::sign(&self.bucket, terms, &signer, now, now + valid_for);
+        Ok(UploadForm { action: self.upload_url.clone(), fields })
     }
 }

@@ -123,7 +123,7 @@ impl Adapters {
         let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build();
         Adapters {
             store: Arc::new(DynamoStateStore::new(aws_sdk_dynamodb::Client::new(config), &resources.table, clock)),
-            documents: Arc::new(S3DocumentStore::new(aws_sdk_s3::Client::from_conf(s3), &resources.bucket)),
+            documents: Arc::new(S3DocumentStore::new(aws_sdk_s3::Client::from_conf(s3), config, &resources.bucket)),
             queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(config), resources.queue_urls.clone())),
         }
     }

@@ -5,8 +5,13 @@ use serde::{Deserialize, Serialize};
 
 use super::office::Office;
 
-/// Largest file we take: a phone photo of a certificate fits easily.
-pub const MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
+/// Largest file we take: a phone photo of a certificate (4–8 MB) fits.
+pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
+
+/// Largest file the document store takes in from a browser: twice what we keep, so that a file
+/// somewhat too large still comes back to the form with a message (beyond it the store refuses
+/// the post itself).
+pub const MAX_RECEIVED_BYTES: u64 = 2 * MAX_UPLOAD_BYTES as u64;
 
 /// What an office may require, as `required_documents` names it. (The English names were taken
 /// by the tenants API for a while; records that carry them still read.)

@@ -7,14 +7,23 @@ use async_trait::async_trait;
 use aws_lc_rs::hmac;
 use time::Duration;
 
-use crate::ports::{Clock, DocumentError, DocumentStore, check_document_key};
+use crate::ports::{Clock, DocumentError, DocumentStore, UploadForm, UploadTerms, check_document_key};
+use crate::upload_policy::{self, Refusal, Signer};
+
+/// The bucket, access key and region the local store signs upload policies as.
+const BUCKET: &str = "documents";
+const ACCESS_KEY: &str = "local";
+const REGION: &str = "local";
 
 /// Documents as files under a root folder. Writes go to a temporary file that is synced and
 /// renamed, so a crash never leaves half a document behind. Download links are URLs of the
-/// local runtime (`/documents/<key>`), signed with a per-process key and valid for a short time.
+/// local runtime (`/documents/<key>`), signed with a per-process key and valid for a short time;
+/// browser uploads go to the runtime's `POST /documents`, which checks their policy as S3 does
+/// ([`FsDocumentStore::receive_upload`]), signed with another per-process secret.
 pub struct FsDocumentStore {
     root: PathBuf,
     link_key: hmac::Key,
+    upload_secret: String,
     clock: Arc<dyn Clock>,
 }
 
@@ -34,7 +43,29 @@ impl FsDocumentStore {
     pub fn new(root: impl Into<PathBuf>, clock: Arc<dyn Clock>) -> Self {
         let link_key = hmac::Key::generate(hmac::HMAC_SHA256, &aws_lc_rs::rand::SystemRandom::new())
             .expect("the system's random source works");
-        Self { root: root.into(), link_key, clock }
+        let mut secret = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut secret).expect("the system's random source works");
+        Self { root: root.into(), link_key, upload_secret: hex::encode(secret), clock }
+    }
+
+    /// Stores the file of an upload form's post if its policy allows it, as S3 would; answers
+    /// where the browser goes next (`None`: the policy names no page).
+    pub async fn receive_upload(
+        &self,
+        fields: &[(String, String)],
+        file: Vec<u8>,
+    ) -> Result<Result<Option<String>, Refusal>, DocumentError> {
+        let secret_of = |access_key: &str| (access_key == ACCESS_KEY).then(|| self.upload_secret.clone());
+        let accepted = match upload_policy::check(BUCKET, fields, file.len() as u64, secret_of, self.clock.now()) {
+            Ok(accepted) => accepted,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let etag = format!(
+            "\"{}\"",
+            hex::encode(&aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &file).as_ref()[..16])
+        );
+        self.put(&accepted.key, file, accepted.content_type.as_deref().unwrap_or_default()).await?;
+        Ok(Ok(accepted.redirect.map(|to| upload_policy::redirect_after_upload(&to, BUCKET, &accepted.key, &etag))))
     }
 
     /// Whether a link was signed by this store and has not expired.
@@ -102,5 +133,14 @@ impl DocumentStore for FsDocumentStore {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
             _ => Ok(()),
         }
+    }
+
+    async fn upload_form(&self, terms: &UploadTerms, valid_for: Duration) -> Result<UploadForm, DocumentError> {
+        check_document_key(&terms.key)?;
+        let signer =
+            Signer { access_key: ACCESS_KEY, secret: &self.upload_secret, session_token: None, region: REGION };
+        let now = self.clock.now();
+        let fields = upload_policy::sign(BUCKET, terms, &signer, now, now + valid_for);
+        Ok(UploadForm { action: "/documents".into(), fields })
     }
 }

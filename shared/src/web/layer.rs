@@ -14,20 +14,22 @@ use super::errors::{PageError, PageResult, error_page};
 use super::page::Page;
 use super::post::is_cross_site;
 use super::session::{LANG_COOKIE, set_cookie};
+use super::upload::FormTargets;
 use crate::http;
 use crate::services::Services;
 use crate::texts::Lang;
 
 /// Headers of every page: no caching of personal data, no framing, no foreign content.
+/// A page whose forms post to the document store (uploads) allows that origin too.
 pub(super) fn with_page_headers(mut response: Response) -> Response {
+    let targets = response.extensions().get::<FormTargets>().map(|targets| targets.0.join(" ")).unwrap_or_default();
+    let policy = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' {targets}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    )
+    .replace(" ;", ";");
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&policy).expect("origins are plain ASCII"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // Paths carry request ids and certificate codes; they stay on this site.

@@ -5,7 +5,8 @@
 //!   [`OfficeStaff`]; with the services and the page: [`CitizenPage`], [`StaffPage`]), else the
 //!   way to `/anmelden` and back.
 //! - [`page`]: the language and address of a page request ([`Page`]).
-//! - [`post`]: what a form posts ([`FormData`], [`ReceivedFile`]) and the cross-site check.
+//! - [`post`]: what a form posts ([`FormData`]) and the cross-site check.
+//! - [`upload`]: files that go from the browser straight into the document store.
 //! - [`form`]: form fields as the macros draw them (GOV.UK patterns).
 //! - [`templates`]: the layout, the text catalogue in templates, and shared formats and views.
 //! - [`errors`]: [`PageError`] and the styled error page.
@@ -19,12 +20,13 @@ pub mod page;
 pub mod post;
 pub mod session;
 pub mod templates;
+pub mod upload;
 
 pub use cookie::SameSite;
 pub use errors::{PageError, PageResult, error_page};
 pub use layer::{fallback, finish, method_not_allowed, pages, router};
 pub use page::Page;
-pub use post::{FormData, ReceivedFile};
+pub use post::FormData;
 pub use session::{
     CitizenPage, LANG_COOKIE, OfficeStaff, SESSION_COOKIE, SignedIn, SignedInUntil, StaffPage, cookie, same_site_path,
     set_cookie, set_cookie_at, signed_out,

@@ -14,12 +14,21 @@ pub struct Page {
     path: String,
     query: Vec<(String, String)>,
     signed_in: bool,
+    origin: String,
 }
 
 impl Page {
     pub(super) fn from_parts(parts: &Parts, lang: Lang) -> Page {
         let query = parts.uri.query().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
-        Page { lang, path: parts.uri.path().to_owned(), query, signed_in: has_session(&parts.headers) }
+        let origin = origin(parts);
+        Page { lang, path: parts.uri.path().to_owned(), query, signed_in: has_session(&parts.headers), origin }
+    }
+
+    /// The site as the browser reached it (`https://host`), for the address another site sends
+    /// the browser back to (an upload to S3); empty where the request names no host, so that
+    /// such an address stays relative.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     /// The same page as reached by `path` (a form posted elsewhere shows the page it belongs to).
@@ -61,6 +70,19 @@ impl Page {
             })
             .collect()
     }
+}
+
+/// API Gateway answers only for the API's own domains, so the `Host` it passes on is one of
+/// ours; it tells the scheme in `X-Forwarded-Proto` (the local runtime serves plain http).
+fn origin(parts: &Parts) -> String {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let Some(host) = header("host").or(parts.uri.host()) else { return String::new() };
+    let plain = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    let scheme = match header("x-forwarded-proto") {
+        Some("https") => "https",
+        _ => "http",
+    };
+    if plain { format!("{scheme}://{host}") } else { String::new() }
 }
 
 #[derive(Serialize)]

@@ -1,13 +1,10 @@
-//! What a form posts: its fields, its files, and whether it came from another site (CSRF).
+//! What a form posts: its fields, and whether it came from another site (CSRF).
 
 use std::collections::BTreeMap;
 
-use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::{Form, FromRequest, Request};
 use axum::http::{HeaderValue, header, request::Parts};
 use axum::response::{IntoResponse, Response};
-
-use crate::domain::upload::{self, FileType, MAX_UPLOAD_BYTES, UploadProblem};
 
 /// An `application/x-www-form-urlencoded` body as field → value (the first value of a name).
 pub struct FormData(pub BTreeMap<String, String>);
@@ -29,41 +26,6 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
             fields.entry(name).or_insert(value);
         }
         Ok(FormData(fields))
-    }
-}
-
-/// A file of a multipart form post, read up to [`MAX_UPLOAD_BYTES`] (the rest is read and
-/// dropped, so that she gets an answer rather than a broken connection).
-pub struct ReceivedFile {
-    /// The name on her device, without control characters, at most 100 characters.
-    pub file_name: String,
-    pub bytes: Vec<u8>,
-    pub too_large: bool,
-}
-
-impl ReceivedFile {
-    /// The file of `field`; `None` for a file input left empty.
-    pub async fn read(mut field: Field<'_>) -> Result<Option<ReceivedFile>, MultipartError> {
-        let file_name: String =
-            field.file_name().unwrap_or_default().chars().filter(|c| !c.is_control()).take(100).collect();
-        let mut bytes = Vec::new();
-        let mut too_large = false;
-        while let Some(chunk) = field.chunk().await? {
-            if bytes.len() + chunk.len() > MAX_UPLOAD_BYTES {
-                too_large = true;
-                bytes.clear();
-            } else if !too_large {
-                bytes.extend_from_slice(&chunk);
-            }
-        }
-        // A file input left empty arrives as a part without name and content.
-        let empty = file_name.is_empty() && bytes.is_empty() && !too_large;
-        Ok((!empty).then_some(ReceivedFile { file_name, bytes, too_large }))
-    }
-
-    /// Whether we take the file: by its size and content (see [`upload::check`]).
-    pub fn check(&self) -> Result<FileType, UploadProblem> {
-        if self.too_large { Err(UploadProblem::TooLarge) } else { upload::check(&self.bytes) }
     }
 }
 

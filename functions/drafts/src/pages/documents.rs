@@ -1,10 +1,10 @@
 //! The documents step (`/antrag/nachweise`), only where her office requires documents: each
-//! file is checked by its content and size, stored, and recorded in her draft; a new file of a
-//! kind replaces the old one.
+//! file goes from her browser straight into the document store ([`shared::web::upload`]) and
+//! comes back to `/antrag/nachweise/eingang`, where it is checked by its content and size and
+//! recorded in her draft; a new file of a kind replaces the old one.
 
 use std::sync::LazyLock;
 
-use axum::extract::Multipart;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Serialize;
@@ -17,10 +17,13 @@ use shared::journey::form::{
 };
 use shared::texts::text;
 use shared::web::form::{ErrorLink, FileInput, field_id};
-use shared::web::{self, CitizenPage, FormData, Page, PageError, PageResult, ReceivedFile, Templates, context};
-use time::OffsetDateTime;
+use shared::web::upload::{FormTargets, take_received, upload_form};
+use shared::web::{self, CitizenPage, FormData, PageError, PageResult, Templates, context};
 
 use super::steps::{back_path, to_check};
+
+/// Where the document store sends her back after an upload.
+pub(super) const RECEIVED_PATH: &str = "/antrag/nachweise/eingang";
 
 static TEMPLATES: LazyLock<Templates> =
     LazyLock::new(|| Templates::new(&[("nachweise.html", include_str!("../../templates/nachweise.html"))]));
@@ -33,14 +36,16 @@ struct UploadedView {
     size: String,
 }
 
-fn render_documents(
-    page: &Page,
+/// The page: what she uploaded, and a form for each document still missing, which posts the
+/// file straight into the document store and comes back to [`received`].
+async fn render_documents(
+    view: &CitizenPage,
     step: &DocumentsStep,
     draft: &Draft,
     problems: &[(DocumentKind, UploadProblem)],
     to_check: bool,
-    until: OffsetDateTime,
 ) -> PageResult {
+    let CitizenPage { call, page, until } = view;
     let DocumentsStep { office, required, steps, .. } = step;
     let lang = page.lang;
     let uploads = DraftData(&draft.data).uploads();
@@ -55,49 +60,61 @@ fn render_documents(
         })
         .collect();
     let mut errors = Vec::new();
-    let inputs: Vec<FileInput> = required
-        .iter()
-        .filter(|kind| !uploads.iter().any(|u| u.kind == **kind))
-        .map(|kind| {
-            let id = field_id(&format!("uploads.{}", kind.code()));
-            let error = problems.iter().find(|(k, _)| k == kind).map(|(_, problem)| {
-                web::fill(
-                    lang,
-                    &format!("nachweise.problem.{}", problem.code()),
-                    &[("document", &document_label(lang, *kind))],
-                )
-            });
-            if let Some(error) = &error {
-                errors.push(ErrorLink { href: format!("#{id}"), text: error.clone() });
-            }
-            FileInput {
-                name: format!("upload.{}", kind.code()),
-                label: document_label(lang, *kind),
-                hint: text(lang, "nachweise.hint").to_owned(),
-                id,
-                error,
-            }
-        })
-        .collect();
+    let mut forms = Vec::new();
+    for kind in required.iter().filter(|kind| !uploads.iter().any(|u| u.kind == **kind)) {
+        let id = field_id(&format!("uploads.{}", kind.code()));
+        let error = problems.iter().find(|(k, _)| k == kind).map(|(_, problem)| {
+            web::fill(
+                lang,
+                &format!("nachweise.problem.{}", problem.code()),
+                &[("document", &document_label(lang, *kind))],
+            )
+        });
+        if let Some(error) = &error {
+            errors.push(ErrorLink { href: format!("#{id}"), text: error.clone() });
+        }
+        let input = FileInput {
+            name: String::new(),
+            label: document_label(lang, *kind),
+            hint: text(lang, "nachweise.hint").to_owned(),
+            id,
+            error,
+        };
+        let mut back = format!("{RECEIVED_PATH}?art={}", kind.code());
+        if to_check {
+            back.push_str("&zurueck=pruefen");
+        }
+        let documents = &*call.services.documents;
+        let now = call.services.clock.now();
+        forms.push(upload_form(documents, page, &call.who.sub, &purpose(*kind), &back, input, (now, *until)).await?);
+    }
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let number = steps.iter().position(|s| *s == Step::Documents).unwrap_or(0) + 1;
-    TEMPLATES.render_with_status(
+    let targets = FormTargets::of(&forms);
+    let mut response = TEMPLATES.render_with_status(
         status,
         &page.clone().at(DOCUMENTS_PATH),
         "nachweise.html",
         context! {
             office => office.name,
             uploaded,
-            inputs,
+            forms,
             errors,
             number,
             total => steps.len(),
             saved_until => saved_until(lang, Some(draft)),
-            session_until => web::format_date_time(lang, until),
+            session_until => web::format_date_time(lang, *until),
             back => back_path(Step::Documents, steps, to_check),
             to_check,
         },
-    )
+    )?;
+    response.extensions_mut().insert(targets);
+    Ok(response)
+}
+
+/// What her upload of `kind` for the form is, for [`incoming_key`](shared::web::upload::incoming_key).
+fn purpose(kind: DocumentKind) -> String {
+    format!("antrag/{}", kind.code())
 }
 
 /// The documents step: her draft, her office, what it requires, and the steps around it.
@@ -123,80 +140,54 @@ async fn documents_step(call: &CitizenCall) -> Result<Result<DocumentsStep, Stri
     }
 }
 
-pub(super) async fn documents(CitizenPage { call, page, until }: CitizenPage) -> PageResult {
-    match documents_step(&call).await? {
-        Ok(step) => render_documents(&page, &step, &step.draft, &[], to_check(&page, None), until),
+pub(super) async fn documents(view: CitizenPage) -> PageResult {
+    match documents_step(&view.call).await? {
+        Ok(step) => render_documents(&view, &step, &step.draft, &[], to_check(&view.page, None)).await,
         Err(elsewhere) => Ok(Redirect::to(&elsewhere).into_response()),
     }
 }
 
-/// The files of the form (`upload.<kind>`), and whether she came from the check-answers page.
-async fn read_files(
-    multipart: &mut Multipart,
-) -> Result<(Vec<(DocumentKind, ReceivedFile)>, bool), axum::extract::multipart::MultipartError> {
-    let mut files = Vec::new();
-    let mut to_check = false;
-    while let Some(field) = multipart.next_field().await? {
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "zurueck" {
-            to_check = field.text().await? == "pruefen";
-            continue;
-        }
-        let Some(kind) = name.strip_prefix("upload.").and_then(DocumentKind::parse) else { continue };
-        if let Some(file) = ReceivedFile::read(field).await? {
-            files.push((kind, file));
-        }
-    }
-    Ok((files, to_check))
-}
-
-pub(super) async fn upload(CitizenPage { call, page, until }: CitizenPage, mut multipart: Multipart) -> PageResult {
+/// Where the document store sends her after an upload (`?art=<kind>`): the file she uploaded
+/// is checked, kept with her draft in place of an earlier one, or refused with a message. The
+/// address is only a hint: what is read is her own incoming file of that kind.
+pub(super) async fn received(view: CitizenPage) -> PageResult {
+    let call = &view.call;
     let services = &call.services;
-    let step = match documents_step(&call).await? {
+    let step = match documents_step(call).await? {
         Ok(step) => step,
         Err(elsewhere) => return Ok(Redirect::to(&elsewhere).into_response()),
     };
-    let (files, back_to_check) = match read_files(&mut multipart).await {
-        Ok(read) => read,
-        Err(error) => {
-            // Mostly a post beyond MAX_UPLOAD_REQUEST: too large for any file to be judged.
-            tracing::info!(%error, "upload could not be read");
-            let problems: Vec<_> = step.required.iter().map(|kind| (*kind, UploadProblem::TooLarge)).collect();
-            return render_documents(&page, &step, &step.draft, &problems, false, until);
-        }
-    };
+    let back_to_check = to_check(&view.page, None);
+    let kind = view.page.query("art").and_then(DocumentKind::parse).filter(|kind| step.required.contains(kind));
+    let Some(kind) = kind else { return Ok(Redirect::to(DOCUMENTS_PATH).into_response()) };
     let mut uploads = DraftData(&step.draft.data).uploads();
-    let mut problems = Vec::new();
-    for (kind, file) in files.into_iter().filter(|(kind, _)| step.required.contains(kind)) {
-        let file_type = match file.check() {
-            Ok(file_type) => file_type,
-            Err(problem) => {
-                problems.push((kind, problem));
-                continue;
-            }
-        };
-        let key = format!("drafts/{}/{}.{}", services.ids.new_id(), kind.code(), file_type.extension());
-        let size = file.bytes.len() as u64;
-        services.documents.put(&key, file.bytes, file_type.content_type()).await?;
-        let file_name = if file.file_name.is_empty() { document_label(page.lang, kind) } else { file.file_name };
-        if let Some(replaced) = uploads.iter().position(|u| u.kind == kind) {
-            let old = uploads.remove(replaced);
-            services.documents.delete(&old.key).await?;
-        }
-        uploads.push(Upload { kind, key, file_type, file_name, size });
-    }
+    let documents = &*services.documents;
+    let (file_type, bytes) = match take_received(documents, &call.who.sub, &purpose(kind)).await? {
+        Ok(file) => file,
+        // Nothing arrived, but the file is kept already: the same return followed twice.
+        Err(UploadProblem::Missing) if uploads.iter().any(|u| u.kind == kind) => return Ok(onward(&step, &uploads)),
+        Err(problem) => return render_documents(&view, &step, &step.draft, &[(kind, problem)], back_to_check).await,
+    };
+    let key = format!("drafts/{}/{}.{}", services.ids.new_id(), kind.code(), file_type.extension());
+    let size = bytes.len() as u64;
+    documents.put(&key, bytes, file_type.content_type()).await?;
+    let file_name = format!("{}.{}", document_label(view.page.lang, kind), file_type.extension());
+    let replaced = uploads.iter().position(|u| u.kind == kind).map(|index| uploads.remove(index));
+    uploads.push(Upload { kind, key, file_type, file_name, size });
     let mut data = step.draft.data.clone();
     set_path(&mut data, "uploads", serde_json::to_value(&uploads).expect("uploads serialise"));
-    let draft = save_draft(&call, data).await?;
-    for kind in &step.required {
-        if !uploads.iter().any(|u| u.kind == *kind) && !problems.iter().any(|(k, _)| k == kind) {
-            problems.push((*kind, UploadProblem::Missing));
-        }
+    save_draft(call, data).await?;
+    // Only once the draft names the new file: a crash before leaves the old one in place.
+    if let Some(replaced) = replaced {
+        documents.delete(&replaced.key).await?;
     }
-    if !problems.is_empty() {
-        return render_documents(&page, &step, &draft, &problems, back_to_check, until);
-    }
-    Ok(Redirect::to(CHECK_PATH).into_response())
+    Ok(onward(&step, &uploads))
+}
+
+/// Where she goes once a file is kept: the next missing document, or the check-answers page.
+fn onward(step: &DocumentsStep, uploads: &[Upload]) -> axum::response::Response {
+    let complete = step.required.iter().all(|kind| uploads.iter().any(|u| u.kind == *kind));
+    Redirect::to(if complete { CHECK_PATH } else { DOCUMENTS_PATH }).into_response()
 }
 
 pub(super) async fn remove_upload(CitizenPage { call, .. }: CitizenPage, form: FormData) -> PageResult {

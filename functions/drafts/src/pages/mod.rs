@@ -10,30 +10,22 @@ mod fields;
 mod steps;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use shared::domain::upload::MAX_UPLOAD_BYTES;
 use shared::input::FieldErrors;
 use shared::journey::check::render_check;
 use shared::journey::form::{BIRTH_PLACE_PATH, CHECK_PATH, DOCUMENTS_PATH, DraftData, Step, load_draft};
 use shared::services::Services;
 use shared::web::{self, CitizenPage, PageResult};
 
-/// Largest form post with files: room for every document at its limit, so that a file that is
-/// too large still gets a friendly answer instead of a broken connection.
-const MAX_UPLOAD_REQUEST: usize = 4 * MAX_UPLOAD_BYTES;
-
 pub fn router() -> Router<Services> {
     web::pages(
         Router::new()
             .route("/antrag", get(resume))
             .route(CHECK_PATH, get(check))
-            .route(
-                DOCUMENTS_PATH,
-                get(documents::documents).post(documents::upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_REQUEST)),
-            )
+            .route(DOCUMENTS_PATH, get(documents::documents))
+            .route(documents::RECEIVED_PATH, get(documents::received))
             .route("/antrag/nachweise/entfernen", post(documents::remove_upload))
             .route(BIRTH_PLACE_PATH, get(birth_place::show).post(birth_place::choose))
             .route("/antrag/{step}", get(steps::show_step).post(steps::save_step)),

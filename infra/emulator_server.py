@@ -1,0 +1,259 @@
+"""moto server that refuses what AWS refuses, for the calls this service makes.
+
+    python infra/emulator_server.py PORT STATE_DIR [--iam]
+
+Browser uploads (S3 POST with a policy): moto stores whatever is posted. Here the post is
+checked as S3 checks it: the signature over the policy with the signer's secret (SigV4,
+computed here independently of the service's Rust signer), the expiry, every condition, no
+field the policy does not cover, the file's size against `content-length-range`; and, with
+IAM enforced, the signer's right to `s3:PutObject` on the key.
+
+With --iam, IAM is enforced. moto checks an identity's policies only against the action a
+request names and, for DynamoDB and Secrets Manager, against no resource at all ("*"). AWS
+decides DynamoDB per table and index, and a transaction per item: a `TransactWriteItems`
+needs `PutItem`, `UpdateItem`, `DeleteItem` or `ConditionCheckItem` on each item's table, and
+there is no `TransactWriteItems` permission; Secrets Manager per secret. This module teaches
+moto's handlers those rules. Until the first identity exists nothing is checked; the server
+then creates an administrator (Allow * on *), writes its access key to STATE_DIR/admin.json and
+from then on checks every request. S3 (object ARNs; presigned URLs as their signer) and SQS
+(queue ARNs) are checked by moto itself.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import sys
+import threading
+from datetime import datetime, timezone
+from xml.sax.saxutils import escape
+from pathlib import Path
+
+import boto3
+from moto import settings
+from moto.core.exceptions import AccessDeniedError, JsonRESTError
+from moto.dynamodb.responses import DynamoHandler
+from moto.iam.access_control import IAMRequest, S3IAMRequest
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.s3.responses import S3Response
+from moto.secretsmanager.responses import SecretsManagerResponse
+
+# The item actions of a transaction, by the member that names them.
+TRANSACT_WRITE = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+
+
+def iam_request(handler, action, headers=None, kind=IAMRequest, method=None):
+    """moto's authorisation of `action` for the identity that signed `handler`'s request (or
+    the one `headers` name)."""
+    return kind(
+        account_id=handler.current_account,
+        method=method or handler.method,
+        path=handler.raw_path,
+        data=handler.data,
+        body=handler.raw_body,
+        headers=headers if headers is not None else handler.headers,
+        action=action,
+    )
+
+
+def table_arn(handler, table, index=None):
+    arn = f"arn:aws:dynamodb:{handler.region}:{handler.current_account}:table/{table}"
+    return f"{arn}/index/{index}" if index else arn
+
+
+def checks(handler, action, body):
+    """(action, resource) pairs that AWS authorises for one DynamoDB request."""
+    if action == "TransactWriteItems":
+        for item in body.get("TransactItems", []):
+            for member, item_action in TRANSACT_WRITE.items():
+                if member in item:
+                    yield item_action, table_arn(handler, item[member]["TableName"])
+    elif action == "TransactGetItems":
+        for item in body.get("TransactItems", []):
+            yield "GetItem", table_arn(handler, item["Get"]["TableName"])
+    elif action in ("BatchWriteItem", "BatchGetItem"):
+        for table in body.get("RequestItems", {}):
+            yield action, table_arn(handler, table)
+    elif "TableName" in body:
+        yield action, table_arn(handler, body["TableName"], body.get("IndexName"))
+    else:
+        yield action, "*"
+
+
+def authorise_dynamodb(self, resource="*"):
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
+        return
+    body = self.body if isinstance(self.body, dict) else json.loads(self.body or "{}")
+    for action, arn in checks(self, self._get_action(), body):
+        request = iam_request(self, action)
+        request.check_signature()
+        try:
+            request.check_action_permitted(arn)
+        except AccessDeniedError:
+            # As DynamoDB answers, so that the SDK reports it as AWS would.
+            who = request._access_key.arn
+            message = f"User: {who} is not authorized to perform: dynamodb:{action} on resource: {arn}"
+            raise JsonRESTError("AccessDeniedException", message) from None
+
+
+def authorise_secrets(self, resource="*"):
+    """Secrets Manager per secret, as AWS decides it: the secret's ARN (name, then a suffix)."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
+        return
+    body = json.loads(self.body or "{}")
+    name = body.get("SecretId") or body.get("Name") or "*"
+    arn = name if name.startswith("arn:") else f"arn:aws:secretsmanager:{self.region}:{self.current_account}:secret:{name}-AbCdEf"
+    request = iam_request(self, self._get_action())
+    request.check_signature()
+    request.check_action_permitted(arn)
+
+
+AUTHORISE_S3 = S3Response._authenticate_and_authorize_s3_action
+# The secrets of the credentials that are not IAM users: the emulator's own (infra/emulator).
+KNOWN_SECRETS = {"emulator": "emulator"}
+
+
+class PolicyRefused(Exception):
+    def __init__(self, code, message, status=403):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+    def response(self):
+        body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{self.code}</Code><Message>{escape(self.message)}</Message></Error>'
+        return self.status, {"Content-Type": "application/xml"}, body
+
+
+def secret_of(account, access_key):
+    from moto.iam.access_control import IAMUserAccessKey
+
+    try:
+        return IAMUserAccessKey(account, "aws", access_key, {})._secret_access_key
+    except Exception:
+        return KNOWN_SECRETS.get(access_key)
+
+
+def sigv4_post_signature(secret, day, region, policy):
+    key = ("AWS4" + secret).encode()
+    for part in (day, region, "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, policy.encode(), hashlib.sha256).hexdigest()
+
+
+def check_post_policy(self, bucket, fields, size):
+    """As S3 judges a browser's POST: raises PolicyRefused, or returns the signer's access key."""
+    field = {name.lower(): value[0] for name, value in fields.items()}
+    policy = field.get("policy")
+    if not policy or field.get("x-amz-algorithm") != "AWS4-HMAC-SHA256":
+        raise PolicyRefused("InvalidArgument", "Bucket POST must contain a valid policy", 400)
+    access_key, day, region, *_ = field.get("x-amz-credential", "").split("/") + ["", "", ""]
+    secret = secret_of(self.current_account, access_key)
+    expected = secret and sigv4_post_signature(secret, day, region, policy)
+    if not expected or not hmac.compare_digest(expected, field.get("x-amz-signature", "")):
+        raise PolicyRefused("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+    document = json.loads(base64.b64decode(policy))
+    expiration = datetime.fromisoformat(document["expiration"].replace("Z", "+00:00"))
+    if expiration <= datetime.now(timezone.utc):
+        raise PolicyRefused("AccessDenied", "Invalid according to Policy: Policy expired.")
+    field["bucket"] = bucket
+    covered = {"policy", "x-amz-signature", "file", "bucket"}
+    for condition in document["conditions"]:
+        if isinstance(condition, dict):
+            pairs = [("eq", name, value) for name, value in condition.items()]
+        elif condition[0] == "content-length-range":
+            if size > condition[2]:
+                raise PolicyRefused("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 400)
+            if size < condition[1]:
+                raise PolicyRefused("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", 400)
+            continue
+        else:
+            pairs = [(condition[0], condition[1].lstrip("$"), condition[2])]
+        for operator, name, wanted in pairs:
+            covered.add(name.lower())
+            value = field.get(name.lower(), "")
+            if not (value == wanted if operator == "eq" else value.startswith(wanted)):
+                raise PolicyRefused("AccessDenied", f"Invalid according to Policy: Policy Condition failed: {json.dumps(condition)}")
+    extra = [name for name in field if name not in covered and not name.startswith("x-ignore-")]
+    if extra:
+        raise PolicyRefused("AccessDenied", f"Invalid according to Policy: Extra input fields: {extra[0]}")
+    return access_key
+
+
+BUCKET_POST = S3Response._bucket_response_post
+
+
+def bucket_post(self, request, bucket_name):
+    """A browser's upload (a form with a policy) is checked first; moto then stores it, with
+    the checking of its own (which knows no such posts) set aside for it."""
+    # The form's own fields (moto's querystring also holds what it adds, e.g. the bucket name).
+    fields = {name: [value] for name, value in self.form_data.items()}
+    if "policy" not in {name.lower() for name in fields}:
+        return BUCKET_POST(self, request, bucket_name)
+    try:
+        access_key = check_post_policy(self, bucket_name, fields, len(self.raw_body or b""))
+    except PolicyRefused as refusal:
+        return refusal.response()
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    if ActionAuthenticatorMixin.request_count >= settings.INITIAL_NO_AUTH_ACTION_COUNT:
+        headers = dict(self.headers)
+        headers["Authorization"] = f"AWS4-HMAC-SHA256 Credential={access_key}/x/x/s3/aws4_request, SignedHeaders=host, Signature=-"
+        signer = iam_request(self, "PutObject", headers, S3IAMRequest, "PUT")
+        signer.check_action_permitted(f"arn:aws:s3:::{bucket_name}/{self.querystring['key'][0]}")
+    authorise, self._authenticate_and_authorize_s3_action = self._authenticate_and_authorize_s3_action, lambda **_: None
+    try:
+        return BUCKET_POST(self, request, bucket_name)
+    finally:
+        self._authenticate_and_authorize_s3_action = authorise
+
+
+def authorise_s3(self, bucket_name=None, key_name=None):
+    """Presigned URLs carry their credential in the query: authorised as their signer, as on AWS
+    (moto itself only reads the Authorization header)."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    credential = self.querystring.get("X-Amz-Credential")
+    enforcing = ActionAuthenticatorMixin.request_count >= settings.INITIAL_NO_AUTH_ACTION_COUNT
+    if not (credential and enforcing and "Authorization" not in self.headers):
+        return AUTHORISE_S3(self, bucket_name, key_name)
+    headers = dict(self.headers)
+    headers["Authorization"] = f"AWS4-HMAC-SHA256 Credential={credential[0]}, SignedHeaders=host, Signature=-"
+    request = iam_request(self, self._get_action(), headers, S3IAMRequest)
+    resource = f"{bucket_name}/{key_name}" if key_name else bucket_name
+    request.check_action_permitted(f"arn:aws:s3:::{resource}")
+
+
+def main():
+    port, state, iam_enforced = int(sys.argv[1]), Path(sys.argv[2]), "--iam" in sys.argv[3:]
+    S3Response._bucket_response_post = bucket_post
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    if not iam_enforced:
+        server.start()
+        threading.Event().wait()
+    DynamoHandler._authenticate_and_authorize_normal_action = authorise_dynamodb
+    SecretsManagerResponse._authenticate_and_authorize_normal_action = authorise_secrets
+    S3Response._authenticate_and_authorize_s3_action = authorise_s3
+    server.start()
+    iam = boto3.client(
+        "iam",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="setup",
+        aws_secret_access_key="setup",
+    )
+    iam.create_user(UserName="emulator-admin")
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_user_policy(UserName="emulator-admin", PolicyName="admin", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName="emulator-admin")["AccessKey"]
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+    admin = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+    (state / "admin.json.tmp").write_text(json.dumps(admin))
+    (state / "admin.json.tmp").rename(state / "admin.json")
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
