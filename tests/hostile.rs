@@ -2,6 +2,7 @@
 //! axum's extractors refuse, bodies over every limit — all answered in the contract's format,
 //! never a 5xx, never a dropped connection.
 
+use base64::Engine as _;
 use serde_json::{Value, json};
 use system_tests::Runtime;
 
@@ -121,8 +122,9 @@ fn a_body_over_every_limit_gets_a_413_not_a_reset() {
     );
 }
 
-/// What Lambda would refuse, the runtime refuses: a 4.8 MB photo under the form's own 5 MB
-/// limit is 6.4 MB once API Gateway has base64-encoded it.
+/// What Lambda would refuse, the runtime refuses: a 4.8 MB form post with a photo is 6.4 MB
+/// once API Gateway has base64-encoded it. (The form's files go straight to the document
+/// store; only a client that ignores the form sends one through a function.)
 #[test]
 fn a_form_post_over_lambdas_payload_limit_gets_the_413_page() {
     let dir = tempfile::tempdir().unwrap();
@@ -138,8 +140,51 @@ fn a_form_post_over_lambdas_payload_limit_gets_the_413_page() {
         ("sec-fetch-site", "same-origin"),
         ("content-type", "multipart/form-data; boundary=grenze"),
     ];
-    let (status, headers, page) = runtime.exchange("POST", "/antrag/nachweise", &headers, body);
+    let (status, headers, page) = runtime.exchange("POST", "/antrag/kind", &headers, body);
     assert_eq!(status, 413);
     assert!(header(&headers, "content-type").is_some_and(|t| t.starts_with("text/html")));
     assert!(String::from_utf8_lossy(&page).contains("<title>"), "the styled error page");
+}
+
+/// The local document store's upload endpoint refuses, as S3 does, a post whose policy is not
+/// the service's: forged, unsigned, without a file, or not a form at all; and stores nothing.
+#[test]
+fn the_local_document_store_refuses_posts_it_did_not_sign() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = Runtime::start(dir.path());
+    let policy = base64::engine::general_purpose::STANDARD
+        .encode(json!({"expiration": "2099-01-01T00:00:00Z", "conditions": [["starts-with", "$key", ""]]}).to_string());
+    let forged = shared::ports::UploadForm {
+        action: "/documents".into(),
+        fields: [
+            ("key", "state.sqlite3"),
+            ("x-amz-algorithm", "AWS4-HMAC-SHA256"),
+            ("x-amz-credential", "local/20261202/local/s3/aws4_request"),
+            ("policy", policy.as_str()),
+            ("x-amz-signature", "00"),
+        ]
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .to_vec(),
+    };
+    let post = |form: &shared::ports::UploadForm| {
+        let (content_type, body) = shared::testing::upload_body(form, "x.pdf", b"%PDF-1.7 overwritten");
+        runtime.exchange("POST", "/documents", &[("content-type", &content_type)], body)
+    };
+    let (status, headers, body) = post(&forged);
+    assert_eq!(status, 403);
+    assert_eq!(header(&headers, "content-type"), Some("application/xml"));
+    assert!(String::from_utf8_lossy(&body).contains("<Code>SignatureDoesNotMatch</Code>"));
+    let unsigned = shared::ports::UploadForm { fields: forged.fields[..1].to_vec(), ..forged.clone() };
+    let (status, _, body) = post(&unsigned);
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    let no_file = runtime.exchange(
+        "POST",
+        "/documents",
+        &[("content-type", "multipart/form-data; boundary=x")],
+        b"--x--\r\n".to_vec(),
+    );
+    assert_eq!(no_file.0, 400);
+    let not_a_form = runtime.exchange("POST", "/documents", &[("content-type", "text/plain")], b"key=x".to_vec());
+    assert_eq!(not_a_form.0, 400);
+    assert!(!dir.path().join("documents/state.sqlite3").exists(), "nothing stored");
 }

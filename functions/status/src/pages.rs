@@ -24,7 +24,7 @@ use shared::records::{self, Audit, Versioned};
 use shared::services::Services;
 use shared::texts::{Lang, lookup, text};
 use shared::web::form::{FieldKind, FileInput, FormView, field_id, problem_message};
-use shared::web::upload::{FormTargets, take_received, upload_form};
+use shared::web::upload::{FormTargets, clear_received, received as received_file, upload_form};
 use shared::web::{self, CitizenPage, FormData, MessageView, OfficeView, PageError, PageResult, Templates, context};
 
 use crate::certificate_download;
@@ -202,11 +202,13 @@ async fn received(view: CitizenPage, Path(id): Path<String>) -> PageResult {
     let asked = own_request(call, &id).await?.documents.asked_for;
     let kind = page.query("art").and_then(DocumentKind::parse).filter(|kind| asked.contains(kind));
     let Some(kind) = kind else { return Ok(Redirect::to(&status_path(&id)).into_response()) };
-    match take_received(&*call.services.documents, &call.who.sub, &purpose(&id, kind)).await? {
+    let documents = &*call.services.documents;
+    match received_file(documents, &call.who.sub, &purpose(&id, kind)).await? {
         Ok((file_type, bytes)) => {
             let file_name = format!("{}.{}", kind_label(page.lang, kind), file_type.extension());
             let upload = Upload { kind, key: String::new(), file_type, file_name, size: bytes.len() as u64 };
             keep_document(call, &id, upload, bytes).await?;
+            clear_received(documents, &call.who.sub, &purpose(&id, kind)).await?;
             done(&id, "nachweis")
         }
         Err(problem) => {

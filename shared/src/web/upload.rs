@@ -3,7 +3,8 @@
 //! the form is a presigned POST whose policy fixes where the file lands (an incoming key the
 //! server derives from her account and the purpose), its content type and size, and the page
 //! the store sends her back to. That page then takes the file out of the incoming area: checked
-//! by content and size here, kept or refused with a message, and the incoming copy deleted.
+//! by content and size here, kept or refused with a message; the incoming copy is deleted once
+//! nothing can be lost.
 
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
@@ -39,7 +40,7 @@ pub fn incoming_key(subject: &str, purpose: &str) -> String {
 }
 
 /// The form that uploads her file for `purpose`, and then sends her browser to `return_path`
-/// on this site (which calls [`take_received`]). Valid until her session ends, at most an hour.
+/// on this site (which calls [`received`]). Valid until her session ends, at most an hour.
 pub async fn upload_form(
     documents: &dyn DocumentStore,
     page: &Page,
@@ -60,23 +61,30 @@ pub async fn upload_form(
     Ok(UploadFormView { action: form.action, fields: form.fields, input: FileInput { name: "file".into(), ..input } })
 }
 
-/// The file she uploaded for `purpose`, taken out of the incoming area: its type and bytes if
-/// it passes [`upload::check`], else why not (`Missing`: nothing, or an empty file). The incoming copy is
-/// deleted either way.
-pub async fn take_received(
+/// The file she uploaded for `purpose`: its type and bytes if it passes [`upload::check`], else
+/// why not (`Missing`: nothing, or an empty file). A refused file is deleted at once; one that
+/// passes stays until the caller has kept it and calls [`clear_received`], so that a crash in
+/// between loses nothing (the bucket's lifecycle rule removes what is left after a day).
+pub async fn received(
     documents: &dyn DocumentStore,
     subject: &str,
     purpose: &str,
 ) -> Result<Result<(FileType, Vec<u8>), UploadProblem>, PageError> {
     let key = incoming_key(subject, purpose);
     let Some(bytes) = documents.get(&key).await? else { return Ok(Err(UploadProblem::Missing)) };
-    // A file input left empty posts an empty file: she chose none.
-    let checked = match upload::check(&bytes) {
-        Err(UploadProblem::Empty) => Err(UploadProblem::Missing),
-        checked => checked.map(|file_type| (file_type, bytes)),
-    };
-    documents.delete(&key).await?;
-    Ok(checked)
+    match upload::check(&bytes) {
+        Ok(file_type) => Ok(Ok((file_type, bytes))),
+        Err(problem) => {
+            documents.delete(&key).await?;
+            // A file input left empty posts an empty file: she chose none.
+            Ok(Err(if problem == UploadProblem::Empty { UploadProblem::Missing } else { problem }))
+        }
+    }
+}
+
+/// Deletes her incoming file for `purpose` once it is kept elsewhere.
+pub async fn clear_received(documents: &dyn DocumentStore, subject: &str, purpose: &str) -> Result<(), PageError> {
+    Ok(documents.delete(&incoming_key(subject, purpose)).await?)
 }
 
 /// The origins other than this site that a page's forms post to: the document store's, for

@@ -17,7 +17,7 @@ use shared::journey::form::{
 };
 use shared::texts::text;
 use shared::web::form::{ErrorLink, FileInput, field_id};
-use shared::web::upload::{FormTargets, take_received, upload_form};
+use shared::web::upload::{FormTargets, clear_received, received as received_file, upload_form};
 use shared::web::{self, CitizenPage, FormData, PageError, PageResult, Templates, context};
 
 use super::steps::{back_path, to_check};
@@ -162,7 +162,7 @@ pub(super) async fn received(view: CitizenPage) -> PageResult {
     let Some(kind) = kind else { return Ok(Redirect::to(DOCUMENTS_PATH).into_response()) };
     let mut uploads = DraftData(&step.draft.data).uploads();
     let documents = &*services.documents;
-    let (file_type, bytes) = match take_received(documents, &call.who.sub, &purpose(kind)).await? {
+    let (file_type, bytes) = match received_file(documents, &call.who.sub, &purpose(kind)).await? {
         Ok(file) => file,
         // Nothing arrived, but the file is kept already: the same return followed twice.
         Err(UploadProblem::Missing) if uploads.iter().any(|u| u.kind == kind) => return Ok(onward(&step, &uploads)),
@@ -177,7 +177,9 @@ pub(super) async fn received(view: CitizenPage) -> PageResult {
     let mut data = step.draft.data.clone();
     set_path(&mut data, "uploads", serde_json::to_value(&uploads).expect("uploads serialise"));
     save_draft(call, data).await?;
-    // Only once the draft names the new file: a crash before leaves the old one in place.
+    // Only once the draft names the new file: a crash before leaves the old one and the
+    // incoming copy in place.
+    clear_received(documents, &call.who.sub, &purpose(kind)).await?;
     if let Some(replaced) = replaced {
         documents.delete(&replaced.key).await?;
     }
