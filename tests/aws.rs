@@ -281,6 +281,7 @@ const PAGES: &[(&str, &str, &str)] = &[
     ("POST", "/antrag/nachweise/entfernen", "drafts"),
     ("POST", "/antrag/absenden", "submit"),
     ("GET", "/antrag/eingereicht/r-1", "submit"),
+    ("GET", "/antraege", "status"),
     ("GET", "/antraege/r-1", "status"),
     ("GET", "/antraege/r-1/bescheinigung", "status"),
     ("POST", "/antraege/r-1/nachricht", "status"),
@@ -436,6 +437,9 @@ fn the_chain_runs_on_the_aws_adapters() {
     let pdf = response.body_mut().read_to_vec().unwrap();
     assert!(pdftotext(&pdf).contains("Mia"), "the certificate");
 
+    let listed = runtime.get("/api/v1/requests", Some(&mother));
+    assert_eq!(listed.status, 200, "StatusFunction lists her requests: {}", listed.body);
+    assert_eq!(listed.body[0]["id"], id.as_str());
     let code = status["certificate"]["code"].as_str().unwrap();
     assert_eq!(runtime.get(&format!("/api/v1/verify/{code}"), None).body["valid"], true);
 }

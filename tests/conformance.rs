@@ -214,6 +214,7 @@ conformance!(embedded:
     embedded_durability => check_durability,
     embedded_download_links => check_download_links,
     embedded_upload_forms => check_upload_forms,
+    embedded_query_pages => check_query_pages,
 );
 
 conformance!(aws:
@@ -226,6 +227,7 @@ conformance!(aws:
     aws_durability => check_durability,
     aws_download_links => check_download_links,
     aws_upload_forms => check_upload_forms,
+    aws_query_pages => check_query_pages,
 );
 
 fn put(item: Item, condition: Condition) -> Write {
@@ -537,6 +539,44 @@ async fn check_download_links(b: &Backend) {
         let link = b.documents.download_link(bad, "x.pdf", Duration::seconds(60)).await;
         assert!(matches!(link, Err(DocumentError::InvalidKey)), "link to {bad:?}: {link:?}");
     }
+}
+
+/// A query read a page at a time, either way round, yields every live item of its prefix once,
+/// in order; a page never holds more than asked for, and the last one says so.
+async fn check_query_pages(b: &Backend) {
+    let mut writes: Vec<Write> = (0..7)
+        .map(|i| put(plain(&Key::new("CITIZEN#p", format!("REQUEST#{i:03}")), json!({"i": i})), Condition::Absent))
+        .collect();
+    writes.push(put(plain(&Key::new("CITIZEN#p", "DRAFT#antrag"), json!({})), Condition::Absent));
+    writes.push(put(plain(&Key::new("CITIZEN#q", "REQUEST#000"), json!({})), Condition::Absent));
+    let gone = Item {
+        expires_at: Some(b.clock.now() - Duration::seconds(1)),
+        ..plain(&Key::new("CITIZEN#p", "REQUEST#004a"), json!({}))
+    };
+    writes.push(put(gone, Condition::Always));
+    b.store.write(writes).await.expect("write");
+    for newest_first in [false, true] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        for _ in 0..10 {
+            let spec = shared::ports::PageSpec { limit: 3, after: after.clone(), newest_first };
+            let page = b.store.query_page("CITIZEN#p", "REQUEST#", &spec).await.expect("page");
+            assert!(page.items.len() <= 3, "{:?}", page.items);
+            seen.extend(page.items.into_iter().map(|item| item.key.sort));
+            after = page.next;
+            if after.is_none() {
+                break;
+            }
+        }
+        let mut expected: Vec<String> = (0..7).map(|i| format!("REQUEST#{i:03}")).collect();
+        if newest_first {
+            expected.reverse();
+        }
+        assert_eq!(seen, expected, "newest first: {newest_first}");
+    }
+    let first = shared::ports::PageSpec { limit: 10, after: None, newest_first: true };
+    let all = b.store.query_page("CITIZEN#p", "REQUEST#", &first).await.expect("page");
+    assert_eq!((all.items.len(), all.next), (7, None), "one page when it fits");
 }
 
 /// A form lets a browser store one file under the key it fixes, within its size range and its

@@ -11,7 +11,8 @@
 //! - [`services`]: the adapters a function is wired to; [`directory`]: the offices and
 //!   municipalities, cached in each process.
 //! - [`http`]: the plumbing every API function shares (errors, extractors); [`openapi`]: the
-//!   published contract of `/api/v1`.
+//!   published contract of `/api/v1`; [`paging`]: lists a page at a time (`limit`, `cursor`,
+//!   `Link`).
 //! - [`steps`]: the queue steps of the document chain and the one way to hand a request on.
 //! - [`web`]: what every function's pages share (layout, templates, session cookie, CSRF).
 //! - [`journey`]: the citizen's way through the pre-check and the form, shared by their pages.
@@ -31,6 +32,7 @@ pub mod jwks;
 pub mod lambda;
 pub mod office_idp;
 pub mod openapi;
+pub mod paging;
 pub mod ports;
 pub mod records;
 pub mod services;

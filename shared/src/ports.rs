@@ -113,6 +113,22 @@ pub enum Write {
     Delete { key: Key, condition: Condition },
 }
 
+/// Which page of a query to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageSpec {
+    pub limit: usize,
+    /// The sort key of the last item of the previous page.
+    pub after: Option<String>,
+    pub newest_first: bool,
+}
+
+/// One page of a query, and where the next one starts (`None`: this was the last).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemPage {
+    pub items: Vec<Item>,
+    pub next: Option<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("a write condition did not hold")]
@@ -131,6 +147,11 @@ pub trait StateStore: Send + Sync {
     async fn query(&self, partition: &str, sort_prefix: &str) -> Result<Vec<Item>, StoreError>;
     /// Like `query`, over the secondary index.
     async fn query_index(&self, partition: &str, sort_prefix: &str) -> Result<Vec<Item>, StoreError>;
+    /// One page of `query`: at most `page.limit` items, in sort order or (`newest_first`) in
+    /// reverse, after the item `page.after` (the `next` of the previous page). `next` is set
+    /// while there may be more; a page may hold fewer items than the limit (expired items are
+    /// left out, as DynamoDB filters after its limit).
+    async fn query_page(&self, partition: &str, sort_prefix: &str, page: &PageSpec) -> Result<ItemPage, StoreError>;
     /// Deletes expired items for good; returns how many.
     async fn purge_expired(&self) -> Result<usize, StoreError>;
 }

@@ -7,6 +7,7 @@
 //! | draft | `CITIZEN#<sub>` | `DRAFT#<id>` | |
 //! | idempotency key | `CITIZEN#<sub>` | `IDEMPOTENCY#<key>` | |
 //! | request | `REQUEST#<id>` | `REQUEST` | `OFFICE#<office>` / `<status>#<id>` |
+//! | her request, for her list | `CITIZEN#<sub>` | `REQUEST#<submitted, ms>#<id>` | |
 //! | register entry | `REGISTER#<office>` | `<child's birth date>#<id>` | |
 //! | certificate | `CERTIFICATE#<code>` | `CERTIFICATE` | |
 //! | message | `REQUEST#<id>` | `MESSAGE#<time>#<id>` | |
@@ -25,7 +26,7 @@ use crate::domain::office::Office;
 use crate::domain::register::RegisterEntry;
 use crate::domain::request::{Request, Status};
 use crate::domain::values::{ClientId, format_date};
-use crate::ports::{Condition, Item, Key, StateStore, StoreError, Write};
+use crate::ports::{Condition, Item, Key, PageSpec, StateStore, StoreError, Write};
 
 /// How long an idempotency key is remembered.
 pub const IDEMPOTENCY_LIFETIME: Duration = Duration::days(7);
@@ -130,6 +131,34 @@ fn request_item(request: &Request) -> Item {
         )),
         ..Item::new(request_key(&request.id), encode(request))
     }
+}
+
+/// Where her list finds the request: under her partition, by the time it was submitted.
+pub fn citizen_request_key(request: &Request) -> Key {
+    let submitted = request.timeline.first().map_or(0, |entry| entry.at.unix_timestamp_nanos() / 1_000_000);
+    Key::new(citizen_partition(&request.login.subject), format!("{OWN_REQUEST}{submitted:013}#{}", request.id))
+}
+
+const OWN_REQUEST: &str = "REQUEST#";
+
+/// Her requests, newest first, `limit` at a time; `after` is the `next` of the page before (any
+/// text: it only positions within her own list). Answers the page and the next `after`.
+pub async fn own_requests(
+    store: &dyn StateStore,
+    owner: &str,
+    limit: usize,
+    after: Option<&str>,
+) -> Result<(Vec<Request>, Option<String>), StoreError> {
+    let page = PageSpec { limit, after: after.map(|after| format!("{OWN_REQUEST}{after}")), newest_first: true };
+    let listed = store.query_page(&citizen_partition(owner), OWN_REQUEST, &page).await?;
+    let mut requests = Vec::with_capacity(listed.items.len());
+    for item in &listed.items {
+        let id = item.key.sort.rsplit('#').next().unwrap_or_default();
+        // One removed meanwhile (retention) is left out.
+        requests.extend(own_request(store, id, owner).await?);
+    }
+    let next = listed.next.map(|sort| sort.trim_start_matches(OWN_REQUEST).to_owned());
+    Ok((requests, next))
 }
 
 pub async fn request(store: &dyn StateStore, id: &str) -> Result<Option<Versioned<Request>>, StoreError> {
@@ -241,8 +270,10 @@ pub async fn create_request(
 ) -> Result<(), StoreError> {
     let owner = &request.login.subject;
     let audit = Audit { actor: owner, action: "submitted", at: now };
+    let listed = Item::new(citizen_request_key(request), json!({}));
     let mut writes = vec![
         Write::Put { item: request_item(request), condition: Condition::Absent },
+        Write::Put { item: listed, condition: Condition::Absent },
         next_audit_write(store, &request.id, audit).await?,
     ];
     if let Some((key, fingerprint)) = idempotency {

@@ -198,6 +198,12 @@ for (const lang of LANGUAGES) {
         await page.reload();
       }
       await audit("antrag-status-ausgestellt", { shot: true });
+      // Her list, reached from the header, links the request she just made.
+      await page.getByRole("link", { name: lang === "en" ? "My applications" : "Meine Anträge" }).click();
+      await page.waitForURL("**/antraege");
+      assert.equal(await page.locator(`a[href="${new URL(status).pathname}"]`).count(), 1, "her request is listed");
+      await audit("antraege", { shot: true });
+      await page.goto(status);
       const code = (await page.locator("strong.code").textContent()).replaceAll(" ", "");
       await page.goto(`/pruefen/${code}`);
       await audit("pruefen-echt", { shot: true });

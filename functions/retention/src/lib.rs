@@ -64,6 +64,7 @@ async fn delete_request(services: &Services, request: &Request) -> Result<usize,
     if let Some(certificate) = &request.certificate {
         writes.push(Write::Delete { key: records::certificate_key(&certificate.code), condition: Condition::Always });
     }
+    writes.push(Write::Delete { key: records::citizen_request_key(request), condition: Condition::Always });
     // Only if nobody changed the request since this run read it.
     writes
         .push(Write::Delete { key: records::request_key(&request.id), condition: Condition::Version(current.version) });

@@ -1,7 +1,8 @@
-//! The status of a request for its owner (`GET /api/v1/requests/{id}`) and the download of
-//! its certificate (`GET /api/v1/requests/{id}/certificate`).
+//! Her requests (`GET /api/v1/requests`, newest first, a page at a time), the status of one for
+//! its owner (`GET /api/v1/requests/{id}`) and the download of its certificate
+//! (`GET /api/v1/requests/{id}/certificate`).
 
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
@@ -9,6 +10,7 @@ use serde::Serialize;
 use shared::domain::request::{Request, Status};
 use shared::http::{ApiError, CitizenCall, OfficeContact};
 use shared::openapi::tag;
+use shared::paging::{PageQuery, next_link};
 use shared::ports::{DOWNLOAD_LINK_LIFETIME, DocumentError};
 use shared::records;
 use shared::services::Services;
@@ -24,6 +26,7 @@ pub mod pages;
 /// The operations of the API this function serves, documented.
 pub fn api() -> OpenApiRouter<Services> {
     OpenApiRouter::new()
+        .routes(routes!(list))
         .routes(routes!(status))
         .routes(routes!(certificate))
         .routes(routes!(messages::list, messages::send))
@@ -40,6 +43,63 @@ pub fn router() -> Router<Services> {
 async fn own_request(call: &CitizenCall, id: &str) -> Result<Request, ApiError> {
     let request = call.store(records::own_request(&*call.services.store, id, &call.who.sub).await)?;
     request.ok_or_else(|| call.not_found())
+}
+
+/// One of her requests, as her list shows it.
+#[derive(Serialize, ToSchema)]
+pub struct OwnRequest {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub submitted_at: Option<OffsetDateTime>,
+    /// The child's given names, for her to tell her requests apart.
+    pub child_given_names: String,
+    pub status: Status,
+    /// The status in words, in the caller's language.
+    pub status_text: String,
+    /// The office that decides it.
+    pub office_name: Option<String>,
+    /// Her status page of it.
+    pub page: String,
+}
+
+/// Her requests and the next page's cursor: newest first, `paging` at a time.
+pub async fn own_requests(
+    call: &CitizenCall,
+    paging: &shared::paging::Paging,
+) -> Result<(Vec<OwnRequest>, Option<String>), ApiError> {
+    let store = &*call.services.store;
+    let listed = records::own_requests(store, &call.who.sub, paging.limit, paging.after.as_deref()).await;
+    let (requests, next) = call.store(listed)?;
+    let directory = call.store(call.services.directory.get().await)?;
+    let items = requests
+        .into_iter()
+        .map(|request| OwnRequest {
+            submitted_at: request.timeline.first().map(|entry| entry.at),
+            child_given_names: request.application.child.given_names.as_str().to_owned(),
+            status_text: text(call.lang, &format!("status.{}", request.status.as_str())).to_owned(),
+            status: request.status,
+            office_name: directory.get(&request.office_id).map(|office| office.name.clone()),
+            page: format!("/antraege/{}", request.id),
+            id: request.id,
+        })
+        .collect();
+    Ok((items, next))
+}
+
+/// Her requests, newest first; where there are more, the next page is in the `Link` header.
+#[utoipa::path(get, operation_id = "listOwnRequests", path = "/api/v1/requests", tag = tag::CITIZEN, security(("citizen" = [])),
+    params(PageQuery),
+    responses((status = 200, body = Vec<OwnRequest>,
+        headers(("Link" = String, description = "`<…?limit=&cursor=>; rel=\"next\"` while there are more.")),
+        links(("status" = (operation_id = "getRequestStatus", parameters(("id" = "$response.body#/0/id"))))))))]
+async fn list(call: CitizenCall, Query(query): Query<PageQuery>) -> Result<Response, ApiError> {
+    let paging = query.parse().map_err(|errors| call.invalid(&errors))?;
+    let (items, next) = own_requests(&call, &paging).await?;
+    let mut response = Json(items).into_response();
+    if let Some(link) = next_link("/api/v1/requests", paging.limit, next.as_deref()) {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
 }
 
 /// Where her request stands.

@@ -1,4 +1,5 @@
-//! The status page of a request for its owner (`/antraege/{id}`): where it stands, the
+//! Her requests (`/antraege`, newest first, a page at a time), and the status page of a
+//! request for its owner (`/antraege/{id}`): where it stands, the
 //! timeline in plain words, the office to ask, and — once issued — the download button
 //! (`/antraege/{id}/bescheinigung`, the same short-lived link as the API's). Below, the messages
 //! with the office, a form to answer (`/antraege/{id}/nachricht`), and where the office asked
@@ -9,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use axum::Router;
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -19,6 +20,7 @@ use shared::domain::message::parse_text;
 use shared::domain::request::Request;
 use shared::domain::upload::{DocumentKind, Upload};
 use shared::http::CitizenCall;
+use shared::paging::{PageQuery, next_page};
 use shared::ports::StoreError;
 use shared::records::{self, Audit, Versioned};
 use shared::services::Services;
@@ -27,15 +29,20 @@ use shared::web::form::{FieldKind, FileInput, FormView, field_id, problem_messag
 use shared::web::upload::{FormTargets, clear_received, received as received_file, upload_form};
 use shared::web::{self, CitizenPage, FormData, MessageView, OfficeView, PageError, PageResult, Templates, context};
 
-use crate::certificate_download;
 use crate::messages::send_citizen_message;
+use crate::{OwnRequest, certificate_download, own_requests};
 
-static TEMPLATES: LazyLock<Templates> =
-    LazyLock::new(|| Templates::new(&[("antrag-status.html", include_str!("../templates/antrag-status.html"))]));
+static TEMPLATES: LazyLock<Templates> = LazyLock::new(|| {
+    Templates::new(&[
+        ("antrag-status.html", include_str!("../templates/antrag-status.html")),
+        ("antraege.html", include_str!("../templates/antraege.html")),
+    ])
+});
 
 pub fn router() -> Router<Services> {
     web::pages(
         Router::new()
+            .route("/antraege", get(list_page))
             .route("/antraege/{id}", get(status_page))
             .route("/antraege/{id}/bescheinigung", get(download))
             .route("/antraege/{id}/nachricht", post(write))
@@ -153,6 +160,45 @@ async fn render_status(view: &CitizenPage, id: &str, entered: Entered) -> PageRe
 /// What her upload of `kind` for request `id` is, for [`shared::web::upload::incoming_key`].
 fn purpose(id: &str, kind: DocumentKind) -> String {
     format!("antraege/{id}/{}", kind.code())
+}
+
+#[derive(Serialize)]
+struct ListedRequest {
+    child: String,
+    href: String,
+    /// Status, date and office as a summary list.
+    rows: Vec<SummaryRow>,
+}
+
+#[derive(Serialize)]
+struct SummaryRow {
+    key: String,
+    lines: Vec<String>,
+}
+
+/// Her requests, newest first, with a link to the next page where there are more.
+async fn list_page(CitizenPage { call, page, .. }: CitizenPage, Query(query): Query<PageQuery>) -> PageResult {
+    let paging = query.parse().map_err(|_| PageError::bad_request())?;
+    let (requests, next) = own_requests(&call, &paging).await?;
+    let lang = page.lang;
+    let requests: Vec<ListedRequest> = requests
+        .into_iter()
+        .map(|request: OwnRequest| {
+            let submitted =
+                request.submitted_at.map(|at| web::format_date(lang, shared::domain::values::today_in_germany(at)));
+            let rows = [
+                ("antraege.column.status", Some(request.status_text)),
+                ("antraege.column.submitted", submitted),
+                ("antraege.column.office", request.office_name),
+            ]
+            .into_iter()
+            .filter_map(|(key, value)| Some(SummaryRow { key: text(lang, key).to_owned(), lines: vec![value?] }))
+            .collect();
+            ListedRequest { child: request.child_given_names, href: request.page, rows }
+        })
+        .collect();
+    let more = next_page("/antraege", paging.limit, next.as_deref());
+    TEMPLATES.render(&page, "antraege.html", context! { requests, more, first => paging.after.is_none() })
 }
 
 async fn status_page(view: CitizenPage, Path(id): Path<String>) -> PageResult {

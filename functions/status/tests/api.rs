@@ -36,3 +36,64 @@ async fn another_mother_gets_404_as_if_it_did_not_exist() {
     assert_eq!((foreign.as_u16(), missing.as_u16()), (404, 404));
     assert_eq!(app.call("GET", &format!("/api/v1/requests/{id}"), None, None).await.0, 401);
 }
+
+async fn submitted_for(app: &TestApp, child: &str) -> String {
+    let body = json!({
+        "applicant": {"role": "mother"},
+        "mother": {"given_names": "Sophia", "family_name": "Beispiel", "birth_date": "1994-05-02", "birth_place": "Bremen",
+                   "address": {"street": "Am Markt", "house_number": "1", "postcode": "28195", "city": "Bremen"}},
+        "child": {"given_names": child, "family_name": "Beispiel", "birth_date": "2021-03-14", "birth_place": "Bremen", "born_abroad": false},
+        "delivery": "download"
+    });
+    let (status, created) = app.call("POST", "/api/v1/requests", Some(&app.mother()), Some(body)).await;
+    assert_eq!(status, 202, "{created}");
+    created["id"].as_str().unwrap().to_owned()
+}
+
+/// `GET /api/v1/requests` with `token`: the status, the body and the `Link` header's address.
+async fn list(app: &TestApp, uri: &str, token: &str) -> (u16, serde_json::Value, Option<String>) {
+    let authorization = format!("Bearer {token}");
+    let response = app.page_send("GET", uri, &[("authorization", &authorization)], None).await;
+    let link = response.headers.get("link").map(|link| {
+        let link = link.to_str().unwrap();
+        assert!(link.ends_with(">; rel=\"next\""), "{link}");
+        link.trim_start_matches('<').split('>').next().unwrap().to_owned()
+    });
+    (response.status.as_u16(), serde_json::from_str(&response.html).unwrap(), link)
+}
+
+#[tokio::test]
+async fn her_requests_are_listed_newest_first_a_page_at_a_time_and_hers_only() {
+    let app = TestApp::new(status::router().merge(submit::router())).await;
+    let mut ids = Vec::new();
+    for child in ["Mia", "Lena", "Paul"] {
+        ids.push(submitted_for(&app, child).await);
+        app.clock.advance(time::Duration::minutes(1));
+    }
+    let (status, page, next) = list(&app, "/api/v1/requests?limit=2", &app.mother()).await;
+    assert_eq!(status, 200, "{page}");
+    let listed: Vec<&str> = page.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(listed, [ids[2].as_str(), ids[1].as_str()], "newest first");
+    assert_eq!(page[0]["child_given_names"], "Paul");
+    assert_eq!(page[0]["status"], "submitted");
+    assert_eq!(page[0]["status_text"], "Antrag eingegangen");
+    assert_eq!(page[0]["office_name"], "Jugendamt Bremen");
+    assert_eq!(page[0]["page"], format!("/antraege/{}", ids[2]));
+    let next = next.expect("a link to the rest");
+    let (_, rest, after) = list(&app, &next, &app.mother()).await;
+    assert_eq!(rest.as_array().unwrap().len(), 1);
+    assert_eq!(rest[0]["id"], ids[0].as_str());
+    assert_eq!(after, None, "the last page links nowhere");
+
+    let (status, theirs, link) = list(&app, "/api/v1/requests", &app.other_mother()).await;
+    assert_eq!((status, theirs, link), (200, json!([]), None), "another mother sees none of hers");
+    let (_, from_her_cursor, _) = list(&app, &next, &app.other_mother()).await;
+    assert_eq!(from_her_cursor, json!([]), "her cursor shows another mother nothing");
+
+    for (query, field) in [("limit=0", "limit"), ("limit=101", "limit"), ("cursor=%25%25", "cursor")] {
+        let (status, error, _) = list(&app, &format!("/api/v1/requests?{query}"), &app.mother()).await;
+        assert_eq!(status, 422, "{query}: {error}");
+        assert!(error.to_string().contains(field), "{query}: {error}");
+    }
+    assert_eq!(app.call("GET", "/api/v1/requests", None, None).await.0, 401);
+}

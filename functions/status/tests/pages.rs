@@ -176,3 +176,22 @@ async fn only_the_owner_writes_and_uploads() {
     );
     assert_eq!(app.services.documents.get(&upload.key).await.unwrap().unwrap(), b"%PDF-1.7 the birth certificate");
 }
+
+#[tokio::test]
+async fn her_list_links_each_of_her_requests_and_the_header_links_her_list() {
+    let app = TestApp::new(status::router().merge(submit::router())).await;
+    let cookie = session(&app.mother());
+    let empty = app.page_get("/antraege", &cookie).await;
+    assert_eq!(empty.status, 200);
+    assert!(empty.text().contains("Sie haben noch keinen Antrag gestellt."));
+    assert!(empty.text().contains("href=\"/antraege\">Meine Anträge</a>"), "the header links her list");
+    let id = submitted(&app).await;
+    let page = app.page_get("/antraege", &cookie).await;
+    assert!(page.text().contains(&format!("href=\"/antraege/{id}\"")), "{}", page.text());
+    assert!(page.text().contains("Antrag für Mia ansehen</a>"), "named by her child");
+    assert!(page.text().contains("<dd class=\"summary__value\">Antrag eingegangen</dd>"));
+    let stranger = app.page_get("/antraege", &session(&app.other_mother())).await;
+    assert!(!stranger.text().contains(&id), "another mother's list has none of hers");
+    assert_eq!(app.page_get("/antraege?cursor=%25", &cookie).await.status, 400);
+    assert_eq!(app.page_get("/antraege", "").await.status, 303, "signed out: to the sign-in");
+}

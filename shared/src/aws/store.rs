@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 use time::OffsetDateTime;
 
 use super::describe;
-use crate::ports::{Clock, Condition, Item, Key, StateStore, StoreError, Write};
+use crate::ports::{Clock, Condition, Item, ItemPage, Key, PageSpec, StateStore, StoreError, Write};
 
 /// The name of the secondary index in `template.yaml`.
 pub const INDEX_NAME: &str = "by-index";
@@ -389,6 +389,29 @@ impl DynamoStateStore {
 
     /// Unexpired items of a query on the table or on the index, in sort order, page by page.
     async fn select(&self, index: Option<&str>, partition: &str, sort_prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let (page, next) = self.query_call(index, partition, sort_prefix, None, true, start).await?;
+            items.extend(page);
+            match next {
+                Some(key) => start = Some(key),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// One Query call: the unexpired items it read (at most `limit` evaluated), and the key it
+    /// stopped at if there may be more.
+    async fn query_call(
+        &self,
+        index: Option<&str>,
+        partition: &str,
+        sort_prefix: &str,
+        limit: Option<i32>,
+        forward: bool,
+        start: Option<HashMap<String, AttributeValue>>,
+    ) -> Result<(Vec<Item>, Option<HashMap<String, AttributeValue>>), StoreError> {
         let (pk, sk) = if index.is_some() { ("#ipk", "#isk") } else { ("#pk", "#sk") };
         // `begins_with` refuses an empty prefix.
         let key_condition = if sort_prefix.is_empty() {
@@ -402,33 +425,28 @@ impl DynamoStateStore {
         }
         let now = self.clock.now();
         values.insert(":now".into(), now_value(now));
-        let names = names_in(&[&key_condition, LIVE]);
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(Into::into))
+            // Reads of the table see every write before them; index reads cannot be consistent.
+            .consistent_read(index.is_none())
+            .key_condition_expression(&key_condition)
+            .filter_expression(LIVE)
+            .set_expression_attribute_names(names_in(&[&key_condition, LIVE]))
+            .set_expression_attribute_values(Some(values))
+            .set_limit(limit)
+            .scan_index_forward(forward)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::Backend(describe(&e)))?;
         let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(index.map(Into::into))
-                // Reads of the table see every write before them; index reads cannot be consistent.
-                .consistent_read(index.is_none())
-                .key_condition_expression(&key_condition)
-                .filter_expression(LIVE)
-                .set_expression_attribute_names(names.clone())
-                .set_expression_attribute_values(Some(values.clone()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::Backend(describe(&e)))?;
-            for attributes in page.items() {
-                items.extend(read_item(attributes, now)?);
-            }
-            match page.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(items),
-            }
+        for attributes in page.items() {
+            items.extend(read_item(attributes, now)?);
         }
+        Ok((items, page.last_evaluated_key))
     }
 }
 
@@ -486,6 +504,16 @@ impl StateStore for DynamoStateStore {
 
     async fn query_index(&self, partition: &str, sort_prefix: &str) -> Result<Vec<Item>, StoreError> {
         self.select(Some(INDEX_NAME), partition, sort_prefix).await
+    }
+
+    async fn query_page(&self, partition: &str, sort_prefix: &str, page: &PageSpec) -> Result<ItemPage, StoreError> {
+        let start =
+            page.after.as_ref().map(|sort| HashMap::from([("pk".into(), s(partition)), ("sk".into(), s(sort))]));
+        let limit = i32::try_from(page.limit.max(1)).unwrap_or(i32::MAX);
+        let (items, next) =
+            self.query_call(None, partition, sort_prefix, Some(limit), !page.newest_first, start).await?;
+        let next = next.and_then(|key| key.get("sk").and_then(|sk| sk.as_s().ok()).cloned());
+        Ok(ItemPage { items, next })
     }
 
     /// DynamoDB's TTL deletes expired items by itself, late; this deletes them now (the local

@@ -37,10 +37,12 @@ pub enum Problem {
     UnknownMunicipality,
     AmbiguousMunicipality,
     PostcodeUnknown,
+    LimitRange,
+    CursorFormat,
 }
 
 impl Problem {
-    pub const ALL: [Problem; 27] = [
+    pub const ALL: [Problem; 29] = [
         Problem::Required,
         Problem::TooLong,
         Problem::NameCharacters,
@@ -68,6 +70,8 @@ impl Problem {
         Problem::UnknownMunicipality,
         Problem::AmbiguousMunicipality,
         Problem::PostcodeUnknown,
+        Problem::LimitRange,
+        Problem::CursorFormat,
     ];
 
     pub fn code(self) -> &'static str {
@@ -99,6 +103,8 @@ impl Problem {
             Problem::UnknownMunicipality => "unknown_municipality",
             Problem::AmbiguousMunicipality => "ambiguous_municipality",
             Problem::PostcodeUnknown => "postcode_unknown",
+            Problem::LimitRange => "limit_range",
+            Problem::CursorFormat => "cursor_format",
         }
     }
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::database::{Database, from_millis, millis};
-use crate::ports::{Clock, Condition, Item, Key, StateStore, StoreError, Write};
+use crate::ports::{Clock, Condition, Item, ItemPage, Key, PageSpec, StateStore, StoreError, Write};
 
 /// The state store on SQLite. Expired items are invisible at once and purged later, like
 /// DynamoDB's TTL (whose deletion is lazy).
@@ -131,6 +131,35 @@ impl StateStore for SqliteStateStore {
 
     async fn query_index(&self, partition: &str, sort_prefix: &str) -> Result<Vec<Item>, StoreError> {
         self.select("index_pk", "index_sk", partition, sort_prefix).await
+    }
+
+    async fn query_page(&self, partition: &str, sort_prefix: &str, page: &PageSpec) -> Result<ItemPage, StoreError> {
+        let partition = partition.to_owned();
+        let (from, to) = prefix_bounds(sort_prefix);
+        let now = millis(self.clock.now());
+        let (after, order) = if page.newest_first { ("<", "DESC") } else { (">", "ASC") };
+        let limit = page.limit.max(1);
+        let start = page.after.clone();
+        let mut items: Vec<Item> = self
+            .database
+            .run(move |db| {
+                let mut statement = db.prepare(&format!(
+                    "SELECT {COLUMNS} FROM items WHERE pk = ?1 AND sk >= ?2 AND sk < ?3 \
+                     AND (expires_at_ms IS NULL OR expires_at_ms > ?4) AND (?5 IS NULL OR sk {after} ?5) \
+                     ORDER BY sk {order} LIMIT ?6"
+                ))?;
+                // One more than asked for tells whether there is a next page.
+                let items = statement
+                    .query_map(params![partition, from, to, now, start, limit as i64 + 1], read_item)?
+                    .collect();
+                items
+            })
+            .await
+            .map_err(backend)?;
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next = if more { items.last().map(|item| item.key.sort.clone()) } else { None };
+        Ok(ItemPage { items, next })
     }
 
     async fn purge_expired(&self) -> Result<usize, StoreError> {

@@ -61,6 +61,8 @@ impl Templates {
             lang_tag => page.lang.tag(),
             languages => page.languages(),
             signed_in => page.signed_in(),
+            // Her list, on the citizen's pages (staff sign in with the same cookie on /amt).
+            my_requests => page.signed_in() && !page.path().starts_with("/amt"),
         };
         self.environment.get_template(template)?.render(merge_maps([base, context]))
     }
