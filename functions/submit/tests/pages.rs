@@ -61,6 +61,7 @@ async fn the_draft_is_submitted_once_and_she_sees_her_reference() {
         assert_eq!(confirmation.status, 200);
         assert!(confirmation.text().contains(heading) && confirmation.text().contains(&id), "{lang}");
         assert!(confirmation.text().contains(&format!("href=\"/antraege/{id}\"")));
+        assert!(confirmation.text().contains("<a href=\"/antraege\">"), "{lang}: where to find it later");
     }
     let stranger = app.page_get(&location, &session(&app.other_mother())).await;
     assert_eq!(stranger.status, 404, "someone else's request does not exist for her");
