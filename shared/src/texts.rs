@@ -65,6 +65,11 @@ fn catalogue(lang: Lang) -> &'static Catalogue {
 }
 
 /// The text for `key`; a missing key shows itself instead of failing (tests keep them complete).
+/// A request's status in words (`status.<status>`).
+pub fn status_text(lang: Lang, status: crate::domain::request::Status) -> String {
+    text(lang, &format!("status.{}", status.as_str())).to_owned()
+}
+
 pub fn text(lang: Lang, key: &str) -> &str {
     lookup(lang, key).unwrap_or(key)
 }

@@ -28,7 +28,9 @@ use shared::records;
 use shared::services::Services;
 use shared::texts::{Lang, lookup, text};
 use shared::web::form::{FieldKind, FormView, problem_message};
-use shared::web::{self, FormData, MessageView, Page, PageError, PageResult, StaffPage, Templates, Value, context};
+use shared::web::{
+    self, FormData, MessageView, Page, PageError, PageResult, StaffPage, SummaryRow, Templates, Value, context,
+};
 
 use crate::{OfficeDocument, office_document, office_inbox, office_request, record_decision, send_office_message};
 
@@ -151,14 +153,8 @@ impl Entered {
     }
 }
 
-#[derive(Serialize)]
-struct Row {
-    key: String,
-    lines: Vec<String>,
-}
-
-fn row(lang: Lang, key: &str, lines: Vec<String>) -> Row {
-    Row { key: text(lang, key).to_owned(), lines }
+fn row(lang: Lang, key: &str, lines: Vec<String>) -> SummaryRow {
+    SummaryRow::new(lang, key, lines)
 }
 
 fn yes_no(lang: Lang, yes: bool) -> String {
@@ -196,13 +192,14 @@ fn application_sections(lang: Lang, request: &Request, places: &Places) -> Vec<V
         .extend(mother.birth_name.as_ref().map(|name| web::fill(lang, "amt.born_as", &[("name", name.as_str())])));
     let address = &mother.address;
     let declarations = serde_json::to_value(request.application.declarations).expect("declarations serialise");
-    let declarations: Vec<Row> = ["married_to_father", "sorgeerklaerung", "court_decision", "foreign_joint_custody"]
-        .into_iter()
-        .map(|field| {
-            let answer = declarations[field].as_str().unwrap_or("unknown");
-            row(lang, &format!("vorab.{field}.short"), vec![text(lang, &format!("common.{answer}")).to_owned()])
-        })
-        .collect();
+    let declarations: Vec<SummaryRow> =
+        ["married_to_father", "sorgeerklaerung", "court_decision", "foreign_joint_custody"]
+            .into_iter()
+            .map(|field| {
+                let answer = declarations[field].as_str().unwrap_or("unknown");
+                row(lang, &format!("vorab.{field}.short"), vec![text(lang, &format!("common.{answer}")).to_owned()])
+            })
+            .collect();
     vec![
         context! { heading => text(lang, "amt.section.applicant"), rows => vec![
             row(lang, "amt.field.applicant", vec![applicant]),

@@ -14,7 +14,7 @@ use shared::paging::{PageQuery, next_link};
 use shared::ports::{DOWNLOAD_LINK_LIFETIME, DocumentError};
 use shared::records;
 use shared::services::Services;
-use shared::texts::text;
+use shared::texts::status_text;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -76,7 +76,7 @@ pub async fn own_requests(
         .map(|request| OwnRequest {
             submitted_at: request.timeline.first().map(|entry| entry.at),
             child_given_names: request.application.child.given_names.as_str().to_owned(),
-            status_text: text(call.lang, &format!("status.{}", request.status.as_str())).to_owned(),
+            status_text: status_text(call.lang, request.status),
             status: request.status,
             office_name: directory.get(&request.office_id).map(|office| office.name.clone()),
             page: format!("/antraege/{}", request.id),
@@ -142,7 +142,7 @@ async fn status(call: CitizenCall, Path(id): Path<String>) -> Result<Json<Reques
     let lang = call.lang;
     let request = own_request(&call, &id).await?;
     let directory = call.store(call.services.directory.get().await)?;
-    let status_text = |status: Status| text(lang, &format!("status.{}", status.as_str())).to_owned();
+    let status_text = |status: Status| status_text(lang, status);
     let timeline = request
         .timeline
         .iter()

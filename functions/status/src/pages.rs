@@ -24,10 +24,12 @@ use shared::paging::{PageQuery, next_page};
 use shared::ports::StoreError;
 use shared::records::{self, Audit, Versioned};
 use shared::services::Services;
-use shared::texts::{Lang, lookup, text};
+use shared::texts::{Lang, lookup, status_text, text};
 use shared::web::form::{FieldKind, FileInput, FormView, field_id, problem_message};
-use shared::web::upload::{FormTargets, clear_received, received as received_file, upload_form};
-use shared::web::{self, CitizenPage, FormData, MessageView, OfficeView, PageError, PageResult, Templates, context};
+use shared::web::upload::{clear_received, posting_to, received as received_file, upload_form};
+use shared::web::{
+    self, CitizenPage, FormData, MessageView, OfficeView, PageError, PageResult, SummaryRow, Templates, context,
+};
 
 use crate::messages::send_citizen_message;
 use crate::{OwnRequest, certificate_download, own_requests};
@@ -110,17 +112,13 @@ async fn render_status(view: &CitizenPage, id: &str, entered: Entered) -> PageRe
         uploads
             .push(upload_form(documents, page, &call.who.sub, &purpose(id, *kind), &back, input, (now, *until)).await?);
     }
-    let targets = FormTargets::of(&uploads);
     let message_text = form.text("text", "statuspage.message_label");
     errors.extend(form.errors().iter().cloned());
     let timeline: Vec<Event> = request
         .timeline
         .iter()
         .rev()
-        .map(|entry| Event {
-            at: web::format_date_time(lang, entry.at),
-            text: text(lang, &format!("status.{}", entry.status.as_str())).to_owned(),
-        })
+        .map(|entry| Event { at: web::format_date_time(lang, entry.at), text: status_text(lang, entry.status) })
         .collect();
     let messages: Vec<MessageView> = messages
         .iter()
@@ -129,7 +127,7 @@ async fn render_status(view: &CitizenPage, id: &str, entered: Entered) -> PageRe
     let status = request.status.as_str();
     let done = page.query("erledigt").filter(|d| ["nachricht", "nachweis"].contains(d));
     let http_status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let mut response = TEMPLATES.render_with_status(
+    let rendered = TEMPLATES.render_with_status(
         http_status,
         &page.clone().at(&status_path(id)),
         "antrag-status.html",
@@ -148,13 +146,12 @@ async fn render_status(view: &CitizenPage, id: &str, entered: Entered) -> PageRe
             office => directory.get(&request.office_id).map(OfficeView::from),
             messages,
             message_text,
-            uploads,
+            uploads => &uploads,
             errors,
             done,
         },
-    )?;
-    response.extensions_mut().insert(targets);
-    Ok(response)
+    );
+    posting_to(rendered, &uploads)
 }
 
 /// What her upload of `kind` for request `id` is, for [`shared::web::upload::incoming_key`].
@@ -168,12 +165,6 @@ struct ListedRequest {
     href: String,
     /// Status, date and office as a summary list.
     rows: Vec<SummaryRow>,
-}
-
-#[derive(Serialize)]
-struct SummaryRow {
-    key: String,
-    lines: Vec<String>,
 }
 
 /// Her requests, newest first, with a link to the next page where there are more.
@@ -192,7 +183,7 @@ async fn list_page(CitizenPage { call, page, .. }: CitizenPage, Query(query): Qu
                 ("antraege.column.office", request.office_name),
             ]
             .into_iter()
-            .filter_map(|(key, value)| Some(SummaryRow { key: text(lang, key).to_owned(), lines: vec![value?] }))
+            .filter_map(|(key, value)| Some(SummaryRow::new(lang, key, vec![value?])))
             .collect();
             ListedRequest { child: request.child_given_names, href: request.page, rows }
         })

@@ -32,5 +32,6 @@ pub use session::{
     set_cookie, set_cookie_at, signed_out,
 };
 pub use templates::{
-    MessageView, OfficeView, Templates, Value, code_groups, context, file_size, fill, format_date, format_date_time,
+    MessageView, OfficeView, SummaryRow, Templates, Value, code_groups, context, file_size, fill, format_date,
+    format_date_time,
 };

@@ -121,6 +121,19 @@ pub fn code_groups(code: &str) -> String {
     chars.chunks(4).map(|group| group.iter().collect::<String>()).collect::<Vec<_>>().join(" ")
 }
 
+/// A row of the `summary_list` macro: a label (from the catalogue) and its lines.
+#[derive(Debug, Serialize)]
+pub struct SummaryRow {
+    pub key: String,
+    pub lines: Vec<String>,
+}
+
+impl SummaryRow {
+    pub fn new(lang: Lang, key: &str, lines: Vec<String>) -> SummaryRow {
+        SummaryRow { key: text(lang, key).to_owned(), lines }
+    }
+}
+
 /// An office's contact data as pages show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct OfficeView {

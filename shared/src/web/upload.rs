@@ -9,7 +9,7 @@
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
-use super::errors::PageError;
+use super::errors::{PageError, PageResult};
 use super::form::FileInput;
 use super::page::Page;
 use crate::domain::upload::{self, FileType, MAX_RECEIVED_BYTES, UploadProblem};
@@ -99,6 +99,13 @@ impl FormTargets {
         origins.dedup();
         FormTargets(origins)
     }
+}
+
+/// A rendered page whose `forms` post to the document store: its CSP is to allow that.
+pub fn posting_to(page: PageResult, forms: &[UploadFormView]) -> PageResult {
+    let mut response = page?;
+    response.extensions_mut().insert(FormTargets::of(forms));
+    Ok(response)
 }
 
 fn origin_of(url: &str) -> Option<String> {

@@ -17,7 +17,7 @@ use shared::journey::form::{
 };
 use shared::texts::text;
 use shared::web::form::{ErrorLink, FileInput, field_id};
-use shared::web::upload::{FormTargets, clear_received, received as received_file, upload_form};
+use shared::web::upload::{clear_received, posting_to, received as received_file, upload_form};
 use shared::web::{self, CitizenPage, FormData, PageError, PageResult, Templates, context};
 
 use super::steps::{back_path, to_check};
@@ -90,15 +90,14 @@ async fn render_documents(
     }
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let number = steps.iter().position(|s| *s == Step::Documents).unwrap_or(0) + 1;
-    let targets = FormTargets::of(&forms);
-    let mut response = TEMPLATES.render_with_status(
+    let rendered = TEMPLATES.render_with_status(
         status,
         &page.clone().at(DOCUMENTS_PATH),
         "nachweise.html",
         context! {
             office => office.name,
             uploaded,
-            forms,
+            forms => &forms,
             errors,
             number,
             total => steps.len(),
@@ -107,9 +106,8 @@ async fn render_documents(
             back => back_path(Step::Documents, steps, to_check),
             to_check,
         },
-    )?;
-    response.extensions_mut().insert(targets);
-    Ok(response)
+    );
+    posting_to(rendered, &forms)
 }
 
 /// What her upload of `kind` for the form is, for [`incoming_key`](shared::web::upload::incoming_key).
