@@ -101,7 +101,7 @@ async fn the_emulator_builds_what_the_template_declares() {
 
     let sqs = aws_sdk_sqs::Client::new(&config);
     let queues = resources_of(&template, "AWS::SQS::Queue");
-    assert_eq!(queues.len(), 6, "three queues, each with its dead-letter queue");
+    assert_eq!(queues.len(), 8, "four queues, each with its dead-letter queue");
     for (logical, queue) in &queues {
         let url = sqs.get_queue_url().queue_name(name(&queue["QueueName"], &env)).send().await.unwrap();
         let attributes =
@@ -181,7 +181,7 @@ fn queue_visibility_outlasts_six_function_timeouts() {
             assert_eq!(event["Properties"]["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"));
         }
     }
-    assert_eq!(consumers, 3);
+    assert_eq!(consumers, 4);
 }
 
 /// Every crate in functions/ is deployed as one function built from its binary.
@@ -588,6 +588,13 @@ fn every_function_does_its_work_with_the_policy_of_the_template_alone() {
     assert!(pdftotext(&response.body_mut().read_to_vec().unwrap()).contains("Mia"));
     let code = status["certificate"]["code"].as_str().unwrap();
     assert_eq!(runtime.get(&format!("/api/v1/verify/{code}"), None).body["valid"], true, "VerifyFunction");
+    // NotifyFunction reads the request and records each notice: received and ready, two mails.
+    let outbox = dir.path().join("outbox");
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&outbox).map_or(0, |files| files.count()) < 2 {
+        assert!(started.elapsed() < Duration::from_secs(30), "NotifyFunction tells her");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // The office of her residence: its inbox by status (the index), the request, her upload.
     let bremen = runtime.login("staff-bremen");
@@ -747,7 +754,7 @@ fn the_template_is_operable() {
         })
     };
     assert!(metric("5xx", "HttpApi"), "the API's 5xx raise an alarm");
-    for queue in ["SubmittedQueue", "PreparedQueue", "IssueQueue"] {
+    for queue in ["SubmittedQueue", "PreparedQueue", "IssueQueue", "NotifyQueue"] {
         assert!(metric("ApproximateAgeOfOldestMessage", queue), "{queue} waiting too long raises an alarm");
     }
     for (_, alarm) in &alarms {

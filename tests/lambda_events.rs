@@ -131,6 +131,14 @@ async fn the_events_drive_every_function() {
     let status = lambda.status().await;
     assert_eq!((&status["status"], &status["certificate"]["code"]), (&json!("issued"), &json!(CERTIFICATE_CODE)));
 
+    // She gave an address: received and ready, as two mails in the outbox.
+    let outbox = tempfile::tempdir().unwrap();
+    let from = "Sorgeregister online <noreply@sorgeregister.example>".parse().unwrap();
+    let mailer = Arc::new(shared::mail::Outbox::new(outbox.path(), from));
+    let step = notify::NotifyStep::new(services.clone(), mailer, "https://sorgeregister.example");
+    assert_eq!(lambda.queue(&StepHandler::new(step, services, MAX_RECEIVES), "notify.json").await, no_failures());
+    assert_eq!(std::fs::read_dir(outbox.path()).unwrap().count(), 2);
+
     let (status, body) = lambda.api(verify::router(), "verify.json").await;
     assert_eq!((status, &body["valid"]), (200, &json!(true)), "{body}");
 

@@ -63,6 +63,10 @@ pub struct CitizenClaims {
     pub place_of_birth: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<ClaimAddress>,
+    /// The address her account releases, where it is a plain one: the form offers it for news
+    /// about her request, she can change it there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     pub trust_level: TrustLevel,
 }
 

@@ -17,6 +17,7 @@
 //! - [`web`]: what every function's pages share (layout, templates, session cookie, CSRF).
 //! - [`journey`]: the citizen's way through the pre-check and the form, shared by their pages.
 //! - [`upload_policy`]: browser uploads straight into the document store (S3 POST policies).
+//! - `mail` (feature `mail`): the mailers on lettre (outbox folder, SMTP).
 
 pub mod auth;
 #[cfg(feature = "aws")]
@@ -30,6 +31,8 @@ pub mod journey;
 pub mod jwks;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "mail")]
+pub mod mail;
 pub mod office_idp;
 pub mod openapi;
 pub mod paging;

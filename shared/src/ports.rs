@@ -215,10 +215,12 @@ pub enum QueueName {
     Prepared,
     /// Requests to certify, consumed by `certificate`.
     Issue,
+    /// Requests with news for the mother, consumed by `notify`.
+    Notify,
 }
 
 impl QueueName {
-    pub const ALL: [QueueName; 3] = [QueueName::Submitted, QueueName::Prepared, QueueName::Issue];
+    pub const ALL: [QueueName; 4] = [QueueName::Submitted, QueueName::Prepared, QueueName::Issue, QueueName::Notify];
 
     pub fn parse(name: &str) -> Option<QueueName> {
         Self::ALL.into_iter().find(|queue| queue.as_str() == name)
@@ -229,6 +231,7 @@ impl QueueName {
             QueueName::Submitted => "submitted",
             QueueName::Prepared => "prepared",
             QueueName::Issue => "issue",
+            QueueName::Notify => "notify",
         }
     }
 }
@@ -297,4 +300,37 @@ pub trait SecretStore: Send + Sync {
     /// The secret `name`; if there is none, `make` creates it. Two instances racing to create
     /// it both end up with the one that was stored first.
     async fn get_or_create(&self, name: &str, make: MakeSecret<'_>) -> Result<Vec<u8>, SecretError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mailer: tells the mother that there is news (SES on AWS, an office's SMTP relay, files in
+// local mode; a BundID mailbox adapter would write to `account` instead of `to`).
+
+/// One mail to one mother, in her language, as plain text and HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// Stable for one piece of news: the `Message-ID`, and the outbox's file name.
+    pub id: String,
+    pub to: crate::domain::values::EmailAddress,
+    /// Her BundID account (pseudonym), for a mailbox that is addressed by account.
+    pub account: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// Try again later (relay down, throttled): nothing is lost.
+    #[error("mail service unavailable: {0}")]
+    Unavailable(String),
+    /// The service will never take this mail (address refused): retrying does not help.
+    #[error("mail refused: {0}")]
+    Refused(String),
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Hands the mail on for delivery.
+    async fn send(&self, mail: &Mail) -> Result<(), MailError>;
 }

@@ -11,6 +11,7 @@
 //! | register entry | `REGISTER#<office>` | `<child's birth date>#<id>` | |
 //! | certificate | `CERTIFICATE#<code>` | `CERTIFICATE` | |
 //! | message | `REQUEST#<id>` | `MESSAGE#<time>#<id>` | |
+//! | news she was told of | `REQUEST#<id>` | `NOTICE#<key>` | |
 //! | audit entry | `AUDIT#<request id>` | `<seq>` | |
 //!
 //! Drafts live under their owner's partition, so nobody else can even address them.
@@ -238,6 +239,51 @@ pub async fn add_message(store: &dyn StateStore, request_id: &str, message: &Mes
     let at = message.at.format(&time::format_description::well_known::Rfc3339).expect("timestamps format");
     let key = Key::new(format!("REQUEST#{request_id}"), format!("MESSAGE#{at}#{}", message.id));
     store.write(vec![Write::Put { item: Item::new(key, encode(message)), condition: Condition::Absent }]).await
+}
+
+// --- notices --------------------------------------------------------------------------------
+
+/// That she was told of one piece of news (or that her address refused it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NoticeRecord {
+    pub news: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// False where the mail service refused her address: the office sees it.
+    pub delivered: bool,
+}
+
+fn notice_key(request_id: &str, key: &str) -> Key {
+    Key::new(format!("REQUEST#{request_id}"), format!("NOTICE#{key}"))
+}
+
+/// The news of the request she was told of, by notice key.
+pub async fn notices(
+    store: &dyn StateStore,
+    request_id: &str,
+) -> Result<std::collections::BTreeMap<String, NoticeRecord>, StoreError> {
+    let items = store.query(&format!("REQUEST#{request_id}"), "NOTICE#").await?;
+    items
+        .into_iter()
+        .map(|item| {
+            let key = item.key.sort.trim_start_matches("NOTICE#").to_owned();
+            decode(item).map(|record| (key, record.value))
+        })
+        .collect()
+}
+
+/// Records a notice once; a second record of the same news (a duplicate run) changes nothing.
+pub async fn record_notice(
+    store: &dyn StateStore,
+    request_id: &str,
+    key: &str,
+    record: &NoticeRecord,
+) -> Result<(), StoreError> {
+    let item = Item::new(notice_key(request_id, key), encode(record));
+    match store.write(vec![Write::Put { item, condition: Condition::Absent }]).await {
+        Err(StoreError::ConditionFailed) => Ok(()),
+        result => result,
+    }
 }
 
 /// What an idempotency key remembers: the request it created and a fingerprint of the body.

@@ -38,6 +38,14 @@ pub async fn hand_on(queue: &dyn Queue, next: QueueName, request_id: &str) -> Re
     queue.send(next, &body).await
 }
 
+/// Tells the notifier that the request may have news for her. A mail never holds the request
+/// up: a failure is only logged, and the next news of the request carries this one along.
+pub async fn tell_her(queue: &dyn Queue, request_id: &str) {
+    if let Err(error) = hand_on(queue, QueueName::Notify, request_id).await {
+        tracing::warn!(%request_id, %error, "could not queue the news for her");
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
     #[error("state store: {0}")]
@@ -60,6 +68,11 @@ pub trait Step: Send + Sync {
     fn name(&self) -> &'static str;
     /// Does the step's work for one request; doing it twice must change nothing.
     async fn run(&self, request_id: &str) -> Result<(), StepError>;
+    /// Whether giving up on a message marks its request `failed`: yes for the chain, whose
+    /// request cannot go on without the step; no for steps beside it (telling her).
+    fn fails_request(&self) -> bool {
+        true
+    }
 }
 
 /// A step as a queue function.
@@ -107,7 +120,7 @@ impl<S: Step> BatchHandler for StepHandler<S> {
             let Err(reason) = outcome else { continue };
             let request_id = parsed.as_ref().map(|m| m.request_id.as_str()).unwrap_or("-");
             tracing::error!(step = self.step.name(), message_id = %message.message_id, %request_id, attempt = message.receive_count, %reason, "step failed");
-            if message.receive_count >= self.max_receives {
+            if message.receive_count >= self.max_receives && self.step.fails_request() {
                 if let Err(error) = self.mark_failed(request_id, &reason).await {
                     tracing::error!(step = self.step.name(), %request_id, %error, "could not mark the request failed");
                 }

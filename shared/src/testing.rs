@@ -391,7 +391,7 @@ pub const FORM: [(&str, &[(&str, &str)]); 4] = [
             ("child.birth_place", "Bremen"),
         ],
     ),
-    ("zustellung", &[("delivery", "download")]),
+    ("zustellung", &[("delivery", "download"), ("contact.email", "sophia.beispiel@example.org")]),
 ];
 
 /// The cookie of a citizen signed in with `token`, as pages carry it.

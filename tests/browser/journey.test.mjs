@@ -5,7 +5,9 @@
 
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 
 import { FILES, screenshot, startBrowser, startRuntime } from "./support.mjs";
@@ -139,6 +141,14 @@ test("a mother gets her certificate with JavaScript off on a small screen", asyn
 
   await page.waitForURL("**/antrag/zustellung");
   await choose(page, "Zum Herunterladen in diesem Dienst");
+  const email = page.getByLabel("E-Mail-Adresse (freiwillig)");
+  assert.equal(await email.inputValue(), "sophia.beispiel@example.org", "her BundID address, offered");
+  assert.equal(await email.getAttribute("type"), "email");
+  await email.fill("sophia");
+  await next(page, "Speichern und weiter");
+  assert.ok(await page.locator(".error-message").getByText("E-Mail-Adresse").isVisible(), "a clear field error");
+  await choose(page, "Zum Herunterladen in diesem Dienst");
+  await page.getByLabel("E-Mail-Adresse (freiwillig)").fill("sophia.beispiel@example.org");
   await next(page, "Speichern und weiter");
 
   // Cuxhaven wants the birth certificate. The form posts the file straight to the document
@@ -170,6 +180,7 @@ test("a mother gets her certificate with JavaScript off on a small screen", asyn
   await page.waitForURL("**/antrag/eingereicht/*");
   const reference = (await page.locator(".panel .code").textContent()).trim();
   assert.match(reference, /^[0-9a-f-]{36}$/);
+  assert.ok(await page.getByText("Wir schreiben Ihnen an sophia.beispiel@example.org").isVisible());
   await screenshot(page, "journey-320-07-eingereicht");
 
   // The status page; reloaded by hand (no script) until the certificate is there.
@@ -188,6 +199,19 @@ test("a mother gets her certificate with JavaScript off on a small screen", asyn
   const chunks = [];
   for await (const chunk of stream) chunks.push(chunk);
   assert.equal(Buffer.concat(chunks).subarray(0, 5).toString(), "%PDF-");
+
+  // Her mails, in the runtime's outbox: received and ready, with the link and nothing else.
+  const outbox = join(runtime.dataDir, "outbox");
+  for (let attempt = 0; readdirSync(outbox).length < 2; attempt += 1) {
+    assert.ok(attempt < 60, "both mails were written within 30 seconds");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const mails = readdirSync(outbox).map((name) => readFileSync(join(outbox, name), "utf8").replaceAll("=\r\n", ""));
+  assert.equal(mails.length, 2);
+  for (const mail of mails) {
+    assert.ok(mail.includes(`/antraege/${reference}`), "the link to her status page");
+    assert.ok(!mail.includes("Mia") && !mail.includes("14.03.2021"), "nothing about the child");
+  }
 
   // A Kita checks the code printed on the certificate.
   const code = (await page.locator("strong.code").textContent()).trim();

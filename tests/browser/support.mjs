@@ -67,6 +67,7 @@ export async function startRuntime() {
   child.stdout.resume();
   return {
     url,
+    dataDir,
     async stop() {
       child.kill("SIGTERM");
       if (child.exitCode === null) await once(child, "exit");

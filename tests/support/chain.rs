@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use serde_json::{Value, json};
-use shared::ports::BatchHandler;
+use shared::ports::{BatchHandler, Mailer};
 use shared::records;
 use shared::services::Services;
 use shared::steps::StepHandler;
@@ -37,6 +37,15 @@ pub fn handlers(services: &Services) -> Vec<Box<dyn BatchHandler>> {
 }
 
 impl Chain {
+    /// The chain with the notify step, mailing through `mailer`.
+    pub async fn telling_her(mailer: Arc<dyn Mailer>) -> Chain {
+        let mut chain = Chain::new().await;
+        let services = &chain.app.services;
+        let notify = notify::NotifyStep::new(services.clone(), mailer, "https://sorgeregister.example");
+        chain.handlers.push(Box::new(StepHandler::new(notify, services, MAX_RECEIVES)));
+        chain
+    }
+
     pub async fn new() -> Chain {
         let router = submit::router()
             .merge(status::router())
@@ -81,6 +90,12 @@ impl Chain {
     }
 
     pub async fn submit(&self, token: &str, changes: &[(&str, Value)]) -> String {
+        self.submit_in("de", token, changes).await
+    }
+
+    /// Submits in the language `lang` (`Accept-Language`), with `changes` (JSON pointer, value)
+    /// to the usual application (a pointer may add a member).
+    pub async fn submit_in(&self, lang: &str, token: &str, changes: &[(&str, Value)]) -> String {
         let mut body = json!({
             "applicant": {"role": "mother"},
             "mother": {"given_names": "Sophia", "family_name": "Beispiel", "birth_date": "1994-05-02", "birth_place": "Bremen",
@@ -89,9 +104,13 @@ impl Chain {
             "delivery": "download"
         });
         for (pointer, value) in changes {
-            *body.pointer_mut(pointer).unwrap() = value.clone();
+            let (parent, name) = pointer.rsplit_once('/').unwrap();
+            body.pointer_mut(parent).unwrap()[name] = value.clone();
         }
-        let (status, created) = self.app.call("POST", "/api/v1/requests", Some(token), Some(body)).await;
+        let (status, created) = self
+            .app
+            .call_with_headers("POST", "/api/v1/requests", Some(token), Some(body), &[("accept-language", lang)])
+            .await;
         assert_eq!(status, 202, "{created}");
         created["id"].as_str().unwrap().to_owned()
     }

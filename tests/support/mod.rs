@@ -4,6 +4,7 @@
 pub mod chain;
 pub mod emulator;
 pub mod saml_idp;
+pub mod smtp;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -69,8 +69,8 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The venv's Python with pysaml2 (scripts/test installs it).
-fn python() -> PathBuf {
+/// The venv's Python with pysaml2 and aiosmtpd (scripts/test installs them).
+pub fn python() -> PathBuf {
     if let Ok(python) = std::env::var("SAML_IDP_PYTHON") {
         return python.into();
     }

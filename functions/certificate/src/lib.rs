@@ -13,7 +13,7 @@ use shared::domain::values::{format_date_german, today_in_germany};
 use shared::ports::QueueName;
 use shared::records::{self, Audit, Versioned};
 use shared::services::Services;
-use shared::steps::{Step, StepError, request_of_message};
+use shared::steps::{Step, StepError, request_of_message, tell_her};
 
 pub struct CertificateStep {
     services: Services,
@@ -45,7 +45,12 @@ impl Step for CertificateStep {
             return Ok(());
         };
         let Some(approval) = request.approval.clone() else { return Ok(()) };
-        if request.certificate.is_some() || !matches!(request.status, Status::Prepared | Status::InReview) {
+        if request.certificate.is_some() {
+            // Issued already: a duplicate, or a crash before she was told (telling twice is harmless).
+            tell_her(&*services.queue, request_id).await;
+            return Ok(());
+        }
+        if !matches!(request.status, Status::Prepared | Status::InReview) {
             return Ok(());
         }
         let directory = services.directory.get().await?;
@@ -98,6 +103,7 @@ impl Step for CertificateStep {
         records::issue_certificate(store, &request, version, Audit { actor: "system", action: "issued", at: now })
             .await?;
         tracing::info!(%request_id, "certificate issued");
+        tell_her(&*services.queue, request_id).await;
         Ok(())
     }
 }

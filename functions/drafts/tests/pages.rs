@@ -562,3 +562,46 @@ async fn a_postcode_across_two_offices_asks_her_municipality_on_the_mother_step(
     app.page_post("/antrag/mutter", &cookie, &moved).await;
     assert!(draft(&app).await["data"]["mother"]["address"].get("municipality").is_none());
 }
+
+#[tokio::test]
+async fn her_address_for_news_is_offered_from_her_account_checked_and_can_be_left_out() {
+    let app = TestApp::new(drafts::router()).await;
+    let mut account = account();
+    account["email"] = json!("sophia.beispiel@example.org");
+    let cookie = session(&app.citizen_token(
+        account,
+        OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
+        Duration::hours(1),
+    ));
+    for (step, form) in [("antragsteller", APPLICANT), ("mutter", MOTHER), ("kind", CHILD)] {
+        app.page_post(&format!("/antrag/{step}"), &cookie, form).await;
+    }
+    let delivery = app.page_get("/antrag/zustellung", &cookie).await;
+    let html = delivery.text();
+    assert!(html.contains("name=\"contact.email\" type=\"email\" value=\"sophia.beispiel@example.org\""), "{html}");
+    assert!(html.contains("autocomplete=\"email\""));
+
+    for hostile in ["sophia", "sophia@example.org\r\nBcc: all@example.org", "<script>@x.de"] {
+        let refused = app.page_post("/antrag/zustellung", &cookie, &with(DELIVERY, "contact.email", hostile)).await;
+        assert_eq!(refused.status, 422, "{hostile:?}");
+        assert!(refused.text().contains(text(Lang::De, "problem.email_format")), "a clear field error");
+        assert!(refused.text().contains("href=\"#contact-email\""), "the summary links to the field");
+        assert!(!refused.text().contains("<script>@"), "escaped, as every value");
+    }
+    assert_eq!(draft(&app).await["data"].get("contact"), None, "nothing half-saved");
+
+    let kept =
+        app.page_post("/antrag/zustellung", &cookie, &with(DELIVERY, "contact.email", " lena@example.org ")).await;
+    assert_eq!(kept.status, 303);
+    assert_eq!(draft(&app).await["data"]["contact"]["email"], "lena@example.org");
+    let check = app.page_get("/antrag/pruefen", &cookie).await;
+    assert!(check.text().contains("lena@example.org"), "on the check page, with a change link");
+    assert!(check.text().contains("href=\"/antrag/zustellung?zurueck=pruefen#contact-email\""));
+
+    // Emptied, she gets no mail; the field stays empty rather than offering her account's again.
+    let without: Vec<_> = DELIVERY.iter().copied().filter(|(name, _)| *name != "contact.email").collect();
+    assert_eq!(app.page_post("/antrag/zustellung", &cookie, &without).await.status, 303);
+    assert_eq!(draft(&app).await["data"]["contact"], json!({}));
+    assert!(!app.page_get("/antrag/zustellung", &cookie).await.text().contains("sophia.beispiel@example.org"));
+    assert!(app.page_get("/antrag/pruefen", &cookie).await.text().contains(text(Lang::De, "antrag.contact.none")));
+}

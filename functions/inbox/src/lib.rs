@@ -28,7 +28,7 @@ use shared::openapi::{FileBytes, tag};
 use shared::ports::{DOWNLOAD_LINK_LIFETIME, QueueName, StoreError};
 use shared::records::{self, Audit, Versioned};
 use shared::services::Services;
-use shared::steps::hand_on;
+use shared::steps::{hand_on, tell_her};
 use time::{Date, OffsetDateTime};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -211,6 +211,10 @@ async fn record_decision(call: &StaffCall, id: &str, outcome: Outcome) -> Result
         })?;
     }
     tracing::info!(request_id = %id, staff = %staff.sub, %action, "decision recorded");
+    // A rejection or the post is news for her now; an approval once the certificate is there.
+    if effect == DecisionEffect::Done {
+        tell_her(&*call.services.queue, id).await;
+    }
     Ok(request)
 }
 
@@ -278,6 +282,7 @@ async fn send_office_message(
     let message = Message { id: call.services.ids.new_id(), at: now, author, text, asks_for };
     call.store(records::add_message(store, id, &message).await)?;
     call.store(records::append_audit(store, id, Audit { actor: &staff.sub, action: "message:office", at: now }).await)?;
+    tell_her(&*call.services.queue, id).await;
     Ok(message)
 }
 

@@ -3,6 +3,7 @@
 use saml::{VerifiedAssertion, attribute_names as names};
 use shared::auth::{CitizenClaims, ClaimAddress};
 use shared::domain::request::TrustLevel;
+use shared::domain::values::EmailAddress;
 use time::Date;
 use time::macros::format_description;
 
@@ -27,6 +28,7 @@ pub fn citizen_claims(assertion: &VerifiedAssertion, trust_level: TrustLevel) ->
         birthdate,
         place_of_birth: value(names::PLACE_OF_BIRTH),
         address,
+        email: value(names::MAIL).filter(|mail| EmailAddress::parse(mail).is_ok()),
         trust_level,
     }
 }
@@ -74,6 +76,7 @@ mod tests {
                 (names::POSTAL_ADDRESS, "Am Markt 1a"),
                 (names::POSTAL_CODE, "28195"),
                 (names::LOCALITY, "Bremen"),
+                (names::MAIL, " sophia.beispiel@example.org "),
             ]),
             TrustLevel::Hoch,
         );
@@ -83,6 +86,7 @@ mod tests {
         let address = claims.address.unwrap();
         assert_eq!((address.street.as_str(), address.house_number.as_str()), ("Am Markt", "1a"));
         assert_eq!(claims.trust_level, TrustLevel::Hoch);
+        assert_eq!(claims.email.as_deref(), Some("sophia.beispiel@example.org"));
     }
 
     #[test]
@@ -92,12 +96,14 @@ mod tests {
                 (names::GIVEN_NAME, "Sophia"),
                 (names::BIRTH_DATE, "02.05.1994"),
                 (names::POSTAL_CODE, "28195"),
+                (names::MAIL, "Sophia <sophia@example.org>\r\nBcc: x@example.org"),
             ]),
             TrustLevel::Basis,
         );
         assert_eq!(claims.family_name, "");
         assert_eq!(claims.birthdate, None, "not YYYY-MM-DD");
         assert_eq!(claims.address, None, "half an address is no address");
+        assert_eq!(claims.email, None, "not a plain address");
         assert_eq!(split_street_line("Hauptstraße"), ("Hauptstraße".into(), String::new()));
     }
 }

@@ -146,6 +146,7 @@ async fn login_at_each_trust_level_signs_her_in_with_her_bundid_data() {
         assert_eq!(citizen.sub, "bundid-test-sophia");
         assert_eq!((citizen.given_name.as_str(), citizen.family_name.as_str()), ("Sophia", "Beispiel"));
         assert_eq!(citizen.birthdate.as_deref(), Some("1994-05-02"));
+        assert_eq!(citizen.email.as_deref(), Some("sophia@example.org"), "BundID's mail attribute, through pysaml2");
         let address = citizen.address.unwrap();
         assert_eq!((address.street.as_str(), address.house_number.as_str()), ("Am Markt", "1"));
         assert_eq!((address.postcode.as_str(), address.city.as_str()), ("28195", "Bremen"));

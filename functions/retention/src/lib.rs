@@ -55,10 +55,13 @@ async fn delete_request(services: &Services, request: &Request) -> Result<usize,
         services.documents.delete(key).await.map_err(|e| StoreError::Backend(e.to_string()))?;
     }
     let Some(current) = records::request(store, &request.id).await? else { return Ok(keys.len()) };
+    // Its messages and the record of what she was told; the request itself last, below.
+    let request_key = records::request_key(&request.id);
     let mut writes: Vec<Write> = store
-        .query(&format!("REQUEST#{}", request.id), "MESSAGE#")
+        .query(&request_key.partition, "")
         .await?
         .into_iter()
+        .filter(|item| item.key != request_key)
         .map(|item| Write::Delete { key: item.key, condition: Condition::Always })
         .collect();
     if let Some(certificate) = &request.certificate {
@@ -66,8 +69,7 @@ async fn delete_request(services: &Services, request: &Request) -> Result<usize,
     }
     writes.push(Write::Delete { key: records::citizen_request_key(request), condition: Condition::Always });
     // Only if nobody changed the request since this run read it.
-    writes
-        .push(Write::Delete { key: records::request_key(&request.id), condition: Condition::Version(current.version) });
+    writes.push(Write::Delete { key: request_key, condition: Condition::Version(current.version) });
     store.write(writes).await?;
     records::append_audit(
         store,

@@ -144,6 +144,7 @@ async fn render_status(view: &CitizenPage, id: &str, entered: Entered) -> PageRe
                 issued => web::format_date(lang, shared::domain::values::today_in_germany(c.issued_at)),
             }),
             office => directory.get(&request.office_id).map(OfficeView::from),
+            mail_to => request.application.contact.mail_to().map(|address| address.as_str().to_owned()),
             messages,
             message_text,
             uploads => &uploads,

@@ -26,7 +26,7 @@ use shared::openapi::tag;
 use shared::ports::{DocumentError, QueueName, StoreError};
 use shared::records::{self, Versioned};
 use shared::services::Services;
-use shared::steps::hand_on;
+use shared::steps::{hand_on, tell_her};
 use shared::texts::Lang;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -111,10 +111,12 @@ fn invalid_field(path: &str, problem: Problem) -> SubmitError {
 /// Submits an application for `citizen`: validates `body` (the contract's shape), routes it to
 /// the office of the mother's residence, moves her `uploads` to the request, stores it with its
 /// idempotency key and the removal of its draft in one transaction, and hands it to the
-/// document pipeline. The JSON API and the form's submit button both come here.
+/// document pipeline. The JSON API and the form's submit button both come here; `lang` is
+/// the language she applied in, which her mails are written in.
 pub async fn submit_application(
     services: &Services,
     citizen: &CitizenClaims,
+    lang: Lang,
     body: &Value,
     idempotency_key: Option<&ClientId>,
     uploads: &[Upload],
@@ -145,6 +147,7 @@ pub async fn submit_application(
     let mut application = submission.application.clone();
     application.mother.address.municipality = routed.residence_municipality.clone();
     application.child.birth_municipality = routed.birth_municipality.clone();
+    application.contact.language = lang;
     let mut request = Request::submitted(
         services.ids.new_id(),
         login_identity(citizen),
@@ -238,7 +241,7 @@ async fn submit(call: CitizenCall, headers: HeaderMap, JsonBody(body): JsonBody)
                 .map_err(|problem| invalid(lang, "Idempotency-Key", problem))?,
         ),
     };
-    match submit_application(&call.services, &call.who, &body, idempotency_key.as_ref(), &[]).await {
+    match submit_application(&call.services, &call.who, lang, &body, idempotency_key.as_ref(), &[]).await {
         Ok(accepted) => Ok(accepted_response(&accepted)),
         Err(SubmitError::Invalid(errors, choices)) if choices.is_empty() => Err(ApiError::invalid(lang, &errors)),
         Err(SubmitError::Invalid(errors, choices)) => Err(ApiError::invalid(lang, &errors)
@@ -293,4 +296,5 @@ async fn start_pipeline(services: &Services, request_id: &str) {
         // The request is stored; a retry of the submission (same Idempotency-Key) hands it on again.
         tracing::error!(%request_id, %error, "could not queue the submitted request");
     }
+    tell_her(&*services.queue, request_id).await;
 }

@@ -52,7 +52,7 @@ async fn submit(view: CitizenPage, headers: HeaderMap, form: FormData) -> PageRe
         return render_check(&view, &draft, &headers, &FieldErrors::default(), &missing).await;
     }
     let (body, uploads) = submission(&draft, &headers);
-    match submit_application(services, citizen, &body, key.as_ref(), &uploads).await {
+    match submit_application(services, citizen, view.page.lang, &body, key.as_ref(), &uploads).await {
         Ok(accepted) => Ok(Redirect::to(&confirmation_path(&accepted.id)).into_response()),
         Err(SubmitError::Invalid(errors, _)) => render_check(&view, &draft, &headers, &errors, &[]).await,
         Err(SubmitError::KeyReused) => Ok(Redirect::to(CHECK_PATH).into_response()),
@@ -73,6 +73,7 @@ async fn confirmation(CitizenPage { call, page, .. }: CitizenPage, Path(id): Pat
             id => request.id,
             office => directory.get(&request.office_id).map(OfficeView::from),
             by_post => request.application.delivery == shared::domain::application::Delivery::Post,
+            mail_to => request.application.contact.mail_to().map(|address| address.as_str().to_owned()),
         },
     )
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 use shared::ports::QueueName;
 use shared::records;
 use shared::testing::{FORM, PageResponse, TestApp, session, upload_forms};
+use shared::texts::Lang;
 
 async fn app() -> TestApp {
     TestApp::new(submit::router().merge(drafts::router())).await
@@ -44,6 +45,14 @@ async fn the_draft_is_submitted_once_and_she_sees_her_reference() {
     let request = records::request(&*app.services.store, &id).await.unwrap().unwrap().value;
     assert_eq!(request.office_id, "jugendamt-bremen");
     assert_eq!(request.application.child.given_names.as_str(), "Mia");
+    let contact = &request.application.contact;
+    assert_eq!(contact.mail_to().map(|a| a.as_str()), Some("sophia.beispiel@example.org"), "from the form");
+    assert_eq!(contact.language, Lang::De, "her mails in the language she applied in");
+    assert_eq!(
+        app.services.queue.receive(QueueName::Notify, 10, StdDuration::ZERO).await.unwrap().len(),
+        1,
+        "she is told that it was received"
+    );
     assert_eq!(
         app.call("GET", "/api/v1/drafts/antrag", Some(&app.mother()), None).await.0,
         404,
@@ -62,6 +71,12 @@ async fn the_draft_is_submitted_once_and_she_sees_her_reference() {
         assert!(confirmation.text().contains(heading) && confirmation.text().contains(&id), "{lang}");
         assert!(confirmation.text().contains(&format!("href=\"/antraege/{id}\"")));
         assert!(confirmation.text().contains("<a href=\"/antraege\">"), "{lang}: where to find it later");
+        let told = shared::web::templates::fill(
+            Lang::parse(lang).unwrap(),
+            "eingereicht.mail_text",
+            &[("email", "sophia.beispiel@example.org")],
+        );
+        assert!(confirmation.text().contains(&told), "{lang}: that she gets a mail, and where");
     }
     let stranger = app.page_get(&location, &session(&app.other_mother())).await;
     assert_eq!(stranger.status, 404, "someone else's request does not exist for her");

@@ -28,7 +28,7 @@ pub async fn backing(clock: Arc<dyn Clock>) -> Result<Backing, StartError> {
 }
 
 /// The functions of template.yaml that the runtime runs, by logical id.
-pub const FUNCTIONS: [&str; 13] = [
+pub const FUNCTIONS: [&str; 14] = [
     "PrecheckFunction",
     "DraftsFunction",
     "SubmitFunction",
@@ -41,6 +41,7 @@ pub const FUNCTIONS: [&str; 13] = [
     "XFamilieFunction",
     "RegisterCheckFunction",
     "CertificateFunction",
+    "NotifyFunction",
     "RetentionFunction",
 ];
 

@@ -60,6 +60,7 @@ fn sophia(trust_level: TrustLevel) -> PersonaClaims {
             postcode: "28195".into(),
             city: "Bremen".into(),
         }),
+        email: Some("sophia.beispiel@example.org".into()),
         trust_level,
     })
 }
@@ -71,7 +72,7 @@ fn staff(sub: &str, office_id: Option<&str>, role: StaffRole) -> PersonaClaims {
 pub const PERSONAS: &[Persona] = &[
     Persona {
         id: "mother",
-        description: "Sophia Beispiel, geboren 1994-05-02 in Bremen, Am Markt 1, 28195 Bremen – Vertrauensniveau hoch (Online-Ausweis)",
+        description: "Sophia Beispiel, geboren 1994-05-02 in Bremen, Am Markt 1, 28195 Bremen, sophia.beispiel@example.org – Vertrauensniveau hoch (Online-Ausweis)",
         claims: || sophia(TrustLevel::Hoch),
     },
     Persona {
@@ -96,6 +97,7 @@ pub const PERSONAS: &[Persona] = &[
                     postcode: "28203".into(),
                     city: "Bremen".into(),
                 }),
+                email: Some("lena.muster@example.org".into()),
                 trust_level: TrustLevel::Hoch,
             })
         },
@@ -117,6 +119,7 @@ pub const PERSONAS: &[Persona] = &[
                     postcode: "28209".into(),
                     city: "Bremen".into(),
                 }),
+                email: None,
                 trust_level: TrustLevel::Substantiell,
             })
         },

@@ -22,13 +22,17 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use certificate::CertificateStep;
 use login::{BundIdConfig, BundIdLogin};
+use notify::NotifyStep;
 use register_check::RegisterCheckStep;
 use render::Renderer;
 use shared::auth::Verifier;
 use shared::embedded::{Database, FsDocumentStore, FsSecretStore, QueueSettings, SqliteQueue, SqliteStateStore};
 use shared::jwks::HttpsJwks;
+use shared::mail::{Outbox, Smtp};
 use shared::office_idp::OfficeIdentityProviders;
-use shared::ports::{BatchHandler, Clock, DocumentStore, Ids, Queue, QueueName, RandomIds, StateStore, SystemClock};
+use shared::ports::{
+    BatchHandler, Clock, DocumentStore, Ids, Mailer, Queue, QueueName, RandomIds, StateStore, SystemClock,
+};
 use shared::services::Services;
 use shared::steps::StepHandler;
 use tokio::net::TcpListener;
@@ -77,6 +81,9 @@ pub fn api_document() -> String {
     shared::openapi::to_json(&shared::openapi::document(parts))
 }
 
+/// The sender of mails in local mode.
+pub const DEFAULT_MAIL_FROM: &str = "Sorgeregister online <noreply@sorgeregister.localhost>";
+
 /// Where the runtime keeps its data and which adapters it uses.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -94,6 +101,10 @@ pub struct Config {
     pub demo_data: bool,
     /// With `BACKEND=aws`: each function on its own identity (`FUNCTION_IDENTITIES`).
     pub identities: Option<aws::FunctionIdentities>,
+    /// The relay the mails to mothers go through (`SMTP_URL`); without, `DATA_DIR/outbox/`.
+    pub smtp_url: Option<String>,
+    /// Their sender (`MAIL_FROM`).
+    pub mail_from: String,
 }
 
 /// The adapters the runtime uses.
@@ -176,6 +187,8 @@ impl Config {
             Ok(_) => return Err(StartError::Config("FUNCTION_IDENTITIES needs BACKEND=aws".into())),
             Err(_) => None,
         };
+        let smtp_url = std::env::var("SMTP_URL").ok().filter(|url| !url.is_empty());
+        let mail_from = std::env::var("MAIL_FROM").unwrap_or_else(|_| DEFAULT_MAIL_FROM.to_owned());
         Ok(Config {
             port,
             data_dir,
@@ -185,6 +198,8 @@ impl Config {
             backend,
             demo_data,
             identities,
+            smtp_url,
+            mail_from,
         })
     }
 }
@@ -208,11 +223,26 @@ async fn health() -> StatusCode {
     StatusCode::OK
 }
 
+/// The mailer `config` names: its SMTP relay, else the outbox folder.
+fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
+    let from = config.mail_from.parse().map_err(|e| StartError::Config(format!("MAIL_FROM: {e}")))?;
+    Ok(match &config.smtp_url {
+        Some(url) => Arc::new(Smtp::new(url, from).map_err(StartError::Config)?),
+        None => Arc::new(Outbox::new(config.data_dir.join("outbox"), from)),
+    })
+}
+
 /// The queue functions, each polling its queue.
-fn consumers(functions: &Functions, public_base_url: &str, max_receives: u32) -> Vec<Arc<dyn BatchHandler>> {
+fn consumers(
+    functions: &Functions,
+    public_base_url: &str,
+    mailer: Arc<dyn Mailer>,
+    max_receives: u32,
+) -> Vec<Arc<dyn BatchHandler>> {
     let renderer = Arc::new(Renderer::new());
     let (xfamilie, register_check, certificate) =
         (functions.of("XFamilieFunction"), functions.of("RegisterCheckFunction"), functions.of("CertificateFunction"));
+    let notify = functions.of("NotifyFunction");
     vec![
         Arc::new(StepHandler::new(XFamilieStep::new(xfamilie.clone(), renderer.clone()), &xfamilie, max_receives)),
         Arc::new(StepHandler::new(RegisterCheckStep::new(register_check.clone()), &register_check, max_receives)),
@@ -221,6 +251,7 @@ fn consumers(functions: &Functions, public_base_url: &str, max_receives: u32) ->
             &certificate,
             max_receives,
         )),
+        Arc::new(StepHandler::new(NotifyStep::new(notify.clone(), mailer, public_base_url), &notify, max_receives)),
     ]
 }
 
@@ -363,7 +394,7 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
     });
     // Queues are polled with the runtime's own identity: on AWS the event source mapping polls,
     // with the rights SAM grants for the function's SQS event.
-    for handler in consumers(&functions, &public_base_url, backing.max_receives) {
+    for handler in consumers(&functions, &public_base_url, mailer(&config)?, backing.max_receives) {
         tasks.spawn(workers::poll(services.queue.clone(), handler, stopped.clone()));
     }
     tasks.spawn(workers::retention(functions.of("RetentionFunction"), stopped));

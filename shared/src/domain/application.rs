@@ -6,7 +6,7 @@ use time::Date;
 
 use super::places::Ags;
 use super::precheck::Answer;
-use super::values::{ClientId, PersonName, Postcode, Problem, Text, age_on, iso_date, parse_birth_date};
+use super::values::{ClientId, EmailAddress, PersonName, Postcode, Problem, Text, age_on, iso_date, parse_birth_date};
 use crate::input::{FieldErrors, Object};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -79,6 +79,37 @@ pub struct Declarations {
     pub foreign_joint_custody: Answer,
 }
 
+/// Where she is told that there is news about her request. Without an address, or with
+/// notifications off, she finds the news on her status page only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Contact {
+    pub email: Option<EmailAddress>,
+    /// Left out: on, where she gives an address.
+    #[serde(default = "notifications_on")]
+    pub notifications: bool,
+    /// The language she applied in, which her mails are written in (set on submission).
+    #[serde(default)]
+    #[schema(value_type = String, example = "de")]
+    pub language: crate::texts::Lang,
+}
+
+fn notifications_on() -> bool {
+    true
+}
+
+impl Default for Contact {
+    fn default() -> Self {
+        Contact { email: None, notifications: true, language: crate::texts::Lang::De }
+    }
+}
+
+impl Contact {
+    /// The address to write to, if she wants mail.
+    pub fn mail_to(&self) -> Option<&EmailAddress> {
+        self.email.as_ref().filter(|_| self.notifications)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Application {
     pub applicant: Applicant,
@@ -86,6 +117,9 @@ pub struct Application {
     pub child: Child,
     pub delivery: Delivery,
     pub declarations: Declarations,
+    /// Requests stored before she could give an address have none.
+    #[serde(default)]
+    pub contact: Contact,
 }
 
 /// What `POST /api/v1/requests` carries: the application and the draft it came from.
@@ -96,6 +130,16 @@ pub struct Submission {
     /// `child.birth_municipality` as sent: absent (`None`: the birth place's name decides),
     /// `null` (`Some(None)`: she said the place is not in the directory) or a key.
     pub birth_municipality: Option<Option<Ags>>,
+}
+
+/// Where she wants to be told that there is news (`contact` of a submission). The mails are in
+/// the language of the submission (`Accept-Language`, or the page's).
+#[derive(utoipa::ToSchema)]
+#[schema(example = json!({"email": "sophia.beispiel@example.org", "notifications": true}))]
+pub struct ContactBody {
+    pub email: Option<EmailAddress>,
+    /// Left out: on, where an address is given.
+    pub notifications: Option<bool>,
 }
 
 /// An application, as `POST /api/v1/requests` carries it.
@@ -118,6 +162,8 @@ pub struct SubmissionBody {
     pub delivery: Delivery,
     /// Her answers to the custody questions; left out, "I don't know".
     pub declarations: Option<Declarations>,
+    /// Her e-mail address for news about the request (never its contents); left out, none.
+    pub contact: Option<ContactBody>,
     /// The draft this application was made in: it is removed with the submission.
     pub draft_id: Option<ClientId>,
 }
@@ -135,6 +181,7 @@ pub fn parse_submission(body: &Value, today: Date) -> Result<Submission, FieldEr
     let delivery =
         errors.take("delivery", root.choice("delivery", &[("download", Delivery::Download), ("post", Delivery::Post)]));
     let declarations = parse_declarations(root, &mut errors);
+    let contact = parse_contact(root, &mut errors);
     let draft_id = match root.optional_text("draft_id") {
         Ok(None) => Some(None),
         Ok(Some(id)) => errors.take("draft_id", ClientId::parse(id)).map(Some),
@@ -147,17 +194,18 @@ pub fn parse_submission(body: &Value, today: Date) -> Result<Submission, FieldEr
         Some(Value::String(key)) => errors.take("child.birth_municipality", Ags::parse(key)).map(|ags| Some(Some(ags))),
         Some(_) => errors.take("child.birth_municipality", Err(Problem::NotText)),
     };
-    let parsed = match (applicant, mother, child, delivery, declarations, draft_id, birth_municipality) {
+    let parsed = match (applicant, mother, child, delivery, declarations, contact, draft_id, birth_municipality) {
         (
             Some(applicant),
             Some(mother),
             Some(child),
             Some(delivery),
             Some(declarations),
+            Some(contact),
             Some(draft_id),
             Some(birth_municipality),
         ) => Some(Submission {
-            application: Application { applicant, mother, child, delivery, declarations },
+            application: Application { applicant, mother, child, delivery, declarations, contact },
             draft_id,
             birth_municipality,
         }),
@@ -272,6 +320,23 @@ fn parse_declarations(root: Object, errors: &mut FieldErrors) -> Option<Declarat
         court_decision: answer("court_decision")?,
         foreign_joint_custody: answer("foreign_joint_custody")?,
     })
+}
+
+fn parse_contact(root: Object, errors: &mut FieldErrors) -> Option<Contact> {
+    let contact = match root.value("contact") {
+        None | Some(Value::Null) => return Some(Contact::default()),
+        Some(_) => errors.take("contact", root.object("contact"))?,
+    };
+    let email = errors.take(
+        "contact.email",
+        contact.optional_text("email").and_then(|email| email.map(EmailAddress::parse).transpose()),
+    );
+    let notifications = match contact.value("notifications") {
+        None | Some(Value::Null) => Some(true),
+        Some(Value::Bool(on)) => Some(*on),
+        Some(_) => errors.take("contact.notifications", Err(Problem::NotYesNo)),
+    };
+    Some(Contact { email: email?, notifications: notifications?, language: crate::texts::Lang::De })
 }
 
 impl Declarations {
@@ -418,5 +483,42 @@ pub(crate) mod tests {
         let stored = serde_json::to_value(&application).unwrap();
         assert_eq!(stored["child"]["birth_date"], "2021-03-14");
         assert_eq!(serde_json::from_value::<Application>(stored).unwrap(), application);
+    }
+
+    #[test]
+    fn her_address_for_news_is_optional_and_checked() {
+        let left_out = parse_submission(&valid_body(), TODAY).unwrap().application.contact;
+        assert_eq!(left_out, Contact::default());
+        assert_eq!(left_out.mail_to(), None);
+
+        let mut body = valid_body();
+        body["contact"] = json!({"email": " sophia.beispiel@example.org "});
+        let contact = parse_submission(&body, TODAY).unwrap().application.contact;
+        assert_eq!(contact.mail_to().map(EmailAddress::as_str), Some("sophia.beispiel@example.org"));
+
+        body["contact"]["notifications"] = json!(false);
+        let off = parse_submission(&body, TODAY).unwrap().application.contact;
+        assert_eq!(off.email.as_ref().map(EmailAddress::as_str), Some("sophia.beispiel@example.org"));
+        assert_eq!(off.mail_to(), None, "switched off: no mail");
+
+        for (contact, field, problem) in [
+            (json!({"email": "sophia"}), "contact.email", Problem::EmailFormat),
+            (json!({"email": "a@b.de\r\nBcc: x@y.de"}), "contact.email", Problem::EmailFormat),
+            (json!({"email": 7}), "contact.email", Problem::NotText),
+            (json!({"notifications": "ja"}), "contact.notifications", Problem::NotYesNo),
+            (json!("sophia@example.org"), "contact", Problem::NotAnObject),
+        ] {
+            let mut body = valid_body();
+            body["contact"] = contact;
+            assert_eq!(problems(body).get(field), Some(problem), "{field}");
+        }
+    }
+
+    #[test]
+    fn requests_stored_before_contact_existed_still_read() {
+        let mut stored = serde_json::to_value(parse_submission(&valid_body(), TODAY).unwrap().application).unwrap();
+        stored.as_object_mut().unwrap().remove("contact");
+        let application: Application = serde_json::from_value(stored).unwrap();
+        assert_eq!(application.contact, Contact::default());
     }
 }

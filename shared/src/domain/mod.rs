@@ -6,6 +6,7 @@ pub mod din91379;
 pub mod draft;
 pub mod message;
 pub mod normalize;
+pub mod notice;
 pub mod office;
 pub mod places;
 pub mod precheck;

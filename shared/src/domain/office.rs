@@ -151,7 +151,7 @@ fn parse_area_municipality(value: &serde_json::Value, places: &Places) -> Result
 /// Parses an office (tenant) as operators send it; every invalid field is named (a municipality
 /// by its position: `municipalities.2`).
 pub fn parse_office(body: &serde_json::Value, places: &Places) -> Result<Office, crate::input::FieldErrors> {
-    use super::values::{ClientId, Postcode, Text};
+    use super::values::{ClientId, EmailAddress, Postcode, Text};
     use crate::input::{FieldErrors, Object};
     let root = Object::root(body);
     let mut errors = FieldErrors::default();
@@ -205,19 +205,7 @@ pub fn parse_office(body: &serde_json::Value, places: &Places) -> Result<Office,
             if plain { Ok(phone.trim().to_owned()) } else { Err(Problem::PhoneFormat) }
         }),
     );
-    let email = errors.take(
-        "email",
-        root.text("email").and_then(|email| {
-            let (local, domain) = email.trim().split_once('@').ok_or(Problem::EmailFormat)?;
-            let plain = !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && email.len() <= 254
-                && email.trim().chars().all(|c| c.is_ascii_graphic() && c != '<' && c != '>' && c != '"');
-            if plain { Ok(email.trim().to_owned()) } else { Err(Problem::EmailFormat) }
-        }),
-    );
+    let email = errors.take("email", root.text("email").and_then(EmailAddress::parse).map(|e| e.as_str().to_owned()));
     let opening_hours = optional_text(&mut errors, root, "opening_hours", "opening_hours");
     let postcodes = match root.value("postcodes") {
         None => Some(vec![]),

@@ -434,7 +434,7 @@ impl Request {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::application::{
         parse_submission,
@@ -455,7 +455,8 @@ mod tests {
         assert!(TrustLevel::Basis < TrustLevel::Substantiell && TrustLevel::Substantiell < TrustLevel::Hoch);
     }
 
-    fn request() -> Request {
+    /// A request just submitted, by a mother applying herself for a download.
+    pub(crate) fn sample_request() -> Request {
         let login = LoginIdentity {
             subject: "s".into(),
             given_names: "Sophia".into(),
@@ -473,7 +474,7 @@ mod tests {
 
     #[test]
     fn she_can_send_a_document_only_when_the_office_asked_for_it() {
-        let mut r = request();
+        let mut r = sample_request();
         let birth_certificate = upload(DocumentKind::BirthCertificate, "k1");
         assert_eq!(r.receive_document(birth_certificate.clone()), Err(NotAsked));
 
@@ -492,7 +493,7 @@ mod tests {
 
     #[test]
     fn retention_knows_every_document_of_a_request() {
-        let mut r = request();
+        let mut r = sample_request();
         r.documents.antrag_xml = Some("x".into());
         r.documents.antrag_pdf = Some("p".into());
         r.ask_for(DocumentKind::BirthCertificate).unwrap();
@@ -502,7 +503,7 @@ mod tests {
 
     #[test]
     fn a_decided_request_asks_for_nothing_more() {
-        let mut r = request();
+        let mut r = sample_request();
         r.ask_for(DocumentKind::BirthCertificate).unwrap();
         for next in [Prepared, InReview] {
             r.advance(next, datetime!(2026-11-23 10:01 UTC)).unwrap();
@@ -515,7 +516,7 @@ mod tests {
 
     #[test]
     fn the_automatic_path_is_submitted_prepared_issued_posted() {
-        let mut r = request();
+        let mut r = sample_request();
         for next in [Prepared, Issued, Posted] {
             assert_eq!(r.advance(next, datetime!(2026-11-23 10:01 UTC)), Ok(Transition::Changed));
         }
@@ -530,7 +531,7 @@ mod tests {
 
     #[test]
     fn a_duplicate_step_changes_nothing() {
-        let mut r = request();
+        let mut r = sample_request();
         r.advance(Prepared, datetime!(2026-11-23 10:01 UTC)).unwrap();
         assert_eq!(r.advance(Prepared, datetime!(2026-11-23 10:02 UTC)), Ok(Transition::AlreadyThere));
         assert_eq!(r.timeline.len(), 2);
@@ -543,7 +544,7 @@ mod tests {
         {
             assert!(!from.may_become(to), "{from:?} -> {to:?}");
         }
-        let mut r = request();
+        let mut r = sample_request();
         assert_eq!(
             r.advance(Issued, datetime!(2026-11-23 10:01 UTC)),
             Err(TransitionError { from: Submitted, to: Issued })
@@ -551,7 +552,7 @@ mod tests {
     }
 
     fn in_review() -> Request {
-        let mut r = request();
+        let mut r = sample_request();
         r.advance(Prepared, datetime!(2026-11-23 10:01 UTC)).unwrap();
         r.advance(InReview, datetime!(2026-11-23 10:02 UTC)).unwrap();
         r
@@ -599,7 +600,7 @@ mod tests {
             .unwrap();
         assert_eq!(r.decide(Outcome::Issue, "s", datetime!(2026-11-23 11:01 UTC)), Err(DecisionError::NotOpen));
         assert_eq!(
-            request().decide(Outcome::Issue, "s", datetime!(2026-11-23 11:01 UTC)),
+            sample_request().decide(Outcome::Issue, "s", datetime!(2026-11-23 11:01 UTC)),
             Err(DecisionError::NotOpen),
             "not yet in review"
         );
@@ -607,14 +608,14 @@ mod tests {
 
     #[test]
     fn posted_needs_an_issued_certificate_for_post_delivery() {
-        let mut r = request();
+        let mut r = sample_request();
         r.application.delivery = Delivery::Post;
         r.advance(Prepared, datetime!(2026-11-23 10:01 UTC)).unwrap();
         assert_eq!(r.decide(Outcome::Posted, "s", datetime!(2026-11-23 10:02 UTC)), Err(DecisionError::NotOpen));
         r.advance(Issued, datetime!(2026-11-23 10:03 UTC)).unwrap();
         assert_eq!(r.decide(Outcome::Posted, "s", datetime!(2026-11-23 10:04 UTC)), Ok(DecisionEffect::Done));
         assert_eq!(r.status, Posted);
-        let mut download = request();
+        let mut download = sample_request();
         download.advance(Prepared, datetime!(2026-11-23 10:01 UTC)).unwrap();
         download.advance(Issued, datetime!(2026-11-23 10:02 UTC)).unwrap();
         assert_eq!(download.decide(Outcome::Posted, "s", datetime!(2026-11-23 10:03 UTC)), Err(DecisionError::NotOpen));

@@ -213,6 +213,37 @@ impl Postcode {
     }
 }
 
+/// An e-mail address to write to: a plain `local@domain.tld`, as a form field or an office's
+/// settings give it (no display name, no domain literal, no quoting), so it can go into a mail
+/// header as it is. The syntax is `email_address`'s (RFC 5321/5322).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(transparent)]
+#[schema(example = "sophia.beispiel@example.org")]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(raw: &str) -> Result<Self, Problem> {
+        let address = raw.trim();
+        if address.is_empty() {
+            return Err(Problem::Required);
+        }
+        let options =
+            email_address::Options::default().with_required_tld().without_domain_literal().without_display_text();
+        // Quoted local parts and non-ASCII are valid mail, but not what a mother or an office
+        // types; refusing them keeps every header plain.
+        let plain =
+            address.len() <= 254 && address.chars().all(|c| c.is_ascii_graphic() && !"\"<>()[]\\,;:".contains(c));
+        match email_address::EmailAddress::parse_with_options(address, options) {
+            Ok(_) if plain => Ok(Self(address.to_owned())),
+            _ => Err(Problem::EmailFormat),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A calendar date written as `YYYY-MM-DD`.
 pub fn parse_date(raw: &str) -> Result<Date, Problem> {
     let raw = raw.trim();
@@ -286,6 +317,32 @@ impl ClientId {
 mod tests {
     use super::*;
     use time::macros::date;
+
+    #[test]
+    fn email_addresses_are_plain_local_at_domain() {
+        assert_eq!(
+            EmailAddress::parse(" sophia.beispiel@example.org ").unwrap().as_str(),
+            "sophia.beispiel@example.org"
+        );
+        assert_eq!(EmailAddress::parse("jugendamt+sorge@bremen.de").unwrap().as_str(), "jugendamt+sorge@bremen.de");
+        assert_eq!(EmailAddress::parse("  "), Err(Problem::Required));
+        for hostile in [
+            "sophia",
+            "sophia@localhost",
+            "@example.org",
+            "sophia@",
+            "sophia@[127.0.0.1]",
+            "Sophia <sophia@example.org>",
+            "\"so phia\"@example.org",
+            "sophia@example.org\r\nBcc: all@example.org",
+            "a,b@example.org",
+            "sophia@exa mple.org",
+            "söphia@example.org",
+        ] {
+            assert_eq!(EmailAddress::parse(hostile), Err(Problem::EmailFormat), "{hostile:?}");
+        }
+        assert_eq!(EmailAddress::parse(&format!("{}@example.org", "a".repeat(250))), Err(Problem::EmailFormat));
+    }
 
     #[test]
     fn names_are_trimmed_and_inner_spaces_collapsed() {

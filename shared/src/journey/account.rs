@@ -74,6 +74,7 @@ mod tests {
             birthdate: Some("1994-05-02".into()),
             place_of_birth: Some("Bremen".into()),
             address: None,
+            email: None,
             trust_level: crate::domain::request::TrustLevel::Hoch,
         };
         let mother = Account::of(&citizen, &json!({"applicant": {"role": "mother"}}), today);

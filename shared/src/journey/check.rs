@@ -148,12 +148,17 @@ fn sections(lang: Lang, data: &Json, directory: &Directory, account: &Account) -
         ),
         birth_place_row(lang, &application, directory),
     ];
-    let delivery = vec![row(
-        Step::Delivery,
-        "antrag.check.delivery",
-        "delivery",
-        vec![text(lang, &format!("antrag.delivery.{}", value("delivery"))).to_owned()],
-    )];
+    let email =
+        application.text("contact.email").map_or_else(|| text(lang, "antrag.contact.none").to_owned(), str::to_owned);
+    let delivery = vec![
+        row(
+            Step::Delivery,
+            "antrag.check.delivery",
+            "delivery",
+            vec![text(lang, &format!("antrag.delivery.{}", value("delivery"))).to_owned()],
+        ),
+        row(Step::Delivery, "antrag.contact.email", "contact.email", vec![email]),
+    ];
     let mut sections = vec![
         Section { heading: text(lang, "antrag.antragsteller.title").to_owned(), rows: applicant },
         Section { heading: text(lang, "antrag.mutter.title").to_owned(), rows: mother },

@@ -51,14 +51,21 @@ impl Step {
         }
     }
 
-    /// The part of the application the step fills in.
+    /// The part of the application the step fills in; its presence in the draft means the
+    /// step was answered.
     pub fn section(self) -> &'static str {
+        self.sections()[0]
+    }
+
+    /// Every part of the application the step fills in: the delivery step also asks where she
+    /// wants to be told about her request.
+    pub fn sections(self) -> &'static [&'static str] {
         match self {
-            Step::Applicant => "applicant",
-            Step::Mother => "mother",
-            Step::Child => "child",
-            Step::Delivery => "delivery",
-            Step::Documents => "uploads",
+            Step::Applicant => &["applicant"],
+            Step::Mother => &["mother"],
+            Step::Child => &["child"],
+            Step::Delivery => &["delivery", "contact"],
+            Step::Documents => &["uploads"],
         }
     }
 
@@ -76,7 +83,7 @@ impl Step {
         let section = path.split('.').next().unwrap_or_default();
         [Step::Applicant, Step::Mother, Step::Child, Step::Delivery, Step::Documents]
             .into_iter()
-            .find(|step| step.section() == section)
+            .find(|step| step.sections().contains(&section))
     }
 }
 
@@ -255,6 +262,7 @@ mod tests {
         assert_eq!(Step::of_field("mother.address.postcode"), Some(Step::Mother));
         assert_eq!(Step::of_field("applicant.representative.family_name"), Some(Step::Applicant));
         assert_eq!(Step::of_field("declarations.married_to_father"), None);
+        assert_eq!(Step::of_field("contact.email"), Some(Step::Delivery));
         assert_eq!(field_kind("child.birth_date"), FieldKind::Date);
         assert_eq!(field_kind("delivery"), FieldKind::Choice);
     }

@@ -109,6 +109,7 @@ impl FormView {
             autocomplete: None,
             width: None,
             numeric: false,
+            email: false,
             spellcheck: true,
             heading: false,
             lang: self.lang,
@@ -187,6 +188,8 @@ pub struct TextInput {
     pub autocomplete: Option<&'static str>,
     pub width: Option<Width>,
     pub numeric: bool,
+    /// An e-mail address: `type="email"` (the phone shows its @ keyboard).
+    pub email: bool,
     pub spellcheck: bool,
     /// The label is the page's heading (one question per page).
     pub heading: bool,
@@ -215,6 +218,12 @@ impl TextInput {
     /// Digits only: the phone shows its number pad.
     pub fn numeric(mut self) -> Self {
         self.numeric = true;
+        self
+    }
+    /// An e-mail address: its keyboard, no spell checking.
+    pub fn email(mut self) -> Self {
+        self.email = true;
+        self.spellcheck = false;
         self
     }
     /// Names and codes: no spell checking.

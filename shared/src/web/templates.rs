@@ -69,7 +69,8 @@ impl Templates {
 }
 
 /// `t(key, name=value, …)`: the text in the page's language, `{name}` filled in.
-fn translate(state: &State, key: &str, kwargs: Kwargs) -> Result<String, Error> {
+/// `t(key, name=value)` of the templates: the catalogue text in the template's `lang`.
+pub fn translate(state: &State, key: &str, kwargs: Kwargs) -> Result<String, Error> {
     let lang = state.lookup("lang").and_then(|code| code.as_str().and_then(Lang::parse)).unwrap_or_default();
     let mut filled = lookup(lang, key)
         .ok_or_else(|| Error::new(ErrorKind::UndefinedError, format!("text {key} is missing in {}", lang.code())))?

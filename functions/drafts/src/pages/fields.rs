@@ -55,7 +55,7 @@ fn text_fields(step: Step) -> &'static [&'static str] {
             "mother.address.municipality",
         ],
         Step::Child => &["child.given_names", "child.family_name", "child.birth_place"],
-        Step::Delivery => &["delivery"],
+        Step::Delivery => &["delivery", "contact.email"],
         Step::Documents => &[],
     }
 }
@@ -68,9 +68,8 @@ fn date_fields(step: Step) -> &'static [&'static str] {
     }
 }
 
-/// Sets `value` at a dotted path, creating objects on the way.
-/// The step's section of the application from the posted form.
-pub(super) fn section_from_form(step: Step, form: &FormData) -> Json {
+/// The step's sections of the application from the posted form, by name.
+pub(super) fn sections_from_form(step: Step, form: &FormData) -> Vec<(&'static str, Json)> {
     let mut data = Json::Object(Map::new());
     for path in text_fields(step) {
         let value = form.get(path).trim();
@@ -97,7 +96,9 @@ pub(super) fn section_from_form(step: Step, form: &FormData) -> Json {
             set_path(&mut data, "child.born_abroad", abroad);
         }
     }
-    let mut section = data.get(step.section()).cloned().unwrap_or_else(|| json!({}));
+    let mut sections: Vec<(&'static str, Json)> =
+        step.sections().iter().map(|name| (*name, data.get(*name).cloned().unwrap_or_else(|| json!({})))).collect();
+    let section = &mut sections[0].1;
     // A mother applying herself names no representative.
     if step == Step::Applicant && section.get("role").and_then(Json::as_str) != Some("representative") {
         if let Some(object) = section.as_object_mut() {
@@ -111,7 +112,7 @@ pub(super) fn section_from_form(step: Step, form: &FormData) -> Json {
     if step == Step::Mother {
         section.as_object_mut().expect("an object").entry("address").or_insert_with(|| json!({}));
     }
-    section
+    sections
 }
 
 /// Values she has not given yet, taken from her BundID account and the pre-check.
@@ -157,7 +158,13 @@ pub(super) fn prefill(step: Step, data: &Json, citizen: &CitizenClaims, answers:
                 values.insert("child.born_abroad".into(), abroad.to_owned());
             }
         }
-        Step::Delivery | Step::Documents => {}
+        Step::Delivery => {
+            // Her account's address, shown to keep or change; emptied, she gets no mail.
+            if let Some(email) = &citizen.email {
+                values.insert("contact.email".into(), email.clone());
+            }
+        }
+        Step::Documents => {}
     }
     values
 }

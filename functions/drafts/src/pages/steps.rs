@@ -25,7 +25,7 @@ use shared::web::form::{DateInput, FormView, Radios, TextInput, Width, field_id,
 use shared::web::{self, CitizenPage, FormData, Page, PageError, PageResult, Templates, context};
 use time::OffsetDateTime;
 
-use super::fields::{prefill, section_from_form, stored_values};
+use super::fields::{prefill, sections_from_form, stored_values};
 
 static TEMPLATES: LazyLock<Templates> =
     LazyLock::new(|| Templates::new(&[("schritt.html", include_str!("../../templates/schritt.html"))]));
@@ -217,16 +217,24 @@ fn layout(step: Step, form: &mut FormView, view: &StepPage, lang: Lang) -> Vec<I
             )),
             Item::Text(form.text("child.birth_place", "antrag.birth_place").hint("antrag.child.birth_place_hint")),
         ],
-        Step::Delivery => vec![Item::Radios(
-            form.radios(
-                "delivery",
-                "antrag.delivery.question",
-                &[("download", "antrag.delivery.download"), ("post", "antrag.delivery.post")],
-            )
-            .as_heading()
-            .option_hint("download", "antrag.delivery.download_hint")
-            .option_hint("post", "antrag.delivery.post_hint"),
-        )],
+        Step::Delivery => vec![
+            Item::Radios(
+                form.radios(
+                    "delivery",
+                    "antrag.delivery.question",
+                    &[("download", "antrag.delivery.download"), ("post", "antrag.delivery.post")],
+                )
+                .as_heading()
+                .option_hint("download", "antrag.delivery.download_hint")
+                .option_hint("post", "antrag.delivery.post_hint"),
+            ),
+            Item::Text(
+                form.text("contact.email", "antrag.contact.email")
+                    .hint("antrag.contact.email_hint")
+                    .autocomplete(Some("email"))
+                    .email(),
+            ),
+        ],
         Step::Documents => Vec::new(),
     }
 }
@@ -396,7 +404,9 @@ pub(super) async fn save_step(
     let (services, citizen) = (&call.services, &call.who);
     let draft = load_draft(&call).await?;
     let mut data = draft.as_ref().map_or_else(|| json!({}), |d| d.data.clone());
-    set_path(&mut data, step.section(), section_from_form(step, &form));
+    for (section, value) in sections_from_form(step, &form) {
+        set_path(&mut data, section, value);
+    }
     let today = today_in_germany(services.clock.now());
     // She applies herself: what her account states is taken from there, never from the post
     // (nor from what she typed before, as a representative).

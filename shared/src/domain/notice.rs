@@ -1,0 +1,145 @@
+//! What the mother is told by mail: that there is news about her request, never what it is.
+//! The news is read from the request's state (its timeline and the office's messages), so
+//! each piece has a stable key: telling her is idempotent per key, and a notice whose
+//! trigger was lost goes out with the next one.
+
+use super::application::Delivery;
+use super::message::{Author, Message};
+use super::request::{Request, Status};
+
+/// A kind of news; each has its mail in the catalogue (`notice.<code>.*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum News {
+    /// The office has her request (with its reference).
+    Received,
+    /// The certificate is ready to download (full or partial).
+    CertificateReady,
+    /// The certificate went out by post.
+    CertificatePosted,
+    /// The office decided against a certificate.
+    Rejected,
+    /// The office wrote to her.
+    OfficeWrote,
+    /// The office asks her for a document.
+    ProofRequested,
+}
+
+impl News {
+    pub fn code(self) -> &'static str {
+        match self {
+            News::Received => "received",
+            News::CertificateReady => "certificate_ready",
+            News::CertificatePosted => "certificate_posted",
+            News::Rejected => "rejected",
+            News::OfficeWrote => "office_wrote",
+            News::ProofRequested => "proof_requested",
+        }
+    }
+}
+
+/// One piece of news about one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub news: News,
+    /// Unique within the request: `received`, `status:issued`, `message:<id>`.
+    pub key: String,
+}
+
+/// Every piece of news the request holds so far, oldest first. Which of them she was told
+/// already is the notifier's record, not the request's.
+pub fn news_of(request: &Request, messages: &[Message]) -> Vec<Notice> {
+    let mut notices = vec![Notice { news: News::Received, key: "received".into() }];
+    let reached = |status: Status| request.timeline.iter().any(|entry| entry.status == status);
+    let status_news = [
+        (Status::Issued, (request.application.delivery == Delivery::Download).then_some(News::CertificateReady)),
+        (Status::Rejected, Some(News::Rejected)),
+        (Status::Posted, Some(News::CertificatePosted)),
+    ];
+    for (status, news) in status_news {
+        if let Some(news) = news.filter(|_| reached(status)) {
+            notices.push(Notice { news, key: format!("status:{}", status.as_str()) });
+        }
+    }
+    for message in messages {
+        if let Author::Office { .. } = message.author {
+            let news = if message.asks_for.is_some() { News::ProofRequested } else { News::OfficeWrote };
+            notices.push(Notice { news, key: format!("message:{}", message.id) });
+        }
+    }
+    notices
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::request::TimelineEntry;
+    use crate::domain::request::tests::sample_request;
+    use crate::domain::upload::DocumentKind;
+    use crate::domain::values::LongText;
+
+    fn message(id: &str, author: Author, asks_for: Option<DocumentKind>) -> Message {
+        Message {
+            id: id.into(),
+            at: time::OffsetDateTime::UNIX_EPOCH,
+            author,
+            text: LongText::parse("Bitte senden Sie die Geburtsurkunde.").unwrap(),
+            asks_for,
+        }
+    }
+
+    fn keys(notices: &[Notice]) -> Vec<(&str, News)> {
+        notices.iter().map(|n| (n.key.as_str(), n.news)).collect()
+    }
+
+    #[test]
+    fn a_new_request_has_one_piece_of_news() {
+        assert_eq!(keys(&news_of(&sample_request(), &[])), [("received", News::Received)]);
+    }
+
+    #[test]
+    fn each_status_and_each_office_message_is_news_once() {
+        let mut request = sample_request();
+        let at = time::OffsetDateTime::UNIX_EPOCH;
+        for status in [Status::Prepared, Status::InReview, Status::Issued] {
+            request.timeline.push(TimelineEntry { at, status });
+        }
+        let office = || Author::Office { staff_id: "staff-1".into() };
+        let messages = [
+            message("m1", office(), Some(DocumentKind::BirthCertificate)),
+            message("m2", Author::Citizen, None),
+            message("m3", office(), None),
+        ];
+        assert_eq!(
+            keys(&news_of(&request, &messages)),
+            [
+                ("received", News::Received),
+                ("status:issued", News::CertificateReady),
+                ("message:m1", News::ProofRequested),
+                ("message:m3", News::OfficeWrote),
+            ],
+            "review is no news to her; her own message neither"
+        );
+    }
+
+    #[test]
+    fn a_certificate_by_post_is_news_when_it_is_posted() {
+        let mut request = sample_request();
+        request.application.delivery = Delivery::Post;
+        let at = time::OffsetDateTime::UNIX_EPOCH;
+        request.timeline.push(TimelineEntry { at, status: Status::Issued });
+        assert_eq!(keys(&news_of(&request, &[])), [("received", News::Received)]);
+        request.timeline.push(TimelineEntry { at, status: Status::Posted });
+        assert_eq!(
+            keys(&news_of(&request, &[])),
+            [("received", News::Received), ("status:posted", News::CertificatePosted)]
+        );
+    }
+
+    #[test]
+    fn a_rejection_is_news() {
+        let mut request = sample_request();
+        let at = time::OffsetDateTime::UNIX_EPOCH;
+        request.timeline.push(TimelineEntry { at, status: Status::Rejected });
+        assert_eq!(keys(&news_of(&request, &[]))[1], ("status:rejected", News::Rejected));
+    }
+}

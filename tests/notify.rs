@@ -1,0 +1,176 @@
+//! The mother is told of news by mail: the chain with the notify step, mailing into the outbox
+//! folder (local mode's mailer) or through SMTP to aiosmtpd, an independent server.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::json;
+use shared::domain::request::Status;
+use shared::mail::{Mailbox, Outbox, Smtp};
+use shared::ports::{Mailer, QueueName};
+use shared::records;
+use system_tests::chain::Chain;
+use system_tests::saml_idp::free_port;
+use system_tests::smtp::TestSmtp;
+use time::Duration;
+
+const HER_ADDRESS: &str = "sophia.beispiel@example.org";
+
+fn from() -> Mailbox {
+    "Sorgeregister online <noreply@sorgeregister.example>".parse().unwrap()
+}
+
+fn outbox_mails(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut mails: Vec<String> = entries.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
+    mails.sort();
+    mails
+}
+
+/// The mail's text part, with quoted-printable soft breaks undone.
+fn body(mail: &str) -> String {
+    mail.replace("=\r\n", "").replace("\r\n", "\n")
+}
+
+/// What a mail must never carry: the child's name and birth date, the PDF, custody facts.
+fn assert_tells_nothing(mail: &str) {
+    let text = body(mail);
+    for forbidden in
+        ["Mia", "2021-03-14", "14.03.2021", "14. März 2021", "application/pdf", "attachment", "Sorgerecht allein"]
+    {
+        assert!(!text.contains(forbidden), "{forbidden:?} in\n{text}");
+    }
+}
+
+async fn with_contact(chain: &Chain, lang: &str) -> String {
+    chain.submit_in(lang, &chain.app.mother(), &[("/contact", json!({"email": HER_ADDRESS}))]).await
+}
+
+#[tokio::test]
+async fn each_piece_of_news_is_one_mail_in_her_language_with_the_link_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    let chain = Chain::telling_her(Arc::new(Outbox::new(&outbox, from()))).await;
+    let id = with_contact(&chain, "en").await;
+    chain.run(false).await;
+    assert_eq!(chain.request(&id).await.status, Status::Issued);
+
+    let mails = outbox_mails(&outbox);
+    assert_eq!(mails.len(), 2, "received, and the certificate ready: {mails:#?}");
+    let link = format!("https://sorgeregister.example/antraege/{id}");
+    for mail in &mails {
+        let text = body(mail);
+        assert!(text.contains(&format!("To: {HER_ADDRESS}")), "{text}");
+        assert!(text.contains(&link), "her status page: {text}");
+        assert!(text.contains(&format!("Your reference: {id}")), "in English: {text}");
+        assert!(text.contains("Jugendamt Bremen") && text.contains("Phone: "), "the office's contact: {text}");
+        assert!(!text.contains("Ihr Antrag"), "not in German: {text}");
+        assert_tells_nothing(mail);
+    }
+    let subjects: Vec<&str> = mails.iter().filter_map(|m| m.lines().find(|l| l.starts_with("Subject: "))).collect();
+    assert!(subjects.iter().any(|s| s.contains("Your request has been received")), "{subjects:?}");
+    assert!(subjects.iter().any(|s| s.contains("Your certificate is ready")), "{subjects:?}");
+}
+
+#[tokio::test]
+async fn the_offices_message_and_decision_are_news_but_never_their_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    let chain = Chain::telling_her(Arc::new(Outbox::new(&outbox, from()))).await;
+    // A login without a high trust level goes to a case worker.
+    let basic = chain.app.citizen("sophia", "Sophia", "Beispiel", "1994-05-02", "STORK-QAA-Level-1");
+    let id = chain.submit_in("de", &basic, &[("/contact", json!({"email": HER_ADDRESS}))]).await;
+    chain.run(false).await;
+    assert_eq!(chain.request(&id).await.status, Status::InReview);
+    assert_eq!(outbox_mails(&outbox).len(), 1, "received");
+
+    let staff = chain.app.staff("jugendamt-bremen");
+    let secret = "Im Register steht eine Sorgeerklärung vom 3. Mai 2022.";
+    let (status, _) = chain
+        .app
+        .call("POST", &format!("/api/v1/staff/requests/{id}/messages"), Some(&staff), Some(json!({"text": secret})))
+        .await;
+    assert_eq!(status, 201);
+    let reason = "Für das Kind ist eine gemeinsame Sorge eingetragen.";
+    let (status, _) = chain
+        .app
+        .call(
+            "POST",
+            &format!("/api/v1/staff/requests/{id}/decision"),
+            Some(&staff),
+            Some(json!({"outcome": "reject", "reason": reason})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    chain.run(false).await;
+
+    let mails = outbox_mails(&outbox);
+    assert_eq!(mails.len(), 3, "received, the message, the decision: {mails:#?}");
+    let all = mails.iter().map(|m| body(m)).collect::<String>();
+    assert!(all.contains("Neue Nachricht zu Ihrem Antrag") && all.contains("Das Jugendamt hat entschieden"), "{all}");
+    assert!(!all.contains("Sorgeerklärung") && !all.contains("gemeinsame Sorge"), "neither text nor reason: {all}");
+    assert!(!all.to_lowercase().contains("abgelehnt"), "the outcome is for her status page: {all}");
+    mails.iter().for_each(|m| assert_tells_nothing(m));
+}
+
+#[tokio::test]
+async fn without_an_address_or_with_notifications_off_nothing_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    let chain = Chain::telling_her(Arc::new(Outbox::new(&outbox, from()))).await;
+    chain.submit(&chain.app.mother(), &[]).await;
+    let off = json!({"email": HER_ADDRESS, "notifications": false});
+    chain.submit(&chain.app.other_mother(), &[("/contact", off)]).await;
+    chain.run(false).await;
+    assert!(outbox_mails(&outbox).is_empty());
+}
+
+#[tokio::test]
+async fn redelivered_news_over_smtp_is_sent_once_and_an_outage_delays_but_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let smtp: Arc<dyn Mailer> = Arc::new(Smtp::new(&format!("smtp://127.0.0.1:{port}"), from()).unwrap());
+    let chain = Chain::telling_her(smtp).await;
+    let id = with_contact(&chain, "de").await;
+
+    // The relay is down: the request goes on regardless; the news waits in its queue.
+    chain.run(false).await;
+    let request = chain.request(&id).await;
+    assert_eq!(request.status, Status::Issued, "a mail never holds the request up");
+    assert!(request.failure.is_none());
+    assert!(records::notices(&*chain.app.services.store, &id).await.unwrap().is_empty());
+
+    // It is back; the messages come again once their visibility ends, every one twice.
+    let server = TestSmtp::start(port, dir.path());
+    chain.app.clock.advance(Duration::seconds(31));
+    chain.run(true).await;
+    for _ in 0..2 {
+        chain.app.services.queue.send(QueueName::Notify, &json!({"request_id": id}).to_string()).await.unwrap();
+    }
+    chain.run(true).await;
+
+    let mails = server.mails();
+    assert_eq!(mails.len(), 2, "received and ready, each once: {mails:#?}");
+    assert!(mails.iter().all(|m| m.contains(&format!("To: {HER_ADDRESS}"))));
+    let told = records::notices(&*chain.app.services.store, &id).await.unwrap();
+    assert_eq!(told.keys().map(String::as_str).collect::<Vec<_>>(), ["received", "status:issued"]);
+    assert!(told.values().all(|record| record.delivered));
+}
+
+#[tokio::test]
+async fn news_that_can_never_be_sent_ends_with_the_operators_not_on_her_request() {
+    let port = free_port();
+    let smtp: Arc<dyn Mailer> = Arc::new(Smtp::new(&format!("smtp://127.0.0.1:{port}"), from()).unwrap());
+    let chain = Chain::telling_her(smtp).await;
+    // Waiting for a case worker: still open when the news gives up.
+    let basic = chain.app.citizen("sophia", "Sophia", "Beispiel", "1994-05-02", "STORK-QAA-Level-1");
+    let id = chain.submit_in("de", &basic, &[("/contact", json!({"email": HER_ADDRESS}))]).await;
+    for _ in 0..=system_tests::chain::MAX_RECEIVES {
+        chain.run(false).await;
+        chain.app.clock.advance(Duration::seconds(31));
+    }
+    let dead = chain.app.services.queue.dead_letters(QueueName::Notify).await.unwrap();
+    assert!(!dead.is_empty(), "in the dead-letter queue, for operators to redrive");
+    let request = chain.request(&id).await;
+    assert_eq!((request.status, request.failure), (Status::InReview, None), "her request is not failed for a mail");
+}
