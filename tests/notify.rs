@@ -174,3 +174,30 @@ async fn news_that_can_never_be_sent_ends_with_the_operators_not_on_her_request(
     let request = chain.request(&id).await;
     assert_eq!((request.status, request.failure), (Status::InReview, None), "her request is not failed for a mail");
 }
+
+#[tokio::test]
+async fn an_address_that_refuses_her_mail_is_shown_to_the_office_and_not_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = TestSmtp::start(port, dir.path());
+    let smtp: Arc<dyn Mailer> = Arc::new(Smtp::new(&format!("smtp://127.0.0.1:{port}"), from()).unwrap());
+    let chain = Chain::telling_her(smtp).await;
+    let id = chain.submit(&chain.app.mother(), &[("/contact", json!({"email": "bounce@example.org"}))]).await;
+    chain.run(false).await;
+
+    assert!(server.mails().is_empty(), "the server refused it");
+    let told = records::notices(&*chain.app.services.store, &id).await.unwrap();
+    assert_eq!(told.len(), 2, "received and ready are recorded, as refused: {told:?}");
+    assert!(told.values().all(|record| !record.delivered));
+    assert!(chain.app.services.queue.dead_letters(QueueName::Notify).await.unwrap().is_empty(), "no retries");
+    assert_eq!(chain.request(&id).await.status, Status::Issued);
+
+    let staff = chain.app.staff("jugendamt-bremen");
+    let (_, detail) = chain.app.call("GET", &format!("/api/v1/staff/requests/{id}"), Some(&staff), None).await;
+    assert_eq!(detail["mail_undeliverable"], true, "{detail}");
+    let page = chain.app.page_get(&format!("/amt/antraege/{id}"), &shared::testing::session(&staff)).await;
+    assert!(page.text().contains("Benachrichtigung nicht zustellbar"), "on the office's page");
+    let other = chain.submit(&chain.app.other_mother(), &[]).await;
+    let (_, detail) = chain.app.call("GET", &format!("/api/v1/staff/requests/{other}"), Some(&staff), None).await;
+    assert_eq!(detail["mail_undeliverable"], false);
+}

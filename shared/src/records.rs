@@ -272,6 +272,12 @@ pub async fn notices(
         .collect()
 }
 
+/// Whether a mail about the request was refused by her address: she learns of news only on her
+/// status page, which the office may want to tell her otherwise.
+pub async fn mail_undeliverable(store: &dyn StateStore, request_id: &str) -> Result<bool, StoreError> {
+    Ok(notices(store, request_id).await?.values().any(|record| !record.delivered))
+}
+
 /// Records a notice once; a second record of the same news (a duplicate run) changes nothing.
 pub async fn record_notice(
     store: &dyn StateStore,

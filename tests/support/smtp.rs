@@ -1,8 +1,9 @@
 //! An independent SMTP server for the mail tests: aiosmtpd (PyPI) on loopback, keeping every
-//! mail it accepts in a maildir.
+//! mail it accepts in a maildir and refusing addresses that start with `bounce`
+//! (tests/smtp/refusing.py).
 
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,11 +17,12 @@ pub struct TestSmtp {
 
 impl TestSmtp {
     /// Starts the server on `port` with its maildir under `dir`.
-    pub fn start(port: u16, dir: &std::path::Path) -> TestSmtp {
+    pub fn start(port: u16, dir: &Path) -> TestSmtp {
         let maildir = dir.join("maildir");
         let process = Command::new(python())
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "refusing.Refusing"])
             .arg(&maildir)
+            .env("PYTHONPATH", Path::new(env!("CARGO_MANIFEST_DIR")).join("smtp"))
             .stdout(Stdio::null())
             .spawn()
             .expect("aiosmtpd starts (in the venv: scripts/test installs it)");

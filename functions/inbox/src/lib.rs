@@ -326,6 +326,8 @@ pub struct RequestDetail {
     pub failure: Option<String>,
     pub rejection_reason: Option<String>,
     pub documents: DocumentLinks,
+    /// Her address refused a mail about the request: she learns of news on her status page only.
+    pub mail_undeliverable: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -382,6 +384,7 @@ async fn detail(call: StaffCall, Path(id): Path<String>) -> Result<Json<RequestD
             .collect(),
         asked_for: documents.asked_for.clone(),
     };
+    let mail_undeliverable = call.store(records::mail_undeliverable(&*call.services.store, &request.id).await)?;
     Ok(Json(RequestDetail {
         id: request.id,
         status: request.status,
@@ -396,6 +399,7 @@ async fn detail(call: StaffCall, Path(id): Path<String>) -> Result<Json<RequestD
         failure: request.failure,
         rejection_reason: request.rejection_reason.map(|reason| reason.as_str().to_owned()),
         documents: links,
+        mail_undeliverable,
     }))
 }
 

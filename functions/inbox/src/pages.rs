@@ -310,6 +310,7 @@ async fn render_detail(call: &StaffCall, page: &Page, id: &str, entered: Entered
     let request = office_request(call, id, "read:request").await?.value;
     let directory = call.services.directory.get().await?;
     let messages = records::messages(&*call.services.store, id).await?;
+    let mail_undeliverable = records::mail_undeliverable(&*call.services.store, id).await?;
     let mut values = entered.values;
     values.entry("asks_for".into()).or_insert_with(|| "none".into());
     let mut form = FormView::new(lang, values);
@@ -376,6 +377,7 @@ async fn render_detail(call: &StaffCall, page: &Page, id: &str, entered: Entered
             message_text,
             asks_for,
             is_open => request.status.is_open(),
+            mail_undeliverable,
         },
     )
 }
