@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use shared::domain::request::Status;
-use shared::ports::{Condition, Item, Key, Write};
+use shared::ports::{Clock, Condition, Item, Key, Write};
 use system_tests::chain::Chain;
 use system_tests::{pdftotext, pdftotext_in};
 
@@ -329,6 +329,9 @@ async fn retention_deletes_finished_requests_after_the_offices_period_and_keeps_
         .await;
     let before = chain.request(&issued).await;
     let certificate = before.certificate.clone().unwrap();
+    let store = &*chain.app.services.store;
+    let told = shared::records::NoticeRecord { news: "received".into(), at: chain.app.clock.now(), delivered: true };
+    shared::records::record_notice(store, &issued, "received", &told).await.unwrap();
 
     chain.app.clock.advance(time::Duration::days(364));
     assert_eq!(
@@ -345,6 +348,7 @@ async fn retention_deletes_finished_requests_after_the_offices_period_and_keeps_
         assert!(chain.app.services.documents.get(key).await.unwrap().is_none(), "{key} deleted");
     }
     assert!(shared::records::messages(&*chain.app.services.store, &issued).await.unwrap().is_empty());
+    assert!(shared::records::notices(store, &issued).await.unwrap().is_empty(), "nor what she was told");
     let (_, verified) = chain.app.call("GET", &format!("/api/v1/verify/{}", certificate.code), None, None).await;
     assert_eq!(verified["valid"], false);
     let trail = shared::records::audit_trail(&*chain.app.services.store, &issued).await.unwrap();
