@@ -120,8 +120,13 @@ pub async fn delete_draft(store: &dyn StateStore, owner: &str, id: &ClientId) ->
 
 // --- requests -------------------------------------------------------------------------------
 
+/// The partition of a request: the request itself, its messages and what she was told of.
+pub fn request_partition(id: &str) -> String {
+    format!("REQUEST#{id}")
+}
+
 pub fn request_key(id: &str) -> Key {
-    Key::new(format!("REQUEST#{id}"), "REQUEST")
+    Key::new(request_partition(id), "REQUEST")
 }
 
 fn request_item(request: &Request) -> Item {
@@ -228,7 +233,7 @@ pub async fn append_audit(store: &dyn StateStore, request_id: &str, audit: Audit
 
 pub async fn messages(store: &dyn StateStore, request_id: &str) -> Result<Vec<Message>, StoreError> {
     store
-        .query(&format!("REQUEST#{request_id}"), "MESSAGE#")
+        .query(&request_partition(request_id), "MESSAGE#")
         .await?
         .into_iter()
         .map(|item| decode(item).map(|v| v.value))
@@ -237,7 +242,7 @@ pub async fn messages(store: &dyn StateStore, request_id: &str) -> Result<Vec<Me
 
 pub async fn add_message(store: &dyn StateStore, request_id: &str, message: &Message) -> Result<(), StoreError> {
     let at = message.at.format(&time::format_description::well_known::Rfc3339).expect("timestamps format");
-    let key = Key::new(format!("REQUEST#{request_id}"), format!("MESSAGE#{at}#{}", message.id));
+    let key = Key::new(request_partition(request_id), format!("MESSAGE#{at}#{}", message.id));
     store.write(vec![Write::Put { item: Item::new(key, encode(message)), condition: Condition::Absent }]).await
 }
 
@@ -254,7 +259,7 @@ pub struct NoticeRecord {
 }
 
 fn notice_key(request_id: &str, key: &str) -> Key {
-    Key::new(format!("REQUEST#{request_id}"), format!("NOTICE#{key}"))
+    Key::new(request_partition(request_id), format!("NOTICE#{key}"))
 }
 
 /// The news of the request she was told of, by notice key.
@@ -262,7 +267,7 @@ pub async fn notices(
     store: &dyn StateStore,
     request_id: &str,
 ) -> Result<std::collections::BTreeMap<String, NoticeRecord>, StoreError> {
-    let items = store.query(&format!("REQUEST#{request_id}"), "NOTICE#").await?;
+    let items = store.query(&request_partition(request_id), "NOTICE#").await?;
     items
         .into_iter()
         .map(|item| {

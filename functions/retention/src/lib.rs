@@ -58,7 +58,7 @@ async fn delete_request(services: &Services, request: &Request) -> Result<usize,
     // Its messages and the record of what she was told; the request itself last, below.
     let request_key = records::request_key(&request.id);
     let mut writes: Vec<Write> = store
-        .query(&request_key.partition, "")
+        .query(&records::request_partition(&request.id), "")
         .await?
         .into_iter()
         .filter(|item| item.key != request_key)
