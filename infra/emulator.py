@@ -44,6 +44,11 @@ REGION = "eu-central-1"
 # moto's default account; it is part of the bucket name, as on AWS.
 ACCOUNT = "123456789012"
 IAM = os.environ.get("EMULATOR_IAM") == "1"
+# Parameters a deployment must give that the emulator gives itself: the domain mails come from
+# (the runtime's default sender is noreply@sorgeregister.localhost).
+EMULATOR_PARAMETERS = {"MailDomain": "sorgeregister.localhost"}
+# `!Ref AWS::NoValue`: the property or list item is left out.
+NO_VALUE = object()
 
 
 def credentials():
@@ -91,11 +96,17 @@ class Stack:
         self.parameters = {
             key: str(spec.get("Default", "")) for key, spec in template.get("Parameters", {}).items()
         }
+        self.parameters.update(EMULATOR_PARAMETERS)
         self.parameters.update(parameters)
         self.resources = template["Resources"]
 
     def of_type(self, kind):
-        return {key: r for key, r in self.resources.items() if r["Type"] == kind}
+        """The resources of `kind` the stack has (those whose condition holds)."""
+        return {
+            key: r
+            for key, r in self.resources.items()
+            if r["Type"] == kind and ("Condition" not in r or self.condition(r["Condition"]))
+        }
 
     def physical_name(self, logical):
         properties = self.resources[logical]["Properties"]
@@ -103,6 +114,8 @@ class Stack:
             "AWS::DynamoDB::Table": "TableName",
             "AWS::SQS::Queue": "QueueName",
             "AWS::S3::Bucket": "BucketName",
+            "AWS::SES::ConfigurationSet": "Name",
+            "AWS::SES::EmailIdentity": "EmailIdentity",
         }[self.resources[logical]["Type"]]
         return self.resolve(properties[name_property])
 
@@ -112,9 +125,11 @@ class Stack:
     def resolve(self, value, endpoint=None):
         """Evaluates the functions the data resources and the Globals use."""
         if isinstance(value, list):
-            return [self.resolve(v, endpoint) for v in value]
+            return [item for item in (self.resolve(v, endpoint) for v in value) if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
+        if value == {"Ref": "AWS::NoValue"}:
+            return NO_VALUE
         if "Ref" in value:
             return self.ref(value["Ref"], endpoint)
         if "Fn::Sub" in value:
@@ -142,7 +157,8 @@ class Stack:
             return self.resolve(then if self.condition(condition) else otherwise, endpoint)
         if len(value) == 1 and next(iter(value)).startswith("Fn::"):
             raise SystemExit(f"infra/emulator: {next(iter(value))} is not supported here")
-        return {k: self.resolve(v, endpoint) for k, v in value.items()}
+        resolved = {k: self.resolve(v, endpoint) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
     def condition(self, name_or_expression):
         if isinstance(name_or_expression, str):
@@ -180,6 +196,9 @@ class Stack:
         variables = self.template["Globals"]["Function"]["Environment"]["Variables"]
         env = {"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, **credentials()}
         env.update({key: str(self.resolve(value, endpoint)) for key, value in variables.items()})
+        # The runtime mails as the notify function does (through SES with this set, on AWS).
+        notify = self.resources["NotifyFunction"]["Properties"]["Environment"]["Variables"]
+        env["MAIL_CONFIGURATION_SET"] = str(self.resolve(notify["MAIL_CONFIGURATION_SET"], endpoint))
         return env
 
 
@@ -190,7 +209,7 @@ def clients(endpoint):
         aws_secret_access_key=admin["AWS_SECRET_ACCESS_KEY"],
         region_name=REGION,
     )
-    return {service: session.client(service, endpoint_url=endpoint) for service in ("dynamodb", "sqs", "s3", "iam")}
+    return {service: session.client(service, endpoint_url=endpoint) for service in ("dynamodb", "sqs", "s3", "iam", "sesv2")}
 
 
 def function_policy(stack, function, without):
@@ -283,6 +302,12 @@ def create(endpoint, stack, visibility_timeout=None):
             Bucket=name,
             LifecycleConfiguration={"Rules": [lifecycle_rule(rule) for rule in p["LifecycleConfiguration"]["Rules"]]},
         )
+
+    # SES: the configuration set the notify function sends through, and the sending domain.
+    for logical, configuration_set in stack.of_type("AWS::SES::ConfigurationSet").items():
+        aws["sesv2"].create_configuration_set(ConfigurationSetName=stack.physical_name(logical))
+    for logical, identity in stack.of_type("AWS::SES::EmailIdentity").items():
+        aws["sesv2"].create_email_identity(EmailIdentity=stack.physical_name(logical))
     return stack.environment(endpoint)
 
 

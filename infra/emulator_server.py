@@ -12,7 +12,10 @@ With --iam, IAM is enforced. moto checks an identity's policies only against the
 request names and, for DynamoDB and Secrets Manager, against no resource at all ("*"). AWS
 decides DynamoDB per table and index, and a transaction per item: a `TransactWriteItems`
 needs `PutItem`, `UpdateItem`, `DeleteItem` or `ConditionCheckItem` on each item's table, and
-there is no `TransactWriteItems` permission; Secrets Manager per secret. This module teaches
+there is no `TransactWriteItems` permission; Secrets Manager per secret; SES v2 `SendEmail` per
+sending identity (the sender's domain) and configuration set. SES also refuses a configuration
+set that does not exist and tags that are not plain, which moto ignores; sent mails are kept
+with both, for tests to read (`/moto-api/data.json`, `ses.RawMessage`). This module teaches
 moto's handlers those rules. Until the first identity exists nothing is checked; the server
 then creates an administrator (Allow * on *), writes its access key to STATE_DIR/admin.json and
 from then on checks every request. S3 (object ARNs; presigned URLs as their signer) and SQS
@@ -23,9 +26,11 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import sys
 import threading
 from datetime import datetime, timezone
+from email.utils import parseaddr
 from xml.sax.saxutils import escape
 from pathlib import Path
 
@@ -37,6 +42,7 @@ from moto.iam.access_control import IAMRequest, S3IAMRequest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.s3.responses import S3Response
 from moto.secretsmanager.responses import SecretsManagerResponse
+from moto.sesv2.responses import SESV2Response
 
 # The item actions of a transaction, by the member that names them.
 TRANSACT_WRITE = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
@@ -110,6 +116,51 @@ def authorise_secrets(self, resource="*"):
     request = iam_request(self, self._get_action())
     request.check_signature()
     request.check_action_permitted(arn)
+
+
+def authorise_sesv2(self, resource="*"):
+    """SES v2 as AWS decides `SendEmail`: on the sender's identity and the configuration set."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
+        return
+    action = self._get_action()
+    arns = ["*"]
+    if action == "SendEmail":
+        body = json.loads(self.body or "{}")
+        domain = parseaddr(body.get("FromEmailAddress", ""))[1].rpartition("@")[2]
+        arns = [f"arn:aws:ses:{self.region}:{self.current_account}:identity/{domain}"]
+        if body.get("ConfigurationSetName"):
+            arns.append(f"arn:aws:ses:{self.region}:{self.current_account}:configuration-set/{body['ConfigurationSetName']}")
+    request = iam_request(self, action)
+    request.check_signature()
+    for arn in arns:
+        request.check_action_permitted(arn)
+
+
+SEND_EMAIL = SESV2Response.send_email
+# SES's rule for tag names and values.
+PLAIN_TAG = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def send_email(self):
+    """SES v2 `SendEmail` with what moto leaves out: the configuration set must exist, tags must
+    be plain; the mail moto keeps records both."""
+    params = json.loads(self.body or "{}")
+    core = self.sesv2_backend.core_backend
+    name = params.get("ConfigurationSetName")
+    if name and name not in core.config_sets:
+        error = JsonRESTError("NotFoundException", f"Configuration set <{name}> does not exist.")
+        error.code = 404
+        raise error
+    tags = {tag.get("Name", ""): tag.get("Value", "") for tag in params.get("EmailTags", [])}
+    if not all(PLAIN_TAG.match(key) and PLAIN_TAG.match(value) for key, value in tags.items()):
+        raise JsonRESTError("BadRequestException", "Tag names and values may hold letters, digits, _ and - only.")
+    sent = len(core.sent_messages)
+    answer = SEND_EMAIL(self)
+    for message in core.sent_messages[sent:]:
+        message.configuration_set, message.tags = name, tags
+    return answer
 
 
 AUTHORISE_S3 = S3Response._authenticate_and_authorize_s3_action
@@ -229,12 +280,14 @@ def authorise_s3(self, bucket_name=None, key_name=None):
 def main():
     port, state, iam_enforced = int(sys.argv[1]), Path(sys.argv[2]), "--iam" in sys.argv[3:]
     S3Response._bucket_response_post = bucket_post
+    SESV2Response.send_email = send_email
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     if not iam_enforced:
         server.start()
         threading.Event().wait()
     DynamoHandler._authenticate_and_authorize_normal_action = authorise_dynamodb
     SecretsManagerResponse._authenticate_and_authorize_normal_action = authorise_secrets
+    SESV2Response._authenticate_and_authorize_normal_action = authorise_sesv2
     S3Response._authenticate_and_authorize_s3_action = authorise_s3
     server.start()
     iam = boto3.client(

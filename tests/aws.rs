@@ -101,7 +101,7 @@ async fn the_emulator_builds_what_the_template_declares() {
 
     let sqs = aws_sdk_sqs::Client::new(&config);
     let queues = resources_of(&template, "AWS::SQS::Queue");
-    assert_eq!(queues.len(), 8, "four queues, each with its dead-letter queue");
+    assert_eq!(queues.len(), 9, "four queues, each with its dead-letter queue, and the mail feedback's");
     for (logical, queue) in &queues {
         let url = sqs.get_queue_url().queue_name(name(&queue["QueueName"], &env)).send().await.unwrap();
         let attributes =
@@ -136,6 +136,15 @@ async fn the_emulator_builds_what_the_template_declares() {
         let url = &resources.queue_urls[&queue];
         assert!(url.ends_with(&format!("{STACK}-{}", queue.as_str())), "{url}");
     }
+
+    // SES: the configuration set the notify function sends through, and the domain it sends from.
+    let ses = aws_sdk_sesv2::Client::new(&config);
+    let [(_, configuration_set)] = resources_of(&template, "AWS::SES::ConfigurationSet")[..] else { panic!("one set") };
+    assert_eq!(env["MAIL_CONFIGURATION_SET"], name(&configuration_set["Name"], &env));
+    // (moto answers GetConfigurationSet in a shape the SDK refuses; that the set exists is
+    // proven by sending through it in the SES test below.)
+    let identity = ses.get_email_identity().email_identity("sorgeregister.localhost").send().await.unwrap();
+    assert_eq!(identity.identity_type().map(|t| t.as_str()), Some("DOMAIN"));
 
     let [(_, bucket)] = resources_of(&template, "AWS::S3::Bucket")[..] else { panic!("one bucket") };
     assert_eq!(resources.bucket, name(&bucket["BucketName"], &env));
@@ -500,12 +509,13 @@ fn follow(runtime: &Runtime, path: &str, token: &str) -> Vec<u8> {
     response.body_mut().read_to_vec().unwrap()
 }
 
-/// The runtime on the emulator that enforces IAM, each function signing as itself.
-fn runtime_enforcing_iam(dir: &std::path::Path, without: &[&str]) -> Runtime {
+/// The runtime on the emulator that enforces IAM, each function signing as itself; with the
+/// emulator's environment.
+fn runtime_enforcing_iam(dir: &std::path::Path, without: &[&str]) -> (Runtime, HashMap<String, String>) {
     let env = emulator::fresh_resources_enforcing_iam(without);
     let mut variables: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     variables.push(("BACKEND", "aws"));
-    Runtime::start_with(dir, &variables)
+    (Runtime::start_with(dir, &variables), env)
 }
 
 fn subscribe_offices(runtime: &Runtime) {
@@ -532,7 +542,7 @@ fn subscribe_offices(runtime: &Runtime) {
 #[test]
 fn every_function_does_its_work_with_the_policy_of_the_template_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let runtime = runtime_enforcing_iam(dir.path(), &[]);
+    let (runtime, env) = runtime_enforcing_iam(dir.path(), &[]);
     subscribe_offices(&runtime);
 
     // The register of the birth place: an entry for another child, corrected, removed, imported.
@@ -588,13 +598,23 @@ fn every_function_does_its_work_with_the_policy_of_the_template_alone() {
     assert!(pdftotext(&response.body_mut().read_to_vec().unwrap()).contains("Mia"));
     let code = status["certificate"]["code"].as_str().unwrap();
     assert_eq!(runtime.get(&format!("/api/v1/verify/{code}"), None).body["valid"], true, "VerifyFunction");
-    // NotifyFunction reads the request and records each notice: received and ready, two mails.
-    let outbox = dir.path().join("outbox");
+    // NotifyFunction reads the request, records each notice and mails through SES as itself:
+    // received and ready, two mails through the stack's configuration set, tagged with the request.
     let started = std::time::Instant::now();
-    while std::fs::read_dir(&outbox).map_or(0, |files| files.count()) < 2 {
-        assert!(started.elapsed() < Duration::from_secs(30), "NotifyFunction tells her");
+    let mails = loop {
+        let mails = mails_sent_by_ses(&env["AWS_ENDPOINT_URL"], &id);
+        if mails.len() >= 2 {
+            break mails;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "NotifyFunction tells her: {mails:?}");
         std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    for mail in &mails {
+        assert_eq!(mail["configuration_set"], env["MAIL_CONFIGURATION_SET"].as_str(), "{mail}");
+        assert!(mail["raw_data"].as_str().unwrap().contains("To: sophia.beispiel@example.org"), "{mail}");
     }
+    assert!(!dir.path().join("outbox").exists(), "SES, not the outbox");
 
     // The office of her residence: its inbox by status (the index), the request, her upload.
     let bremen = runtime.login("staff-bremen");
@@ -636,12 +656,112 @@ fn every_function_does_its_work_with_the_policy_of_the_template_alone() {
     runtime.wait_for_status(&id, &mother, "issued", Duration::from_secs(60));
 }
 
+/// The mails moto's SES took that are tagged with `request_id` (the emulator keeps the
+/// configuration set and the tags with each).
+fn mails_sent_by_ses(endpoint: &str, request_id: &str) -> Vec<Value> {
+    let data: Value =
+        ureq::get(&format!("{endpoint}/moto-api/data.json")).call().unwrap().body_mut().read_json().unwrap();
+    let sent = data["ses"]["RawMessage"].as_array().cloned().unwrap_or_default();
+    sent.into_iter().filter(|mail| mail["tags"]["request"] == request_id).collect()
+}
+
+/// SES decides per sending identity and configuration set (moto alone checks only the action):
+/// the notify function sends from the stack's domain through its set, and nothing else does.
+#[tokio::test]
+async fn ses_takes_mail_from_the_notify_function_through_its_configuration_set_only() {
+    use shared::domain::values::EmailAddress;
+    use shared::mail::Ses;
+    use shared::ports::{Ids, Mail, MailError, Mailer, RandomIds};
+    let env = emulator::fresh_resources_enforcing_iam(&[]);
+    let notify = emulator::sdk_config_of(&env, "NotifyFunction").await;
+    let submit = emulator::sdk_config_of(&env, "SubmitFunction").await;
+    let configuration_set = env["MAIL_CONFIGURATION_SET"].clone();
+    let from = || "Sorgeregister online <noreply@sorgeregister.localhost>".parse().unwrap();
+    let request_id = RandomIds.new_id();
+    let mail = Mail {
+        id: format!("{request_id}.received"),
+        request_id: Some(request_id.clone()),
+        to: EmailAddress::parse("sophia.beispiel@example.org").unwrap(),
+        account: "bundid-demo".into(),
+        subject: "Ihr Antrag ist eingegangen".into(),
+        text: "Guten Tag".into(),
+        html: "<p>Guten Tag</p>".into(),
+    };
+
+    Ses::new(&notify, from(), &configuration_set).send(&mail).await.expect("the notify function sends");
+    let sent = mails_sent_by_ses(&env["AWS_ENDPOINT_URL"], &request_id);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["configuration_set"], configuration_set.as_str());
+    assert!(sent[0]["raw_data"].as_str().unwrap().contains("Auto-Submitted: auto-generated"));
+
+    let refusals = [
+        ("another function", Ses::new(&submit, from(), &configuration_set)),
+        ("another domain", Ses::new(&notify, "x <noreply@elsewhere.example>".parse().unwrap(), &configuration_set)),
+        ("another configuration set", Ses::new(&notify, from(), "someone-elses-mail")),
+    ];
+    for (what, ses) in refusals {
+        let error = ses.send(&mail).await.expect_err(what);
+        // Not her address's fault: the message waits for operators, it is not marked refused.
+        assert!(matches!(&error, MailError::Unavailable(reason) if reason.starts_with("SES ")), "{what}: {error:?}");
+    }
+    assert_eq!(mails_sent_by_ses(&env["AWS_ENDPOINT_URL"], &request_id).len(), 1, "none of them was sent");
+}
+
+/// The daily draft reminders read the day's reminders on DynamoDB and mail through SES with
+/// DraftRemindersFunction's policy alone; the draft is the one her form saved as DraftsFunction.
+#[tokio::test(flavor = "multi_thread")]
+async fn draft_reminders_run_with_their_function_policy_alone() {
+    use shared::aws::Adapters;
+    use shared::mail::Ses;
+    use shared::ports::{ManualClock, RandomIds};
+    let dir = tempfile::tempdir().unwrap();
+    let (runtime, env) = runtime_enforcing_iam(dir.path(), &[]);
+    subscribe_offices(&runtime);
+    let cookie = format!("session={}", runtime.login("mother"));
+    for (step, form) in shared::testing::FORM {
+        assert_eq!(post_form(&runtime, &format!("/antrag/{step}"), &cookie, form).0, 303, "{step}");
+    }
+
+    let config = emulator::sdk_config_of(&env, "DraftRemindersFunction").await;
+    let resources = Resources::from_lookup(&|name| env.get(name).cloned()).unwrap();
+    // Three days before the draft is deleted.
+    let clock = std::sync::Arc::new(ManualClock::new(time::OffsetDateTime::now_utc() + time::Duration::days(27)));
+    let adapters = Adapters::with_config(&config, &resources, clock.clone());
+    let services = shared::services::Services::new(
+        adapters.store,
+        adapters.documents,
+        adapters.queue,
+        clock.clone(),
+        std::sync::Arc::new(RandomIds),
+        std::sync::Arc::new(shared::auth::Verifier::new(Vec::new())),
+    );
+    let from = "Sorgeregister online <noreply@sorgeregister.localhost>".parse().unwrap();
+    let ses = std::sync::Arc::new(Ses::new(&config, from, &env["MAIL_CONFIGURATION_SET"]));
+    let reminders = notify::DraftReminders::new(services, ses, "https://sorgeregister.localhost");
+    assert_eq!(reminders.run().await.expect("its policy allows the run"), 1);
+    assert_eq!(reminders.run().await.unwrap(), 0, "once");
+    let data: Value = ureq::get(&format!("{}/moto-api/data.json", env["AWS_ENDPOINT_URL"]))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    let sent = data["ses"]["RawMessage"].as_array().cloned().unwrap_or_default();
+    let reminded: Vec<&Value> = sent
+        .iter()
+        .filter(|mail| mail["configuration_set"] == env["MAIL_CONFIGURATION_SET"].as_str())
+        .filter(|mail| mail["raw_data"].as_str().unwrap_or_default().contains("Message-ID: <reminder."))
+        .collect();
+    assert_eq!(reminded.len(), 1, "through this stack's configuration set: {sent:?}");
+}
+
 /// The emulator refuses what a policy leaves out: without one S3 action the form's upload
 /// fails, without the index the inbox does (so the test above proves the policies, not moto).
 #[test]
 fn a_function_missing_one_permission_fails_where_aws_would() {
     let dir = tempfile::tempdir().unwrap();
-    let runtime = runtime_enforcing_iam(dir.path(), &["DraftsFunction=s3:PutObject", "InboxFunction=dynamodb:Query"]);
+    let (runtime, _) =
+        runtime_enforcing_iam(dir.path(), &["DraftsFunction=s3:PutObject", "InboxFunction=dynamodb:Query"]);
     subscribe_offices(&runtime);
     let cookie = format!("session={}", runtime.login("mother"));
     for (step, form) in shared::testing::FORM {

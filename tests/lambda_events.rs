@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use aws_lambda_events::sns::SnsEvent;
 use aws_lambda_events::sqs::SqsEvent;
 use axum::Router;
 use lambda_http::request::LambdaRequest;
@@ -138,6 +139,14 @@ async fn the_events_drive_every_function() {
     let step = notify::NotifyStep::new(services.clone(), mailer, "https://sorgeregister.example");
     assert_eq!(lambda.queue(&StepHandler::new(step, services, MAX_RECEIVES), "notify.json").await, no_failures());
     assert_eq!(std::fs::read_dir(outbox.path()).unwrap().count(), 2);
+
+    // SES reports through SNS that her address bounced: recorded for the office (twice is once).
+    let event: SnsEvent = serde_json::from_str(&lambda.event("mail-feedback.json")).expect("an SNS event");
+    for record in event.records.iter().chain(&event.records) {
+        mail_feedback::handle(services, &record.sns.message).await.unwrap();
+    }
+    let told = shared::records::notices(&*services.store, REQUEST_ID).await.unwrap();
+    assert_eq!(told.values().filter(|record| record.news == "bounce" && !record.delivered).count(), 1, "{told:?}");
 
     let (status, body) = lambda.api(verify::router(), "verify.json").await;
     assert_eq!((status, &body["valid"]), (200, &json!(true)), "{body}");

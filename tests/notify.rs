@@ -7,8 +7,11 @@ use std::sync::Arc;
 use serde_json::json;
 use shared::domain::request::Status;
 use shared::mail::{Mailbox, Outbox, Smtp};
+use shared::ports::Clock;
 use shared::ports::{Mailer, QueueName};
 use shared::records;
+use shared::testing::{FORM, session};
+use shared::texts::Lang;
 use system_tests::chain::Chain;
 use system_tests::saml_idp::free_port;
 use system_tests::smtp::TestSmtp;
@@ -200,4 +203,143 @@ async fn an_address_that_refuses_her_mail_is_shown_to_the_office_and_not_retried
     let other = chain.submit(&chain.app.other_mother(), &[]).await;
     let (_, detail) = chain.app.call("GET", &format!("/api/v1/staff/requests/{other}"), Some(&staff), None).await;
     assert_eq!(detail["mail_undeliverable"], false);
+}
+
+#[tokio::test]
+async fn a_reported_bounce_is_shown_to_the_office_and_ends_her_mails_for_that_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    let chain = Chain::telling_her(Arc::new(Outbox::new(&outbox, from()))).await;
+    let basic = chain.app.citizen("sophia", "Sophia", "Beispiel", "1994-05-02", "STORK-QAA-Level-1");
+    let id = chain.submit_in("de", &basic, &[("/contact", json!({"email": HER_ADDRESS}))]).await;
+    chain.run(false).await;
+    assert_eq!(outbox_mails(&outbox).len(), 1, "received");
+
+    // SES reports, through SNS, that the mail bounced for good (delivered twice, as SNS may).
+    let report = json!({
+        "eventType": "Bounce",
+        "bounce": {"bounceType": "Permanent", "feedbackId": "0102018c-feedback-1",
+                   "bouncedRecipients": [{"emailAddress": HER_ADDRESS}]},
+        "mail": {"tags": {"request": [id]}}
+    })
+    .to_string();
+    for _ in 0..2 {
+        mail_feedback::handle(&chain.app.services, &report).await.unwrap();
+    }
+    // A report about a request nobody holds, and one that is no report, change nothing.
+    let stranger = report.replace(&id, "0d9c1f4e-0000-4000-8000-000000000000");
+    mail_feedback::handle(&chain.app.services, &stranger).await.unwrap();
+    mail_feedback::handle(&chain.app.services, "{not json").await.unwrap();
+    // One about an address she no longer gives (she changed it before the report came).
+    let old_address =
+        report.replace("0102018c-feedback-1", "0102018c-feedback-2").replace(HER_ADDRESS, "alt@example.org");
+    mail_feedback::handle(&chain.app.services, &old_address).await.unwrap();
+
+    let staff = chain.app.staff("jugendamt-bremen");
+    let (_, detail) = chain.app.call("GET", &format!("/api/v1/staff/requests/{id}"), Some(&staff), None).await;
+    assert_eq!(detail["mail_undeliverable"], true, "{detail}");
+    let told = records::notices(&*chain.app.services.store, &id).await.unwrap();
+    assert_eq!(told.values().filter(|record| record.news == "bounce").count(), 1, "recorded once: {told:?}");
+
+    // The office writes: news on her status page, but no mail to an address that bounced.
+    let (status, _) = chain
+        .app
+        .call("POST", &format!("/api/v1/staff/requests/{id}/messages"), Some(&staff), Some(json!({"text": "Frage"})))
+        .await;
+    assert_eq!(status, 201);
+    chain.run(false).await;
+    assert_eq!(outbox_mails(&outbox).len(), 1, "nothing more after the bounce");
+
+    // She gives another address: the office no longer sees the warning, and news reaches her.
+    let new_address = json!({"email": "sophia.neu@example.org"});
+    let (status, _) =
+        chain.app.call("PUT", &format!("/api/v1/requests/{id}/contact"), Some(&basic), Some(new_address)).await;
+    assert_eq!(status, 200);
+    let (_, detail) = chain.app.call("GET", &format!("/api/v1/staff/requests/{id}"), Some(&staff), None).await;
+    assert_eq!(detail["mail_undeliverable"], false, "{detail}");
+    let (status, _) = chain
+        .app
+        .call(
+            "POST",
+            &format!("/api/v1/staff/requests/{id}/messages"),
+            Some(&staff),
+            Some(json!({"text": "Noch eine"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    chain.run(false).await;
+    let mails = outbox_mails(&outbox);
+    let to_new = mails.iter().filter(|m| m.contains("To: sophia.neu@example.org")).count();
+    assert_eq!((mails.len() - to_new, to_new > 0), (1, true), "only the first went to the old address: {mails:#?}");
+}
+
+/// Fills her web form in `lang` up to the check page (the last step holds her address).
+async fn fill_form(chain: &Chain, token: &str, lang: &str, steps: usize) {
+    let cookies = format!("{}; lang={lang}", session(token));
+    for (step, form) in &FORM[..steps] {
+        let saved = chain.app.page_post(&format!("/antrag/{step}"), &cookies, form).await;
+        assert_eq!(saved.status, 303, "{step}: {}", saved.text());
+    }
+}
+
+#[tokio::test]
+async fn a_draft_about_to_be_deleted_is_reminded_once_in_her_language_and_only_while_it_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    let mailer = Arc::new(Outbox::new(&outbox, from()));
+    let chain = Chain::telling_her(mailer.clone()).await;
+    let app = &chain.app;
+    let reminders = notify::DraftReminders::new(app.services.clone(), mailer, "https://sorgeregister.example");
+    fill_form(&chain, &app.mother(), "en", FORM.len()).await;
+    // Without an address there is no one to remind; a draft she deletes is not reminded of.
+    let no_address = app.other_mother();
+    let deleted = app.citizen("marie", "Marie", "Muster", "1991-07-01", "STORK-QAA-Level-4");
+    fill_form(&chain, &no_address, "de", FORM.len() - 1).await;
+    fill_form(&chain, &deleted, "de", FORM.len()).await;
+    let (status, _) = app.call("DELETE", "/api/v1/drafts/antrag", Some(&deleted), None).await;
+    assert_eq!(status, 204);
+
+    // Drafts are kept 30 days after the last save: the reminder goes out three days before.
+    app.clock.advance(Duration::days(26));
+    assert_eq!(reminders.run().await.unwrap(), 0, "not yet");
+    app.clock.advance(Duration::days(1));
+    assert_eq!(reminders.run().await.unwrap(), 1);
+    assert_eq!(reminders.run().await.unwrap(), 0, "once, however often the job runs");
+    app.clock.advance(Duration::days(1));
+    assert_eq!(reminders.run().await.unwrap(), 0, "nor the next day, which also looks at yesterday's");
+
+    let mails = outbox_mails(&outbox);
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    let text = body(&mails[0]);
+    let expiry = shared::web::format_date(
+        Lang::En,
+        shared::domain::values::today_in_germany(app.clock.now()) + Duration::days(2),
+    );
+    assert!(text.contains(&format!("To: {HER_ADDRESS}")), "{text}");
+    assert!(text.contains(&format!("Subject: Your unfinished request will be deleted on {expiry}")), "{text}");
+    assert!(text.contains("https://sorgeregister.example/antrag"), "the link to her form: {text}");
+    assert!(!text.contains("Ihr angefangener Antrag"), "in English, as she filled the form: {text}");
+    assert_tells_nothing(&mails[0]);
+    for entered in ["Am Markt", "28195", "1994"] {
+        assert!(!text.contains(entered), "nothing of what the draft holds: {entered:?} in {text}");
+    }
+}
+
+#[tokio::test]
+async fn a_draft_saved_again_is_reminded_before_its_new_end_and_not_before_the_old() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    let mailer = Arc::new(Outbox::new(&outbox, from()));
+    let chain = Chain::telling_her(mailer.clone()).await;
+    let app = &chain.app;
+    let reminders = notify::DraftReminders::new(app.services.clone(), mailer, "https://sorgeregister.example");
+    fill_form(&chain, &app.mother(), "de", FORM.len()).await;
+    app.clock.advance(Duration::days(10));
+    fill_form(&chain, &app.mother(), "de", 1).await;
+    app.clock.advance(Duration::days(17));
+    assert_eq!(reminders.run().await.unwrap(), 0, "the first save's day has passed over");
+    app.clock.advance(Duration::days(10));
+    assert_eq!(reminders.run().await.unwrap(), 1, "three days before the new end");
+    let text = body(&outbox_mails(&outbox)[0]);
+    assert!(text.contains("Ihr angefangener Antrag wird am"), "{text}");
 }

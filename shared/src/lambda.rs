@@ -8,6 +8,7 @@
 //!   (`ReportBatchItemFailures`), which SQS delivers again and finally moves to the dead-letter
 //!   queue.
 //! - A scheduled function runs a job whenever EventBridge invokes it.
+//! - A notification function handles the messages of an SNS topic it is subscribed to.
 //!
 //! Configuration comes only from the environment `template.yaml` sets: the resources (see
 //! [`crate::aws::Resources`]), `PUBLIC_BASE_URL` for the certificate, and for each identity
@@ -18,6 +19,7 @@
 
 use std::sync::Arc;
 
+use aws_lambda_events::sns::SnsEvent;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use axum::Router;
 use axum::http::StatusCode;
@@ -63,15 +65,19 @@ where
     })
 }
 
-/// Runs a step of the chain as a queue function; `make` builds the step from the services.
-pub fn run_step<S: Step + 'static>(make: impl FnOnce(&Services) -> Result<S, Error>) -> Result<(), Error> {
+/// Runs a step of the chain as a queue function; `make` builds the step from the services and
+/// the SDK configuration (for clients of other services).
+pub fn run_step<S: Step + 'static>(
+    make: impl FnOnce(&Services, &aws_config::SdkConfig) -> Result<S, Error>,
+) -> Result<(), Error> {
     run(async move {
         if !on_lambda() {
             // Outside Lambda the local runtime (`cargo run`, `BACKEND=aws`) polls the queues.
             return Err("AWS_LAMBDA_RUNTIME_API is not set: queue functions run on Lambda".into());
         }
-        let (services, resources) = services_from_env(Verifier::default(), &aws_config::load_from_env().await)?;
-        let handler = StepHandler::new(make(&services)?, &services, resources.max_receives);
+        let aws = aws_config::load_from_env().await;
+        let (services, resources) = services_from_env(Verifier::default(), &aws)?;
+        let handler = StepHandler::new(make(&services, &aws)?, &services, resources.max_receives);
         let handler = &handler;
         lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
             Ok::<_, Error>(handle_batch(handler, event.payload).await)
@@ -80,16 +86,43 @@ pub fn run_step<S: Step + 'static>(make: impl FnOnce(&Services) -> Result<S, Err
     })
 }
 
-/// Runs `job` on every invocation (an EventBridge schedule; the event itself says nothing).
-pub fn run_scheduled<F, Fut>(job: F) -> Result<(), Error>
+/// Runs `job` on every invocation (an EventBridge schedule; the event itself says nothing);
+/// `make` sets up what the job works with, once, from the services and the SDK configuration.
+pub fn run_scheduled<J, F, Fut>(
+    make: impl FnOnce(Services, &aws_config::SdkConfig) -> Result<J, Error>,
+    job: F,
+) -> Result<(), Error>
 where
-    F: Fn(Services) -> Fut,
+    J: Clone,
+    F: Fn(J) -> Fut,
+    Fut: Future<Output = Result<(), Error>>,
+{
+    run(async move {
+        let aws = aws_config::load_from_env().await;
+        let (services, _) = services_from_env(Verifier::default(), &aws)?;
+        let worker = make(services, &aws)?;
+        let (job, worker) = (&job, &worker);
+        lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| job(worker.clone()))).await
+    })
+}
+
+/// Runs `handle` on the message of each notification an SNS topic delivers. An error fails the
+/// invocation: Lambda tries it again, then hands it to the function's dead-letter queue.
+pub fn run_notifications<F, Fut>(handle: F) -> Result<(), Error>
+where
+    F: Fn(Services, String) -> Fut,
     Fut: Future<Output = Result<(), Error>>,
 {
     run(async move {
         let (services, _) = services_from_env(Verifier::default(), &aws_config::load_from_env().await)?;
-        let (job, services) = (&job, &services);
-        lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| job(services.clone()))).await
+        let (handle, services) = (&handle, &services);
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<SnsEvent>| async move {
+            for record in event.payload.records {
+                handle(services.clone(), record.sns.message).await?;
+            }
+            Ok::<_, Error>(())
+        }))
+        .await
     })
 }
 

@@ -311,6 +311,8 @@ pub trait SecretStore: Send + Sync {
 pub struct Mail {
     /// Stable for one piece of news: the `Message-ID`, and the outbox's file name.
     pub id: String,
+    /// The request the mail is about, so that a report of its bounce is recorded there.
+    pub request_id: Option<String>,
     pub to: crate::domain::values::EmailAddress,
     /// Her BundID account (pseudonym), for a mailbox that is addressed by account.
     pub account: String,

@@ -5,6 +5,8 @@
 //! | office | `OFFICES` | office id | |
 //! | imported directory of municipalities in use | `PLACES` | `CURRENT` | |
 //! | draft | `CITIZEN#<sub>` | `DRAFT#<id>` | |
+//! | a draft's reminder, due on a day | `DRAFTREMINDERS#<day>` | `<sub>#<draft id>` | |
+//! | the reminder she got | `CITIZEN#<sub>` | `REMINDED#<draft id>#<expiry day>` | |
 //! | idempotency key | `CITIZEN#<sub>` | `IDEMPOTENCY#<key>` | |
 //! | request | `REQUEST#<id>` | `REQUEST` | `OFFICE#<office>` / `<status>#<id>` |
 //! | her request, for her list | `CITIZEN#<sub>` | `REQUEST#<submitted, ms>#<id>` | |
@@ -12,6 +14,7 @@
 //! | certificate | `CERTIFICATE#<code>` | `CERTIFICATE` | |
 //! | message | `REQUEST#<id>` | `MESSAGE#<time>#<id>` | |
 //! | news she was told of | `REQUEST#<id>` | `NOTICE#<key>` | |
+//! | a bounce or complaint about her mail | `REQUEST#<id>` | `NOTICE#feedback:<feedback id>` | |
 //! | audit entry | `AUDIT#<request id>` | `<seq>` | |
 //!
 //! Drafts live under their owner's partition, so nobody else can even address them.
@@ -28,6 +31,7 @@ use crate::domain::register::RegisterEntry;
 use crate::domain::request::{Request, Status};
 use crate::domain::values::{ClientId, format_date};
 use crate::ports::{Condition, Item, Key, PageSpec, StateStore, StoreError, Write};
+use crate::texts::Lang;
 
 /// How long an idempotency key is remembered.
 pub const IDEMPOTENCY_LIFETIME: Duration = Duration::days(7);
@@ -101,9 +105,74 @@ pub async fn draft(store: &dyn StateStore, owner: &str, id: &ClientId) -> Result
     store.get(&draft_key(owner, id)).await?.map(|item| decode(item).map(|v| v.value)).transpose()
 }
 
-pub async fn save_draft(store: &dyn StateStore, owner: &str, draft: &Draft) -> Result<(), StoreError> {
+/// Saves the draft. With `remind_in` (the language of the form she saved it in), and where it
+/// holds an address for mail, she is reminded before it expires. The reminder is filed under
+/// its day, so the daily job reads that day's alone; a later save files a later one, and the
+/// earlier is passed over.
+pub async fn save_draft(
+    store: &dyn StateStore,
+    owner: &str,
+    draft: &Draft,
+    remind_in: Option<Lang>,
+) -> Result<(), StoreError> {
     let item = Item { expires_at: Some(draft.expires_at), ..Item::new(draft_key(owner, &draft.id), encode(draft)) };
-    store.write(vec![Write::Put { item, condition: Condition::Always }]).await
+    let mut writes = vec![Write::Put { item, condition: Condition::Always }];
+    if let Some(lang) = remind_in.filter(|_| draft.reminder_address().is_some()) {
+        let reminder = DraftReminder { owner: owner.to_owned(), draft_id: draft.id.clone(), lang };
+        let key = Key::new(
+            format!("{DRAFT_REMINDERS}{}", format_date(draft.reminder_day())),
+            format!("{owner}#{}", draft.id.as_str()),
+        );
+        let item = Item { expires_at: Some(draft.expires_at), ..Item::new(key, encode(&reminder)) };
+        writes.push(Write::Put { item, condition: Condition::Always });
+    }
+    store.write(writes).await
+}
+
+const DRAFT_REMINDERS: &str = "DRAFTREMINDERS#";
+
+/// A draft to remind its owner of.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DraftReminder {
+    pub owner: String,
+    pub draft_id: ClientId,
+    pub lang: Lang,
+}
+
+/// The reminders filed under `day`, a page at a time (`after`: the previous page's cursor).
+pub async fn draft_reminders_due(
+    store: &dyn StateStore,
+    day: Date,
+    limit: usize,
+    after: Option<String>,
+) -> Result<(Vec<DraftReminder>, Option<String>), StoreError> {
+    let page = PageSpec { limit, after, newest_first: false };
+    let listed = store.query_page(&format!("{DRAFT_REMINDERS}{}", format_date(day)), "", &page).await?;
+    let reminders = listed.items.into_iter().map(|item| decode(item).map(|v| v.value)).collect::<Result<_, _>>()?;
+    Ok((reminders, listed.next))
+}
+
+fn reminded_key(owner: &str, draft: &Draft) -> Key {
+    Key::new(citizen_partition(owner), format!("REMINDED#{}#{}", draft.id.as_str(), format_date(draft.expiry_day())))
+}
+
+/// Whether she was reminded of this draft's expiry already.
+pub async fn reminded(store: &dyn StateStore, owner: &str, draft: &Draft) -> Result<bool, StoreError> {
+    Ok(store.get(&reminded_key(owner, draft)).await?.is_some())
+}
+
+/// Records that she was reminded (or that her address refused it): once per expiry.
+pub async fn record_reminder(
+    store: &dyn StateStore,
+    owner: &str,
+    draft: &Draft,
+    record: &NoticeRecord,
+) -> Result<(), StoreError> {
+    let item = Item { expires_at: Some(draft.expires_at), ..Item::new(reminded_key(owner, draft), encode(record)) };
+    match store.write(vec![Write::Put { item, condition: Condition::Absent }]).await {
+        Err(StoreError::ConditionFailed) => Ok(()),
+        result => result,
+    }
 }
 
 /// Deletes the draft; false if there was none.
@@ -193,8 +262,41 @@ pub async fn update_request(
     version: u64,
     audit: Audit<'_>,
 ) -> Result<(), StoreError> {
+    update_request_with(store, request, version, audit, Vec::new()).await
+}
+
+/// [`update_request`] with `more` writes in the same transaction.
+async fn update_request_with(
+    store: &dyn StateStore,
+    request: &Request,
+    version: u64,
+    audit: Audit<'_>,
+    more: Vec<Write>,
+) -> Result<(), StoreError> {
     let audit = next_audit_write(store, &request.id, audit).await?;
-    store.write(vec![Write::Put { item: request_item(request), condition: Condition::Version(version) }, audit]).await
+    let mut writes = vec![Write::Put { item: request_item(request), condition: Condition::Version(version) }, audit];
+    writes.extend(more);
+    store.write(writes).await
+}
+
+/// Her changed contact for the request (as [`update_request`]); where her address changed, the
+/// reports that the old one bounced go with it, so that the new one gets mail.
+pub async fn change_contact(
+    store: &dyn StateStore,
+    request: &Request,
+    version: u64,
+    audit: Audit<'_>,
+    address_changed: bool,
+) -> Result<(), StoreError> {
+    let mut forget = Vec::new();
+    if address_changed {
+        for (key, record) in notices(store, &request.id).await? {
+            if crate::domain::notice::Feedback::is_feedback(&record.news) {
+                forget.push(Write::Delete { key: notice_key(&request.id, &key), condition: Condition::Always });
+            }
+        }
+    }
+    update_request_with(store, request, version, audit, forget).await
 }
 
 // --- audit trail ----------------------------------------------------------------------------
@@ -248,7 +350,8 @@ pub async fn add_message(store: &dyn StateStore, request_id: &str, message: &Mes
 
 // --- notices --------------------------------------------------------------------------------
 
-/// That she was told of one piece of news (or that her address refused it).
+/// That she was told of one piece of news (or that her address refused it), or that the mail
+/// service reported a bounce or complaint (`news` is then the `Feedback` code).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NoticeRecord {
     pub news: String,

@@ -48,6 +48,7 @@ impl Chain {
 
     pub async fn new() -> Chain {
         let router = submit::router()
+            .merge(drafts::router())
             .merge(status::router())
             .merge(verify::router())
             .merge(register_api::router())

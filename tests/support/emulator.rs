@@ -72,13 +72,20 @@ pub fn fresh_resources_enforcing_iam(without: &[&str]) -> HashMap<String, String
 
 /// The SDK configuration for the emulator in `env`.
 pub async fn sdk_config(env: &HashMap<String, String>) -> aws_config::SdkConfig {
-    let credentials = aws_sdk_dynamodb::config::Credentials::new(
-        &env["AWS_ACCESS_KEY_ID"],
-        &env["AWS_SECRET_ACCESS_KEY"],
-        None,
-        None,
-        "emulator",
-    );
+    signing_as(env, &env["AWS_ACCESS_KEY_ID"], &env["AWS_SECRET_ACCESS_KEY"]).await
+}
+
+/// The SDK configuration for the emulator of `env`, signing as `function` (a logical id of
+/// template.yaml) with its key from `FUNCTION_IDENTITIES`.
+pub async fn sdk_config_of(env: &HashMap<String, String>, function: &str) -> aws_config::SdkConfig {
+    let identities: HashMap<String, shared::aws::AccessKey> =
+        serde_json::from_str(&env["FUNCTION_IDENTITIES"]).expect("an emulator enforcing IAM");
+    let key = &identities[function];
+    signing_as(env, &key.access_key_id, &key.secret_access_key).await
+}
+
+async fn signing_as(env: &HashMap<String, String>, key_id: &str, secret: &str) -> aws_config::SdkConfig {
+    let credentials = aws_sdk_dynamodb::config::Credentials::new(key_id, secret, None, None, "emulator");
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&env["AWS_ENDPOINT_URL"])
         .region(aws_config::Region::new(env["AWS_REGION"].clone()))

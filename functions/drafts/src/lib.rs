@@ -53,7 +53,8 @@ async fn save(call: CitizenCall, Path(id): Path<String>, JsonBody(data): JsonBod
     let mut errors = FieldErrors::default();
     let draft = errors.take("draft", Draft::save(id, data, uploads, call.services.clock.now()));
     let draft = errors.finish(draft).map_err(|errors| call.invalid(&errors))?;
-    call.store(records::save_draft(&*call.services.store, &call.who.sub, &draft).await)?;
+    // The client that keeps an API draft tells her of it; the service's reminders link its form.
+    call.store(records::save_draft(&*call.services.store, &call.who.sub, &draft, None).await)?;
     Ok(Json(draft).into_response())
 }
 

@@ -1,12 +1,9 @@
-//! The `notify` function on Lambda: mails through the relay `SMTP_URL` from `MAIL_FROM`.
-
-use std::sync::Arc;
+//! The `notify` function on Lambda: the step of the notify queue, mailing as the environment
+//! says (`shared::mail::from_env`).
 
 fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_step(|services| {
-        let from = shared::aws::required_env("MAIL_FROM")?.parse().map_err(|e| format!("MAIL_FROM: {e}"))?;
-        let mailer = shared::mail::Smtp::new(&shared::aws::required_env("SMTP_URL")?, from)?;
+    shared::lambda::run_step(|services, aws| {
         let public_base_url = shared::aws::required_env("PUBLIC_BASE_URL")?;
-        Ok(notify::NotifyStep::new(services.clone(), Arc::new(mailer), public_base_url))
+        Ok(notify::NotifyStep::new(services.clone(), shared::mail::from_env(aws)?, public_base_url))
     })
 }

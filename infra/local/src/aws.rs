@@ -28,7 +28,7 @@ pub async fn backing(clock: Arc<dyn Clock>) -> Result<Backing, StartError> {
 }
 
 /// The functions of template.yaml that the runtime runs, by logical id.
-pub const FUNCTIONS: [&str; 14] = [
+pub const FUNCTIONS: [&str; 15] = [
     "PrecheckFunction",
     "DraftsFunction",
     "SubmitFunction",
@@ -42,6 +42,7 @@ pub const FUNCTIONS: [&str; 14] = [
     "RegisterCheckFunction",
     "CertificateFunction",
     "NotifyFunction",
+    "DraftRemindersFunction",
     "RetentionFunction",
 ];
 
@@ -59,6 +60,11 @@ impl FunctionIdentities {
             return Err(StartError::Config(format!("FUNCTION_IDENTITIES has no key for {missing}")));
         }
         Ok(Self(keys))
+    }
+
+    /// The access key of `function` (a logical id of template.yaml).
+    pub fn key(&self, function: &str) -> &AccessKey {
+        &self.0[function]
     }
 
     /// The services of each function, on its own identity; clock, ids and verifier are `shared`'s.

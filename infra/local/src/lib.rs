@@ -22,13 +22,13 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use certificate::CertificateStep;
 use login::{BundIdConfig, BundIdLogin};
-use notify::NotifyStep;
+use notify::{DraftReminders, NotifyStep};
 use register_check::RegisterCheckStep;
 use render::Renderer;
 use shared::auth::Verifier;
 use shared::embedded::{Database, FsDocumentStore, FsSecretStore, QueueSettings, SqliteQueue, SqliteStateStore};
 use shared::jwks::HttpsJwks;
-use shared::mail::{Outbox, Smtp};
+use shared::mail::{Outbox, Ses, Smtp};
 use shared::office_idp::OfficeIdentityProviders;
 use shared::ports::{
     BatchHandler, Clock, DocumentStore, Ids, Mailer, Queue, QueueName, RandomIds, StateStore, SystemClock,
@@ -101,8 +101,12 @@ pub struct Config {
     pub demo_data: bool,
     /// With `BACKEND=aws`: each function on its own identity (`FUNCTION_IDENTITIES`).
     pub identities: Option<aws::FunctionIdentities>,
-    /// The relay the mails to mothers go through (`SMTP_URL`); without, `DATA_DIR/outbox/`.
+    /// The relay the mails to mothers go through (`SMTP_URL`); without, SES where
+    /// `mail_configuration_set` is given, else `DATA_DIR/outbox/`.
     pub smtp_url: Option<String>,
+    /// With `BACKEND=aws`: mails through SES with this configuration set
+    /// (`MAIL_CONFIGURATION_SET`, which `infra/emulator start` prints).
+    pub mail_configuration_set: Option<String>,
     /// Their sender (`MAIL_FROM`).
     pub mail_from: String,
 }
@@ -189,6 +193,10 @@ impl Config {
         };
         let smtp_url = std::env::var("SMTP_URL").ok().filter(|url| !url.is_empty());
         let mail_from = std::env::var("MAIL_FROM").unwrap_or_else(|_| DEFAULT_MAIL_FROM.to_owned());
+        let mail_configuration_set = std::env::var("MAIL_CONFIGURATION_SET").ok().filter(|name| !name.is_empty());
+        if mail_configuration_set.is_some() && backend != Backend::Aws {
+            return Err(StartError::Config("MAIL_CONFIGURATION_SET (SES) needs BACKEND=aws".into()));
+        }
         Ok(Config {
             port,
             data_dir,
@@ -199,6 +207,7 @@ impl Config {
             demo_data,
             identities,
             smtp_url,
+            mail_configuration_set,
             mail_from,
         })
     }
@@ -223,12 +232,20 @@ async fn health() -> StatusCode {
     StatusCode::OK
 }
 
-/// The mailer `config` names: its SMTP relay, else the outbox folder.
-fn mailer(config: &Config) -> Result<Arc<dyn Mailer>, StartError> {
+/// The mailer of `function` (a logical id of template.yaml): SMTP where configured, else SES
+/// on the function's own identity, else the outbox folder.
+async fn mailer(config: &Config, function: &str) -> Result<Arc<dyn Mailer>, StartError> {
     let from = config.mail_from.parse().map_err(|e| StartError::Config(format!("MAIL_FROM: {e}")))?;
-    Ok(match &config.smtp_url {
-        Some(url) => Arc::new(Smtp::new(url, from).map_err(StartError::Config)?),
-        None => Arc::new(Outbox::new(config.data_dir.join("outbox"), from)),
+    Ok(match (&config.smtp_url, &config.mail_configuration_set) {
+        (Some(url), _) => Arc::new(Smtp::new(url, from).map_err(StartError::Config)?),
+        (None, Some(configuration_set)) => {
+            let sdk = match &config.identities {
+                Some(identities) => shared::aws::sdk_config_as(identities.key(function)).await,
+                None => shared::aws::sdk_config().await,
+            };
+            Arc::new(Ses::new(&sdk, from, configuration_set))
+        }
+        (None, None) => Arc::new(Outbox::new(config.data_dir.join("outbox"), from)),
     })
 }
 
@@ -394,9 +411,31 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
     });
     // Queues are polled with the runtime's own identity: on AWS the event source mapping polls,
     // with the rights SAM grants for the function's SQS event.
-    for handler in consumers(&functions, &public_base_url, mailer(&config)?, backing.max_receives) {
+    let notify_mailer = mailer(&config, "NotifyFunction").await?;
+    for handler in consumers(&functions, &public_base_url, notify_mailer, backing.max_receives) {
         tasks.spawn(workers::poll(services.queue.clone(), handler, stopped.clone()));
     }
-    tasks.spawn(workers::retention(functions.of("RetentionFunction"), stopped));
+    let retained = functions.of("RetentionFunction");
+    tasks.spawn(workers::scheduled(
+        "retention",
+        move || {
+            let services = retained.clone();
+            async move { retention::run(&services).await }
+        },
+        stopped.clone(),
+    ));
+    let reminders = Arc::new(DraftReminders::new(
+        functions.of("DraftRemindersFunction"),
+        mailer(&config, "DraftRemindersFunction").await?,
+        &public_base_url,
+    ));
+    tasks.spawn(workers::scheduled(
+        "draft reminders",
+        move || {
+            let reminders = reminders.clone();
+            async move { reminders.run().await }
+        },
+        stopped,
+    ));
     Ok(Runtime { address, stop, tasks })
 }

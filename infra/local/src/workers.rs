@@ -1,16 +1,15 @@
 //! Background work of the local runtime: queue consumers in place of Lambda's event source
-//! mapping, and retention (with the purge of expired items) in place of the scheduled function.
+//! mapping, and the scheduled functions' runs in place of their schedules.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use shared::ports::{BatchHandler, Queue};
-use shared::services::Services;
 use tokio::sync::watch;
 
 const BATCH_SIZE: usize = 10;
 const LONG_POLL: Duration = Duration::from_secs(1);
-const RETENTION_EVERY: Duration = Duration::from_secs(600);
+const SCHEDULED_EVERY: Duration = Duration::from_secs(600);
 const BACKOFF: Duration = Duration::from_secs(1);
 
 /// Receives batches and acknowledges every message the handler did not report as failed;
@@ -43,15 +42,21 @@ pub async fn poll(queue: Arc<dyn Queue>, handler: Arc<dyn BatchHandler>, mut sto
     }
 }
 
-/// Retention in place of the scheduled function: expired drafts and finished requests past
-/// their office's retention period are deleted, now and then.
-pub async fn retention(services: Services, mut stop: watch::Receiver<bool>) {
+/// A scheduled function's run, now and then in place of its EventBridge schedule: retention
+/// (with the purge of expired items) and the draft reminders. Each is safe to run as often as
+/// it likes; a failed run is logged and the next one catches up.
+pub async fn scheduled<F, Fut, T, E>(name: &'static str, mut run: F, mut stop: watch::Receiver<bool>)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
     loop {
-        if let Err(error) = retention::run(&services).await {
-            tracing::error!(%error, "retention run failed");
+        if let Err(error) = run().await {
+            tracing::error!(job = name, %error, "scheduled run failed");
         }
         tokio::select! {
-            _ = tokio::time::sleep(RETENTION_EVERY) => {}
+            _ = tokio::time::sleep(SCHEDULED_EVERY) => {}
             _ = stop.changed() => break,
         }
     }

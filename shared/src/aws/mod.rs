@@ -94,6 +94,19 @@ impl std::fmt::Debug for AccessKey {
     }
 }
 
+/// The SDK configuration of the environment (region, credentials, endpoint).
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_from_env().await
+}
+
+/// The SDK configuration signing as the identity of `key` (region and endpoint still from the
+/// environment).
+pub async fn sdk_config_as(key: &AccessKey) -> aws_config::SdkConfig {
+    let credentials =
+        aws_sdk_dynamodb::config::Credentials::new(&key.access_key_id, &key.secret_access_key, None, None, "key");
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).credentials_provider(credentials).load().await
+}
+
 /// The three AWS adapters, on one SDK configuration.
 pub struct Adapters {
     pub store: Arc<DynamoStateStore>,
@@ -104,17 +117,13 @@ pub struct Adapters {
 impl Adapters {
     /// Loads the SDK configuration from the environment (region, credentials, endpoint).
     pub async fn connect(resources: &Resources, clock: Arc<dyn Clock>) -> Adapters {
-        Self::with_config(&aws_config::load_from_env().await, resources, clock)
+        Self::with_config(&sdk_config().await, resources, clock)
     }
 
     /// As [`Self::connect`], signing as the identity of `key` (region and endpoint still from
     /// the environment).
     pub async fn connect_as(resources: &Resources, clock: Arc<dyn Clock>, key: &AccessKey) -> Adapters {
-        let credentials =
-            aws_sdk_dynamodb::config::Credentials::new(&key.access_key_id, &key.secret_access_key, None, None, "key");
-        let config =
-            aws_config::defaults(aws_config::BehaviorVersion::latest()).credentials_provider(credentials).load().await;
-        Self::with_config(&config, resources, clock)
+        Self::with_config(&sdk_config_as(key).await, resources, clock)
     }
 
     pub fn with_config(config: &aws_config::SdkConfig, resources: &Resources, clock: Arc<dyn Clock>) -> Adapters {

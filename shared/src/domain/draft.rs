@@ -4,13 +4,16 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::{Duration, OffsetDateTime};
+use time::{Date, Duration, OffsetDateTime};
 
 use super::upload::Upload;
-use super::values::{ClientId, Problem};
+use super::values::{ClientId, EmailAddress, Problem, today_in_germany};
 
 /// How long a draft is kept after its last save.
 pub const DRAFT_LIFETIME: Duration = Duration::days(30);
+
+/// How long before a draft expires she is reminded (where she gave an address for mail).
+pub const DRAFT_REMINDER_BEFORE: Duration = Duration::days(3);
 
 /// Largest draft we keep (a full application is about 1 KiB).
 pub const MAX_DRAFT_BYTES: usize = 64 * 1024;
@@ -41,6 +44,35 @@ impl Draft {
         }
         Ok(Draft { id, data, uploads, saved_at: now, expires_at: now + DRAFT_LIFETIME })
     }
+
+    /// The German day it is deleted on.
+    pub fn expiry_day(&self) -> Date {
+        today_in_germany(self.expires_at)
+    }
+
+    /// The German day she is reminded on that it will be deleted.
+    pub fn reminder_day(&self) -> Date {
+        self.expiry_day() - DRAFT_REMINDER_BEFORE
+    }
+
+    /// The id of the mail that reminds `owner` of this draft's expiry: the same for the same
+    /// expiry (a repeated run sends the same message), unique across mothers (whose web drafts
+    /// share an id), and naming neither.
+    pub fn reminder_mail_id(&self, owner: &str) -> String {
+        let input = format!("{owner}\n{}\n{}", self.id.as_str(), self.expiry_day());
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, input.as_bytes());
+        format!("reminder.{}", &hex::encode(digest)[..32])
+    }
+
+    /// Where to remind her: the address the form holds (`contact.email`), if it is one and she
+    /// has not switched mail off. The draft is her unchecked input, so it is parsed here.
+    pub fn reminder_address(&self) -> Option<EmailAddress> {
+        let contact = self.data.get("contact")?;
+        if contact.get("notifications") == Some(&Value::Bool(false)) {
+            return None;
+        }
+        EmailAddress::parse(contact.get("email")?.as_str()?).ok()
+    }
 }
 
 #[cfg(test)]
@@ -54,6 +86,38 @@ mod tests {
         let id = ClientId::parse("d1").unwrap();
         let draft = Draft::save(id, json!({"child": {}}), vec![], datetime!(2026-11-23 10:00 UTC)).unwrap();
         assert_eq!(draft.expires_at, datetime!(2026-12-23 10:00 UTC));
+    }
+
+    #[test]
+    fn she_is_reminded_three_german_days_before_expiry_at_a_valid_address_she_did_not_switch_off() {
+        let id = ClientId::parse("d1").unwrap();
+        // 23:30 UTC is already the next day in Berlin.
+        let saved = |data| Draft::save(id.clone(), data, vec![], datetime!(2026-11-23 23:30 UTC)).unwrap();
+        let draft = saved(json!({"contact": {"email": "sophia.beispiel@example.org"}}));
+        assert_eq!(draft.expiry_day(), time::macros::date!(2026 - 12 - 24));
+        assert_eq!(draft.reminder_day(), time::macros::date!(2026 - 12 - 21));
+        assert_eq!(draft.reminder_address().unwrap().as_str(), "sophia.beispiel@example.org");
+        for data in [
+            json!({}),
+            json!({"contact": {"email": "sophia.beispiel@example.org", "notifications": false}}),
+            json!({"contact": {"email": "x@y\r\nBcc: z@example.org"}}),
+            json!({"contact": {"email": 42}}),
+            json!({"contact": "sophia.beispiel@example.org"}),
+        ] {
+            assert_eq!(saved(data.clone()).reminder_address(), None, "{data}");
+        }
+    }
+
+    #[test]
+    fn a_reminders_mail_id_is_hers_for_that_expiry_and_names_no_one() {
+        let id = ClientId::parse("antrag").unwrap();
+        let saved = |at| Draft::save(id.clone(), json!({}), vec![], at).unwrap();
+        let draft = saved(datetime!(2026-11-23 10:00 UTC));
+        let mail = draft.reminder_mail_id("sophia");
+        assert_eq!(mail, saved(datetime!(2026-11-23 18:00 UTC)).reminder_mail_id("sophia"), "same expiry day");
+        assert_ne!(mail, draft.reminder_mail_id("lena"), "another mother's web draft");
+        assert_ne!(mail, saved(datetime!(2026-11-25 10:00 UTC)).reminder_mail_id("sophia"), "saved again");
+        assert!(mail.starts_with("reminder.") && !mail.contains("sophia") && !mail.contains("antrag"), "{mail}");
     }
 
     #[test]

@@ -37,6 +37,38 @@ impl News {
     }
 }
 
+/// What the mail service reports back about a mail it took: her address bounced for good, or
+/// she marked the mail as spam. Either way no further mail about the request goes to her, and
+/// the office sees that she learns of news only on her status page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feedback {
+    Bounce,
+    Complaint,
+}
+
+impl Feedback {
+    pub fn code(self) -> &'static str {
+        match self {
+            Feedback::Bounce => "bounce",
+            Feedback::Complaint => "complaint",
+        }
+    }
+
+    /// Whether a record of what she was told (`NoticeRecord::news`) is such a report.
+    pub fn is_feedback(code: &str) -> bool {
+        [Feedback::Bounce, Feedback::Complaint].iter().any(|feedback| feedback.code() == code)
+    }
+
+    /// The notice key of one report (the service's feedback id): a report delivered twice is
+    /// recorded once, and no news has such a key.
+    pub fn key(feedback_id: &str) -> Option<String> {
+        let plain = !feedback_id.is_empty()
+            && feedback_id.len() <= 128
+            && feedback_id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        plain.then(|| format!("feedback:{feedback_id}"))
+    }
+}
+
 /// One piece of news about one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -72,6 +104,16 @@ pub fn news_of(request: &Request, messages: &[Message]) -> Vec<Notice> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feedback_keys_are_plain_and_never_news_keys() {
+        assert_eq!(Feedback::key("0100018c-aa.bb_1").as_deref(), Some("feedback:0100018c-aa.bb_1"));
+        for hostile in ["", "a#b", "a b", "ü", &"x".repeat(129)] {
+            assert_eq!(Feedback::key(hostile), None, "{hostile:?}");
+        }
+        assert!(Feedback::is_feedback("bounce") && Feedback::is_feedback("complaint"));
+        assert!(!Feedback::is_feedback(News::Received.code()));
+    }
     use crate::domain::request::TimelineEntry;
     use crate::domain::request::tests::sample_request;
     use crate::domain::upload::DocumentKind;

@@ -193,7 +193,7 @@ pub async fn save_draft(call: &CitizenCall, data: Json) -> Result<Draft, PageErr
         tracing::error!(problem = problem.code(), "web draft refused");
         PageError::internal()
     })?;
-    records::save_draft(&*call.services.store, &call.who.sub, &draft).await?;
+    records::save_draft(&*call.services.store, &call.who.sub, &draft, Some(call.lang)).await?;
     set_path(&mut draft.data, "uploads", serde_json::to_value(&draft.uploads).expect("uploads serialise"));
     Ok(draft)
 }

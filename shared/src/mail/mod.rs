@@ -1,6 +1,29 @@
 //! The mailers on lettre (feature `mail`): a mail as RFC 5322 text, the outbox folder of local
 //! mode (one `.eml` file per mail, named by the mail's id, so a developer opens them and a
-//! mail written twice is one file), and SMTP for an office's own relay.
+//! mail written twice is one file), SMTP for an office's own relay, and Amazon SES on AWS
+//! (feature `ses`).
+
+#[cfg(feature = "ses")]
+mod ses;
+#[cfg(feature = "ses")]
+pub use ses::{REQUEST_TAG, Ses};
+
+/// The mailer a function's environment names (feature `ses`): from `MAIL_FROM`, through the
+/// relay `SMTP_URL` where one is given, else through SES with the configuration set
+/// `MAIL_CONFIGURATION_SET`.
+#[cfg(feature = "ses")]
+pub fn from_env(aws: &aws_config::SdkConfig) -> Result<std::sync::Arc<dyn Mailer>, String> {
+    use crate::aws::required_env;
+    let from: Mailbox =
+        required_env("MAIL_FROM").map_err(|e| e.to_string())?.parse().map_err(|e| format!("MAIL_FROM: {e}"))?;
+    Ok(match std::env::var("SMTP_URL").ok().filter(|url| !url.is_empty()) {
+        Some(url) => std::sync::Arc::new(Smtp::new(&url, from)?),
+        None => {
+            let configuration_set = required_env("MAIL_CONFIGURATION_SET").map_err(|e| e.to_string())?;
+            std::sync::Arc::new(Ses::new(aws, from, configuration_set))
+        }
+    })
+}
 
 use std::path::PathBuf;
 
@@ -120,6 +143,7 @@ mod tests {
     fn mail() -> Mail {
         Mail {
             id: "r1.status_issued".into(),
+            request_id: Some("r1".into()),
             to: EmailAddress::parse("sophia.beispiel@example.org").unwrap(),
             account: "bundid-demo".into(),
             subject: "Neuigkeiten zu Ihrem Antrag r1 – Bescheinigung fertig".into(),
