@@ -198,6 +198,14 @@ for (const lang of LANGUAGES) {
         await page.reload();
       }
       await audit("antrag-status-ausgestellt", { shot: true });
+      // Her mails about the request, switched off on the status page (and on again).
+      const mailSwitch = page.locator(`form[action$="/benachrichtigungen"] button`);
+      assert.equal(await mailSwitch.count(), 1, "the page offers to switch her mails off");
+      await mailSwitch.click();
+      await page.waitForURL("**?erledigt=mail_off#benachrichtigungen");
+      await audit("antrag-status-ohne-mails");
+      await page.locator(`form[action$="/benachrichtigungen"] button`).click();
+      await page.waitForURL("**?erledigt=mail_on#benachrichtigungen");
       // Her list, reached from the header, links the request she just made.
       await page.getByRole("link", { name: lang === "en" ? "My applications" : "Meine Anträge" }).click();
       await page.waitForURL("**/antraege");

@@ -1,6 +1,7 @@
 //! Her requests (`GET /api/v1/requests`, newest first, a page at a time), the status of one for
-//! its owner (`GET /api/v1/requests/{id}`) and the download of its certificate
-//! (`GET /api/v1/requests/{id}/certificate`).
+//! its owner (`GET /api/v1/requests/{id}`), the download of its certificate
+//! (`GET /api/v1/requests/{id}/certificate`), and where she is told of news
+//! (`PUT /api/v1/requests/{id}/contact`).
 
 use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -20,6 +21,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod contact;
 mod messages;
 pub mod pages;
 
@@ -29,6 +31,7 @@ pub fn api() -> OpenApiRouter<Services> {
         .routes(routes!(list))
         .routes(routes!(status))
         .routes(routes!(certificate))
+        .routes(routes!(contact::change))
         .routes(routes!(messages::list, messages::send))
 }
 

@@ -4,7 +4,7 @@
 //! (`/antraege/{id}/bescheinigung`, the same short-lived link as the API's). Below, the messages
 //! with the office, a form to answer (`/antraege/{id}/nachricht`), and where the office asked
 //! for a document, the upload for it (straight into the document store, back to
-//! `/antraege/{id}/nachweise`).
+//! `/antraege/{id}/nachweise`), and the switch for her mails (`/antraege/{id}/benachrichtigungen`).
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::json;
+use shared::domain::application::ContactChange;
 use shared::domain::message::parse_text;
 use shared::domain::request::Request;
 use shared::domain::upload::{DocumentKind, Upload};
@@ -31,6 +32,7 @@ use shared::web::{
     self, CitizenPage, FormData, MessageView, OfficeView, PageError, PageResult, SummaryRow, Templates, context,
 };
 
+use crate::contact::change_contact;
 use crate::messages::send_citizen_message;
 use crate::{OwnRequest, certificate_download, own_requests};
 
@@ -48,7 +50,8 @@ pub fn router() -> Router<Services> {
             .route("/antraege/{id}", get(status_page))
             .route("/antraege/{id}/bescheinigung", get(download))
             .route("/antraege/{id}/nachricht", post(write))
-            .route("/antraege/{id}/nachweise", get(received)),
+            .route("/antraege/{id}/nachweise", get(received))
+            .route("/antraege/{id}/benachrichtigungen", post(switch_mails)),
     )
 }
 
@@ -125,7 +128,7 @@ async fn render_status(view: &CitizenPage, id: &str, entered: Entered) -> PageRe
         .map(|m| MessageView::new(lang, m, "statuspage.message_from_office", "statuspage.message_from_you"))
         .collect();
     let status = request.status.as_str();
-    let done = page.query("erledigt").filter(|d| ["nachricht", "nachweis"].contains(d));
+    let done = page.query("erledigt").filter(|d| ["nachricht", "nachweis", "mail_on", "mail_off"].contains(d));
     let http_status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let rendered = TEMPLATES.render_with_status(
         http_status,
@@ -144,7 +147,10 @@ async fn render_status(view: &CitizenPage, id: &str, entered: Entered) -> PageRe
                 issued => web::format_date(lang, shared::domain::values::today_in_germany(c.issued_at)),
             }),
             office => directory.get(&request.office_id).map(OfficeView::from),
-            mail_to => request.application.contact.mail_to().map(|address| address.as_str().to_owned()),
+            mail => request.application.contact.email.as_ref().map(|address| context! {
+                address => address.as_str(),
+                on => request.application.contact.notifications,
+            }),
             messages,
             message_text,
             uploads => &uploads,
@@ -230,6 +236,25 @@ async fn write(view: CitizenPage, Path(id): Path<String>, form: FormData) -> Pag
             render_status(&view, &id, Entered { values: form.0, problems }).await
         }
     }
+}
+
+/// `notifications=on|off`: her mails about the request, to the address she gave.
+async fn switch_mails(CitizenPage { call, .. }: CitizenPage, Path(id): Path<String>, form: FormData) -> PageResult {
+    let on = match form.get("notifications") {
+        "on" => true,
+        "off" => false,
+        _ => return Err(PageError::bad_request()),
+    };
+    let request = own_request(&call, &id).await?;
+    let email = request.application.contact.email;
+    // Without an address there is nothing to switch on (the page offers no switch then).
+    if on && email.is_none() {
+        return Err(PageError::bad_request());
+    }
+    let change = ContactChange { email, notifications: on };
+    change_contact(&call.services, &call.who, &id, change).await?.ok_or_else(PageError::not_found)?;
+    let what = if on { "mail_on" } else { "mail_off" };
+    Ok(Redirect::to(&format!("{}?erledigt={what}#benachrichtigungen", status_path(&id))).into_response())
 }
 
 /// Where the document store sends her after uploading a document the office asked for

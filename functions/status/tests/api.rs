@@ -1,4 +1,5 @@
 use serde_json::json;
+use shared::records;
 use shared::testing::TestApp;
 
 async fn submitted(app: &TestApp) -> String {
@@ -96,4 +97,46 @@ async fn her_requests_are_listed_newest_first_a_page_at_a_time_and_hers_only() {
         assert!(error.to_string().contains(field), "{query}: {error}");
     }
     assert_eq!(app.call("GET", "/api/v1/requests", None, None).await.0, 401);
+}
+
+#[tokio::test]
+async fn she_changes_her_address_or_switches_her_mails_off_on_her_own_request_only() {
+    let app = TestApp::new(status::router().merge(submit::router())).await;
+    let id = submitted(&app).await;
+    let path = format!("/api/v1/requests/{id}/contact");
+    let address = json!({"email": "sophia.neu@example.org"});
+
+    let (foreign, _) = app.call("PUT", &path, Some(&app.other_mother()), Some(address.clone())).await;
+    let (missing, _) =
+        app.call("PUT", "/api/v1/requests/nope/contact", Some(&app.mother()), Some(address.clone())).await;
+    let (signed_out, _) = app.call("PUT", &path, None, Some(address.clone())).await;
+    assert_eq!((foreign.as_u16(), missing.as_u16(), signed_out.as_u16()), (404, 404, 401));
+    for (body, field) in [
+        (json!({"email": "sophia.example.org"}), "email"),
+        (json!({"email": "sophia@example.org\r\nBcc: all@example.org"}), "email"),
+        (json!({"email": "sophia.neu@example.org", "notifications": "no"}), "notifications"),
+    ] {
+        let (status, refused) = app.call("PUT", &path, Some(&app.mother()), Some(body.clone())).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(refused["error"]["fields"].as_object().unwrap().keys().collect::<Vec<_>>(), [field], "{refused}");
+    }
+    let before = records::request(&*app.services.store, &id).await.unwrap().unwrap().value;
+    assert_eq!(before.application.contact.email, None, "nothing refused is kept");
+
+    let (status, contact) = app.call("PUT", &path, Some(&app.mother()), Some(address)).await;
+    assert_eq!(
+        (status.as_u16(), &contact["email"], &contact["notifications"]),
+        (200, &json!("sophia.neu@example.org"), &json!(true))
+    );
+    let off = json!({"email": "sophia.neu@example.org", "notifications": false});
+    let (status, contact) = app.call("PUT", &path, Some(&app.mother()), Some(off)).await;
+    assert_eq!((status.as_u16(), &contact["notifications"]), (200, &json!(false)));
+    let stored = records::request(&*app.services.store, &id).await.unwrap().unwrap().value;
+    assert_eq!(stored.application.contact.mail_to(), None, "no mail goes out now");
+    assert_eq!(stored.application.contact.email.as_ref().map(|e| e.as_str()), Some("sophia.neu@example.org"));
+    assert_eq!(
+        (&stored.application.mother, &stored.application.child, stored.status),
+        (&before.application.mother, &before.application.child, before.status),
+        "nothing else changed"
+    );
 }

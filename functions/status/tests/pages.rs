@@ -195,3 +195,50 @@ async fn her_list_links_each_of_her_requests_and_the_header_links_her_list() {
     assert_eq!(app.page_get("/antraege?cursor=%25", &cookie).await.status, 400);
     assert_eq!(app.page_get("/antraege", "").await.status, 303, "signed out: to the sign-in");
 }
+
+#[tokio::test]
+async fn she_switches_her_mails_off_and_on_again_on_her_status_page() {
+    let app = TestApp::new(status::router().merge(submit::router())).await;
+    let body = json!({
+        "applicant": {"role": "mother"},
+        "mother": {"given_names": "Sophia", "family_name": "Beispiel", "birth_date": "1994-05-02", "birth_place": "Bremen",
+                   "address": {"street": "Am Markt", "house_number": "1", "postcode": "28195", "city": "Bremen"}},
+        "child": {"given_names": "Mia", "family_name": "Beispiel", "birth_date": "2021-03-14", "birth_place": "Bremen", "born_abroad": false},
+        "delivery": "download",
+        "contact": {"email": "sophia.beispiel@example.org"}
+    });
+    let (_, created) = app.call("POST", "/api/v1/requests", Some(&app.mother()), Some(body)).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let without = submitted(&app).await;
+    let (owner, stranger) = (session(&app.mother()), session(&app.other_mother()));
+    let path = format!("/antraege/{id}");
+    let switch = format!("{path}/benachrichtigungen");
+
+    let page = app.page_get(&path, &owner).await;
+    assert!(page.text().contains("Gibt es Neuigkeiten, schreiben wir Ihnen an sophia.beispiel@example.org."));
+    assert!(page.text().contains(&format!("action=\"{switch}\"")), "the switch");
+    let no_address = app.page_get(&format!("/antraege/{without}"), &owner).await;
+    assert!(!no_address.text().contains("benachrichtigungen"), "nothing to switch without an address");
+
+    assert_eq!(app.page_post(&switch, &stranger, &[("notifications", "off")]).await.status, 404, "not hers");
+    assert_eq!(app.page_post(&switch, &owner, &[("notifications", "maybe")]).await.status, 400);
+    let switch_without = format!("/antraege/{without}/benachrichtigungen");
+    let on_without = app.page_post(&switch_without, &owner, &[("notifications", "on")]).await;
+    assert_eq!(on_without.status, 400, "no address to send to");
+    let mail_to = |app: &TestApp| {
+        let (store, id) = (app.services.store.clone(), id.clone());
+        async move { records::request(&*store, &id).await.unwrap().unwrap().value.application.contact.mail_to().cloned() }
+    };
+    assert!(mail_to(&app).await.is_some(), "a stranger's switch changed nothing");
+
+    let off = app.page_post(&switch, &owner, &[("notifications", "off")]).await;
+    assert_eq!(off.location(), Some(format!("{path}?erledigt=mail_off#benachrichtigungen").as_str()));
+    assert_eq!(mail_to(&app).await, None);
+    let page = app.page_get(off.location().unwrap(), &owner).await;
+    assert!(page.text().contains("Wir schicken Ihnen zu diesem Antrag keine E-Mails mehr."), "{}", page.text());
+    assert!(page.text().contains("E-Mails wieder schicken"));
+
+    let on = app.page_post(&switch, &owner, &[("notifications", "on")]).await;
+    assert_eq!(on.location(), Some(format!("{path}?erledigt=mail_on#benachrichtigungen").as_str()));
+    assert_eq!(mail_to(&app).await.map(|to| to.as_str().to_owned()).as_deref(), Some("sophia.beispiel@example.org"));
+}

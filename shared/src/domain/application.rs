@@ -108,6 +108,32 @@ impl Contact {
     pub fn mail_to(&self) -> Option<&EmailAddress> {
         self.email.as_ref().filter(|_| self.notifications)
     }
+
+    /// Her address and choice as she changes them after submitting; the mails stay in the
+    /// language she applied in.
+    pub fn changed_to(&self, change: ContactChange) -> Contact {
+        Contact { email: change.email, notifications: change.notifications, language: self.language }
+    }
+}
+
+/// What she may change about her contact once the request is submitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactChange {
+    pub email: Option<EmailAddress>,
+    pub notifications: bool,
+}
+
+/// Parses `PUT /api/v1/requests/{id}/contact`: `{"email"?, "notifications"?}` as in a
+/// submission's `contact` (fields `email`, `notifications`).
+pub fn parse_contact_change(body: &Value) -> Result<ContactChange, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let root = Object::root(body);
+    if !body.is_object() {
+        errors.add("email", Problem::NotAnObject);
+        return Err(errors);
+    }
+    let contact = contact_fields(root, "", &mut errors);
+    errors.finish(contact.map(|contact| ContactChange { email: contact.email, notifications: contact.notifications }))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -327,14 +353,19 @@ fn parse_contact(root: Object, errors: &mut FieldErrors) -> Option<Contact> {
         None | Some(Value::Null) => return Some(Contact::default()),
         Some(_) => errors.take("contact", root.object("contact"))?,
     };
+    contact_fields(contact, "contact.", errors)
+}
+
+/// `email` and `notifications` of `contact`, their problems under `prefix`.
+fn contact_fields(contact: Object, prefix: &str, errors: &mut FieldErrors) -> Option<Contact> {
     let email = errors.take(
-        "contact.email",
+        &format!("{prefix}email"),
         contact.optional_text("email").and_then(|email| email.map(EmailAddress::parse).transpose()),
     );
     let notifications = match contact.value("notifications") {
         None | Some(Value::Null) => Some(true),
         Some(Value::Bool(on)) => Some(*on),
-        Some(_) => errors.take("contact.notifications", Err(Problem::NotYesNo)),
+        Some(_) => errors.take(&format!("{prefix}notifications"), Err(Problem::NotYesNo)),
     };
     Some(Contact { email: email?, notifications: notifications?, language: crate::texts::Lang::De })
 }
@@ -512,6 +543,23 @@ pub(crate) mod tests {
             body["contact"] = contact;
             assert_eq!(problems(body).get(field), Some(problem), "{field}");
         }
+    }
+
+    #[test]
+    fn a_contact_change_is_read_like_a_submissions_contact_and_keeps_her_language() {
+        let change =
+            parse_contact_change(&json!({"email": "sophia.beispiel@example.org", "notifications": false})).unwrap();
+        assert_eq!(change.email.as_ref().map(|e| e.as_str()), Some("sophia.beispiel@example.org"));
+        assert!(!change.notifications);
+        let before = Contact { email: None, notifications: true, language: crate::texts::Lang::En };
+        let after = before.changed_to(change);
+        assert_eq!((after.language, after.mail_to()), (crate::texts::Lang::En, None));
+        let cleared = parse_contact_change(&json!({})).unwrap();
+        assert_eq!((cleared.email, cleared.notifications), (None, true), "no address: no mail");
+        let errors = parse_contact_change(&json!({"email": "x@y\r\nBcc: z@w", "notifications": "off"})).unwrap_err();
+        assert_eq!(errors.get("email"), Some(Problem::EmailFormat));
+        assert_eq!(errors.get("notifications"), Some(Problem::NotYesNo));
+        assert!(parse_contact_change(&json!(["email"])).is_err());
     }
 
     #[test]
