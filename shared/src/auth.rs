@@ -68,6 +68,10 @@ pub struct CitizenClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     pub trust_level: TrustLevel,
+    /// When she signed in at BundID (seconds since 1970, OIDC's `auth_time`): her session is
+    /// renewed while she is active, up to a limit from then. Other sessions have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,6 +30,7 @@ pub fn citizen_claims(assertion: &VerifiedAssertion, trust_level: TrustLevel) ->
         address,
         email: value(names::MAIL).filter(|mail| EmailAddress::parse(mail).is_ok()),
         trust_level,
+        auth_time: None,
     }
 }
 

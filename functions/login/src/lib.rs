@@ -4,7 +4,9 @@
 //! `/saml/acs` takes the answer, which must verify (see the `saml` crate), answer a request
 //! this browser started, not have been used before and reach the requested level. She then
 //! gets our own short-lived session token (ES256) in an HttpOnly cookie, and by
-//! `/saml/session` as a bearer token for the API.
+//! `/saml/session` as a bearer token for the API. While she is active the session is renewed
+//! (`/sitzung`, which every page of a signed-in citizen loads), up to [`SESSION_MAX`] after
+//! she signed in at BundID.
 
 mod claims;
 mod setup;
@@ -34,6 +36,11 @@ pub use setup::{BundIdConfig, MetadataSource, SetupError};
 pub const SESSION_AUDIENCE: &str = "sorgeregister-citizen";
 /// Short on purpose: the form saves every step, and logging in again keeps the draft.
 pub const SESSION_LIFETIME: Duration = Duration::minutes(30);
+/// How long after her BundID login a session may be renewed: BundID's own session (its
+/// `SessionNotOnOrAfter`) is shorter than a day, and the form takes minutes, not hours.
+pub const SESSION_MAX: Duration = Duration::hours(2);
+/// A session is signed anew at most this often (pages load the renewal on every view).
+const RENEWAL_STEP: Duration = Duration::minutes(5);
 /// How long a started login may take at BundID.
 const REQUEST_LIFETIME: Duration = Duration::minutes(10);
 /// Binds the answer to the browser that started the login (the IdP posts cross-site, so this
@@ -60,8 +67,26 @@ impl BundIdLogin {
     }
 
     pub fn mint(&self, claims: &CitizenClaims, now: OffsetDateTime) -> (String, OffsetDateTime) {
+        self.sign(claims, now, SESSION_LIFETIME)
+    }
+
+    fn sign(&self, claims: &CitizenClaims, now: OffsetDateTime, lifetime: Duration) -> (String, OffsetDateTime) {
         let claims = serde_json::to_value(claims).expect("claims serialise");
-        self.session_key.sign(claims, &self.session_issuer, SESSION_AUDIENCE, now, SESSION_LIFETIME)
+        self.session_key.sign(claims, &self.session_issuer, SESSION_AUDIENCE, now, lifetime)
+    }
+
+    /// The session `claims` (verified, valid `until`) renewed at `now`: again for
+    /// [`SESSION_LIFETIME`], but never past [`SESSION_MAX`] after her BundID login, and only
+    /// once it gains at least a few minutes. `None`: keep the one she has.
+    pub fn renewed(
+        &self,
+        claims: &CitizenClaims,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Option<(String, OffsetDateTime)> {
+        let signed_in = OffsetDateTime::from_unix_timestamp(claims.auth_time?).ok()?;
+        let expires_at = (now + SESSION_LIFETIME).min(signed_in + SESSION_MAX);
+        (now < until && expires_at - until >= RENEWAL_STEP).then(|| self.sign(claims, now, expires_at - now))
     }
 }
 
@@ -125,6 +150,7 @@ pub fn router(login: Arc<BundIdLogin>, login_page: bool) -> Router<Services> {
         .route("/saml/jwks.json", get(jwks))
         .route("/saml/.well-known/openid-configuration", get(discovery))
         .route("/saml/session", get(session_token))
+        .route("/sitzung", get(keep_session))
         // The IdP posts from its own site: outside the page layer's cross-site refusal.
         .route("/saml/acs", post(acs))
         .route("/saml/logout", get(logged_out))
@@ -371,7 +397,8 @@ async fn accept(
         Err(StoreError::ConditionFailed) => return Err(LoginRefusal::Replay.into()),
         Err(e) => return Err(e.into()),
     }
-    let (token, _) = login.mint(&citizen_claims(&assertion, achieved), now);
+    let claims = CitizenClaims { auth_time: Some(now.unix_timestamp()), ..citizen_claims(&assertion, achieved) };
+    let (token, _) = login.mint(&claims, now);
     tracing::info!(request = %assertion.in_response_to, level = %assertion.authn_context, "BundID login accepted");
     Ok((token, next))
 }
@@ -387,6 +414,27 @@ async fn session_token(State(services): State<Services>, headers: HeaderMap) -> 
         }
         _ => StatusCode::UNAUTHORIZED.into_response(),
     }
+}
+
+/// `GET /sitzung`, which every page of a signed-in citizen loads: renews her BundID session
+/// while she is active ([`BundIdLogin::renewed`]). Always empty and never cached; anyone else's
+/// session, or none, is left as it is.
+async fn keep_session(
+    State(services): State<Services>,
+    Extension(login): Extension<Arc<BundIdLogin>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let token = web::cookie(&headers, SESSION_COOKIE).unwrap_or_default();
+    if let Ok((Principal::Citizen(claims), until)) = login.sessions.verify_until(token).await {
+        let now = services.clock.now();
+        if let Some((token, expires_at)) = login.renewed(&claims, until, now) {
+            let cookie = web::set_cookie(SESSION_COOKIE, &token, Some((expires_at - now).whole_seconds()));
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
+        }
+    }
+    response
 }
 
 /// `POST /abmelden` from every page: ends our session and, for a BundID session where BundID

@@ -12,12 +12,14 @@ use login::{BundIdConfig, BundIdLogin};
 use shared::auth::Principal;
 use shared::domain::request::TrustLevel;
 use shared::embedded::FsSecretStore;
+use shared::ports::Clock;
 use shared::testing::{PageResponse, TestApp};
 use system_tests::saml_idp::{TestIdp, form_value};
 
 /// The service under test, with a real listener serving its metadata to the IdP.
 struct Harness {
     app: TestApp,
+    login: Arc<BundIdLogin>,
     sp_base: String,
     idp: TestIdp,
     agent: ureq::Agent,
@@ -42,7 +44,7 @@ async fn harness() -> Harness {
     });
     let app = TestApp::trusting(login::router(login.clone(), true), vec![login.trusted_issuer()]).await;
     let agent = ureq::Agent::config_builder().max_redirects(0).http_status_as_error(false).build().into();
-    Harness { app, sp_base, idp, agent }
+    Harness { app, login, sp_base, idp, agent }
 }
 
 /// What the IdP sent back: the form it would post to our ACS.
@@ -102,6 +104,11 @@ impl Harness {
                 .into_bytes();
         let headers = [("cookie", answer.cookies.as_str()), ("sec-fetch-site", "cross-site")];
         self.app.page_send("POST", "/saml/acs", &headers, Some(("application/x-www-form-urlencoded", body))).await
+    }
+
+    /// What `GET /sitzung` answers a page that carries the session `token`.
+    async fn renewal(&self, token: String) -> PageResponse {
+        self.app.page_get("/sitzung", &format!("session={token}")).await
     }
 
     /// The citizen the session cookie of `response` signs in.
@@ -433,4 +440,51 @@ async fn the_session_issuer_publishes_its_keys_for_the_api_gateway() {
     let claims: serde_json::Value =
         serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     assert_eq!(claims["iss"], issuer.as_str(), "the tokens name the issuer the authorizer trusts");
+}
+
+/// The renewal every page of hers loads: a session she keeps using lives on, 30 minutes from
+/// her last page, but not past two hours after the BundID login; nobody else's is touched.
+#[tokio::test]
+async fn an_active_session_is_renewed_up_to_two_hours_after_the_bundid_login() {
+    let h = harness().await;
+    let response = h.post_to_acs(&h.login_at_idp("STORK-QAA-Level-4", "").await).await;
+    let mut claims = h.session_citizen(&response).await;
+    let now = h.app.clock.now();
+    assert_eq!(claims.auth_time, Some(now.unix_timestamp()), "the session knows when she signed in");
+    let session_of = |response: &PageResponse| {
+        response.cookies().into_iter().find(|c| c.starts_with("session=")).map(|c| c["session=".len()..].to_owned())
+    };
+
+    // Just signed in: nothing to renew yet.
+    let fresh = session_of(&response).unwrap();
+    let answer = h.renewal(fresh).await;
+    assert_eq!((answer.status, session_of(&answer)), (StatusCode::NO_CONTENT, None));
+    assert_eq!(answer.headers["cache-control"], "no-store");
+
+    // Her last page 20 minutes ago: 30 minutes from now.
+    let (older, _) = h.login.mint(&claims, now - time::Duration::minutes(20));
+    let answer = h.renewal(older).await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT);
+    let renewed = session_of(&answer).expect("a renewed session");
+    let (principal, until) = h.app.services.verifier.verify_until(&renewed).await.unwrap();
+    assert!(matches!(&principal, Principal::Citizen(c) if c.sub == claims.sub && c.auth_time == claims.auth_time));
+    assert_eq!(until.unix_timestamp(), (now + login::SESSION_LIFETIME).unix_timestamp());
+    let set_cookie = answer.headers["set-cookie"].to_str().unwrap();
+    assert!(set_cookie.contains("Max-Age=1800") && set_cookie.contains("HttpOnly"), "{set_cookie}");
+
+    // Signed in at BundID 1 h 45 min ago: renewed up to the two hours, not beyond.
+    claims.auth_time = Some((now - time::Duration::minutes(105)).unix_timestamp());
+    let (long_ago, _) = h.login.mint(&claims, now - time::Duration::minutes(20));
+    let (_, until) =
+        h.app.services.verifier.verify_until(&session_of(&h.renewal(long_ago).await).unwrap()).await.unwrap();
+    assert_eq!(until.unix_timestamp(), (now + time::Duration::minutes(15)).unix_timestamp());
+    claims.auth_time = Some((now - login::SESSION_MAX).unix_timestamp());
+    let (at_the_limit, _) = h.login.mint(&claims, now - time::Duration::minutes(20));
+    assert_eq!(session_of(&h.renewal(at_the_limit).await), None, "past the limit she signs in again");
+
+    // Sessions of other issuers, broken and missing ones stay as they are.
+    for other in [h.app.mother(), h.app.staff("jugendamt-bremen"), "garbage".to_owned(), String::new()] {
+        let answer = h.renewal(other).await;
+        assert_eq!((answer.status, session_of(&answer)), (StatusCode::NO_CONTENT, None));
+    }
 }

@@ -62,6 +62,7 @@ fn sophia(trust_level: TrustLevel) -> PersonaClaims {
         }),
         email: Some("sophia.beispiel@example.org".into()),
         trust_level,
+        auth_time: None,
     })
 }
 
@@ -99,6 +100,7 @@ pub const PERSONAS: &[Persona] = &[
                 }),
                 email: Some("lena.muster@example.org".into()),
                 trust_level: TrustLevel::Hoch,
+                auth_time: None,
             })
         },
     },
@@ -121,6 +123,7 @@ pub const PERSONAS: &[Persona] = &[
                 }),
                 email: None,
                 trust_level: TrustLevel::Substantiell,
+                auth_time: None,
             })
         },
     },
@@ -217,9 +220,12 @@ pub fn router(idp: Arc<DevIdentityProvider>, offer_bundid: bool) -> Router<Servi
         render_login_page(&page, web::same_site_path(query.next.as_deref()).as_deref(), false, offer_bundid)
     };
     let mut pages = Router::new().route("/anmelden", get(login_page));
-    // With BundID, the SAML login signs out (and ends her BundID session too).
+    // With BundID, the SAML login signs out (and ends her BundID session too), and renews
+    // BundID sessions; a persona's lasts its eight hours, so the renewal has nothing to do.
     if !offer_bundid {
-        pages = pages.route("/abmelden", post(|| async { web::signed_out("/") }));
+        pages = pages
+            .route("/abmelden", post(|| async { web::signed_out("/") }))
+            .route("/sitzung", get(|| async { StatusCode::NO_CONTENT }));
     }
     Router::new()
         .route("/dev/login", post(login))

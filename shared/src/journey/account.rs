@@ -76,6 +76,7 @@ mod tests {
             address: None,
             email: None,
             trust_level: crate::domain::request::TrustLevel::Hoch,
+            auth_time: None,
         };
         let mother = Account::of(&citizen, &json!({"applicant": {"role": "mother"}}), today);
         assert_eq!(mother.get("mother.birth_date"), Some("1994-05-02"));
