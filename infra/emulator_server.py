@@ -119,7 +119,8 @@ def authorise_secrets(self, resource="*"):
 
 
 def authorise_sesv2(self, resource="*"):
-    """SES v2 as AWS decides `SendEmail`: on the sender's identity and the configuration set."""
+    """SES v2 as AWS decides `SendEmail`: on the sender's identity and the configuration set,
+    as `SendRawEmail` for a raw message."""
     from moto.core.authorization import ActionAuthenticatorMixin
 
     if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
@@ -132,6 +133,9 @@ def authorise_sesv2(self, resource="*"):
         arns = [f"arn:aws:ses:{self.region}:{self.current_account}:identity/{domain}"]
         if body.get("ConfigurationSetName"):
             arns.append(f"arn:aws:ses:{self.region}:{self.current_account}:configuration-set/{body['ConfigurationSetName']}")
+        # SES v2 authorises a raw message as v1's SendRawEmail.
+        if "Raw" in body.get("Content", {}):
+            action = "SendRawEmail"
     request = iam_request(self, action)
     request.check_signature()
     for arn in arns:

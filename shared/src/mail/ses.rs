@@ -63,7 +63,11 @@ impl Mailer for Ses {
             Err(error) => error,
         };
         // SES's messages may quote her address: reasons carry the error code only.
-        let code = error.code().unwrap_or("no answer").to_owned();
+        let code = match (error.code(), error.raw_response()) {
+            (Some(code), _) => code.to_owned(),
+            (None, Some(response)) => format!("HTTP {}", response.status().as_u16()),
+            (None, None) => "no answer".to_owned(),
+        };
         Err(match error.into_service_error() {
             // SES will not take this mail, however often it is sent.
             SendEmailError::MessageRejected(_) => MailError::Refused(format!("SES {code}")),
