@@ -240,6 +240,9 @@ async fn a_reported_bounce_is_shown_to_the_office_and_ends_her_mails_for_that_re
     assert_eq!(detail["mail_undeliverable"], true, "{detail}");
     let told = records::notices(&*chain.app.services.store, &id).await.unwrap();
     assert_eq!(told.values().filter(|record| record.news == "bounce").count(), 1, "recorded once: {told:?}");
+    let status_page = chain.app.page_get(&format!("/antraege/{id}"), &session(&basic)).await.text();
+    assert!(status_page.contains("Unsere E-Mails an sophia.beispiel@example.org kommen nicht an."), "{status_page}");
+    assert!(!status_page.contains("/benachrichtigungen"), "no switch that would promise mails");
 
     // The office writes: news on her status page, but no mail to an address that bounced.
     let (status, _) = chain
@@ -249,6 +252,13 @@ async fn a_reported_bounce_is_shown_to_the_office_and_ends_her_mails_for_that_re
     assert_eq!(status, 201);
     chain.run(false).await;
     assert_eq!(outbox_mails(&outbox).len(), 1, "nothing more after the bounce");
+
+    // The same address in other letters is not another one.
+    let same = json!({"email": "Sophia.Beispiel@Example.org"});
+    let (status, _) = chain.app.call("PUT", &format!("/api/v1/requests/{id}/contact"), Some(&basic), Some(same)).await;
+    assert_eq!(status, 200);
+    let (_, detail) = chain.app.call("GET", &format!("/api/v1/staff/requests/{id}"), Some(&staff), None).await;
+    assert_eq!(detail["mail_undeliverable"], true, "{detail}");
 
     // She gives another address: the office no longer sees the warning, and news reaches her.
     let new_address = json!({"email": "sophia.neu@example.org"});
@@ -273,6 +283,15 @@ async fn a_reported_bounce_is_shown_to_the_office_and_ends_her_mails_for_that_re
     assert_eq!((mails.len() - to_new, to_new > 0), (1, true), "only the first went to the old address: {mails:#?}");
 }
 
+/// The chain and the daily reminders, both mailing into the outbox folder of the directory.
+async fn reminding() -> (tempfile::TempDir, Chain, notify::DraftReminders) {
+    let dir = tempfile::tempdir().unwrap();
+    let mailer = Arc::new(Outbox::new(dir.path().join("outbox"), from()));
+    let chain = Chain::telling_her(mailer.clone()).await;
+    let reminders = notify::DraftReminders::new(chain.app.services.clone(), mailer, "https://sorgeregister.example");
+    (dir, chain, reminders)
+}
+
 /// Fills her web form in `lang` up to the check page (the last step holds her address).
 async fn fill_form(chain: &Chain, token: &str, lang: &str, steps: usize) {
     let cookies = format!("{}; lang={lang}", session(token));
@@ -284,12 +303,9 @@ async fn fill_form(chain: &Chain, token: &str, lang: &str, steps: usize) {
 
 #[tokio::test]
 async fn a_draft_about_to_be_deleted_is_reminded_once_in_her_language_and_only_while_it_waits() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, chain, reminders) = reminding().await;
     let outbox = dir.path().join("outbox");
-    let mailer = Arc::new(Outbox::new(&outbox, from()));
-    let chain = Chain::telling_her(mailer.clone()).await;
     let app = &chain.app;
-    let reminders = notify::DraftReminders::new(app.services.clone(), mailer, "https://sorgeregister.example");
     fill_form(&chain, &app.mother(), "en", FORM.len()).await;
     // Without an address there is no one to remind; a draft she deletes is not reminded of.
     let no_address = app.other_mother();
@@ -306,7 +322,7 @@ async fn a_draft_about_to_be_deleted_is_reminded_once_in_her_language_and_only_w
     assert_eq!(reminders.run().await.unwrap(), 1);
     assert_eq!(reminders.run().await.unwrap(), 0, "once, however often the job runs");
     app.clock.advance(Duration::days(1));
-    assert_eq!(reminders.run().await.unwrap(), 0, "nor the next day, which also looks at yesterday's");
+    assert_eq!(reminders.run().await.unwrap(), 0, "nor the next day, which also looks at the days before");
 
     let mails = outbox_mails(&outbox);
     assert_eq!(mails.len(), 1, "{mails:#?}");
@@ -327,12 +343,9 @@ async fn a_draft_about_to_be_deleted_is_reminded_once_in_her_language_and_only_w
 
 #[tokio::test]
 async fn a_draft_saved_again_is_reminded_before_its_new_end_and_not_before_the_old() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, chain, reminders) = reminding().await;
     let outbox = dir.path().join("outbox");
-    let mailer = Arc::new(Outbox::new(&outbox, from()));
-    let chain = Chain::telling_her(mailer.clone()).await;
     let app = &chain.app;
-    let reminders = notify::DraftReminders::new(app.services.clone(), mailer, "https://sorgeregister.example");
     fill_form(&chain, &app.mother(), "de", FORM.len()).await;
     app.clock.advance(Duration::days(10));
     fill_form(&chain, &app.mother(), "de", 1).await;

@@ -201,13 +201,14 @@ impl DraftReminders {
         Self { services, mailer, composer: Composer::new(public_base_url.into()) }
     }
 
-    /// Sends the reminders due today, and yesterday's that a failed run left (the mail names
-    /// the day, so it is right whenever it goes out). Returns how many were sent; a mail
-    /// service that is down fails the run, which the next one catches up on.
+    /// Sends the reminders due today, and those of the two days before that failed runs left
+    /// (the mail names the day, so it is right whenever it goes out before it). Returns how
+    /// many were sent; a mail service that is down fails the run, which a later one catches
+    /// up on.
     pub async fn run(&self) -> Result<usize, StepError> {
         let today = shared::domain::values::today_in_germany(self.services.clock.now());
         let mut sent = 0;
-        for day in [today - time::Duration::days(1), today] {
+        for day in [today - time::Duration::days(2), today - time::Duration::days(1), today] {
             let mut cursor = None;
             loop {
                 let (due, next) =

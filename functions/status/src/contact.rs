@@ -50,7 +50,10 @@ pub async fn change_contact(
         request.application.contact = contact.clone();
         let action = if contact.mail_to().is_some() { "contact:mail_on" } else { "contact:mail_off" };
         let audit = Audit { actor: &citizen.sub, action, at: services.clock.now() };
-        match records::change_contact(store, &request, version, audit, before.email != contact.email).await {
+        // Only another address clears a bounce (SES reports addresses in any case).
+        let lowercase = |contact: &Contact| contact.email.as_ref().map(|email| email.as_str().to_ascii_lowercase());
+        let new_address = lowercase(&before) != lowercase(&contact);
+        match records::change_contact(store, &request, version, audit, new_address).await {
             Err(StoreError::ConditionFailed) if attempts < 3 => attempts += 1,
             result => return result.map(|()| Some(contact)),
         }

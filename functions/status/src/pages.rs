@@ -117,6 +117,8 @@ async fn render_status(view: &CitizenPage, id: &str, entered: Entered) -> PageRe
     }
     let message_text = form.text("text", "statuspage.message_label");
     errors.extend(form.errors().iter().cloned());
+    // Her address refused our mail: no switch that would promise mails, but the reason.
+    let undeliverable = records::mail_undeliverable(&*call.services.store, id).await?;
     let timeline: Vec<Event> = request
         .timeline
         .iter()
@@ -150,6 +152,7 @@ async fn render_status(view: &CitizenPage, id: &str, entered: Entered) -> PageRe
             mail => request.application.contact.email.as_ref().map(|address| context! {
                 address => address.as_str(),
                 on => request.application.contact.notifications,
+                undeliverable,
             }),
             messages,
             message_text,
