@@ -75,25 +75,47 @@ async fn each_piece_of_news_is_one_mail_in_her_language_with_the_link_and_nothin
     assert!(subjects.iter().any(|s| s.contains("Your certificate is ready")), "{subjects:?}");
 }
 
-#[tokio::test]
-async fn the_offices_message_and_decision_are_news_but_never_their_text() {
+/// A request waiting for a case worker (her login had no high trust level) with her address
+/// for mail, its first mail (received) in the outbox folder of the directory; her token.
+async fn in_review_with_her_address() -> (tempfile::TempDir, Chain, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("outbox");
     let chain = Chain::telling_her(Arc::new(Outbox::new(&outbox, from()))).await;
-    // A login without a high trust level goes to a case worker.
     let basic = chain.app.citizen("sophia", "Sophia", "Beispiel", "1994-05-02", "STORK-QAA-Level-1");
     let id = chain.submit_in("de", &basic, &[("/contact", json!({"email": HER_ADDRESS}))]).await;
     chain.run(false).await;
     assert_eq!(chain.request(&id).await.status, Status::InReview);
     assert_eq!(outbox_mails(&outbox).len(), 1, "received");
+    (dir, chain, basic, id)
+}
+
+/// The office writes her a message about request `id`.
+async fn office_writes(chain: &Chain, id: &str, text: &str) {
+    let staff = chain.app.staff("jugendamt-bremen");
+    let uri = format!("/api/v1/staff/requests/{id}/messages");
+    let (status, _) = chain.app.call("POST", &uri, Some(&staff), Some(json!({"text": text}))).await;
+    assert_eq!(status, 201);
+}
+
+/// She gives `address` for request `id`; whether the office then sees her mail undeliverable.
+async fn gives_address(chain: &Chain, token: &str, id: &str, address: &str) -> bool {
+    let contact = json!({"email": address});
+    let (status, _) =
+        chain.app.call("PUT", &format!("/api/v1/requests/{id}/contact"), Some(token), Some(contact)).await;
+    assert_eq!(status, 200);
+    let staff = chain.app.staff("jugendamt-bremen");
+    let (_, detail) = chain.app.call("GET", &format!("/api/v1/staff/requests/{id}"), Some(&staff), None).await;
+    detail["mail_undeliverable"].as_bool().expect("the detail says")
+}
+
+#[tokio::test]
+async fn the_offices_message_and_decision_are_news_but_never_their_text() {
+    let (dir, chain, _, id) = in_review_with_her_address().await;
+    let outbox = dir.path().join("outbox");
 
     let staff = chain.app.staff("jugendamt-bremen");
     let secret = "Im Register steht eine Sorgeerklärung vom 3. Mai 2022.";
-    let (status, _) = chain
-        .app
-        .call("POST", &format!("/api/v1/staff/requests/{id}/messages"), Some(&staff), Some(json!({"text": secret})))
-        .await;
-    assert_eq!(status, 201);
+    office_writes(&chain, &id, secret).await;
     let reason = "Für das Kind ist eine gemeinsame Sorge eingetragen.";
     let (status, _) = chain
         .app
@@ -207,13 +229,8 @@ async fn an_address_that_refuses_her_mail_is_shown_to_the_office_and_not_retried
 
 #[tokio::test]
 async fn a_reported_bounce_is_shown_to_the_office_and_ends_her_mails_for_that_request() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, chain, basic, id) = in_review_with_her_address().await;
     let outbox = dir.path().join("outbox");
-    let chain = Chain::telling_her(Arc::new(Outbox::new(&outbox, from()))).await;
-    let basic = chain.app.citizen("sophia", "Sophia", "Beispiel", "1994-05-02", "STORK-QAA-Level-1");
-    let id = chain.submit_in("de", &basic, &[("/contact", json!({"email": HER_ADDRESS}))]).await;
-    chain.run(false).await;
-    assert_eq!(outbox_mails(&outbox).len(), 1, "received");
 
     // SES reports, through SNS, that the mail bounced for good (delivered twice, as SNS may).
     let report = json!({
@@ -245,38 +262,16 @@ async fn a_reported_bounce_is_shown_to_the_office_and_ends_her_mails_for_that_re
     assert!(!status_page.contains("/benachrichtigungen"), "no switch that would promise mails");
 
     // The office writes: news on her status page, but no mail to an address that bounced.
-    let (status, _) = chain
-        .app
-        .call("POST", &format!("/api/v1/staff/requests/{id}/messages"), Some(&staff), Some(json!({"text": "Frage"})))
-        .await;
-    assert_eq!(status, 201);
+    office_writes(&chain, &id, "Frage").await;
     chain.run(false).await;
     assert_eq!(outbox_mails(&outbox).len(), 1, "nothing more after the bounce");
 
     // The same address in other letters is not another one.
-    let same = json!({"email": "Sophia.Beispiel@Example.org"});
-    let (status, _) = chain.app.call("PUT", &format!("/api/v1/requests/{id}/contact"), Some(&basic), Some(same)).await;
-    assert_eq!(status, 200);
-    let (_, detail) = chain.app.call("GET", &format!("/api/v1/staff/requests/{id}"), Some(&staff), None).await;
-    assert_eq!(detail["mail_undeliverable"], true, "{detail}");
+    assert!(gives_address(&chain, &basic, &id, "Sophia.Beispiel@Example.org").await, "still undeliverable");
 
     // She gives another address: the office no longer sees the warning, and news reaches her.
-    let new_address = json!({"email": "sophia.neu@example.org"});
-    let (status, _) =
-        chain.app.call("PUT", &format!("/api/v1/requests/{id}/contact"), Some(&basic), Some(new_address)).await;
-    assert_eq!(status, 200);
-    let (_, detail) = chain.app.call("GET", &format!("/api/v1/staff/requests/{id}"), Some(&staff), None).await;
-    assert_eq!(detail["mail_undeliverable"], false, "{detail}");
-    let (status, _) = chain
-        .app
-        .call(
-            "POST",
-            &format!("/api/v1/staff/requests/{id}/messages"),
-            Some(&staff),
-            Some(json!({"text": "Noch eine"})),
-        )
-        .await;
-    assert_eq!(status, 201);
+    assert!(!gives_address(&chain, &basic, &id, "sophia.neu@example.org").await, "deliverable again");
+    office_writes(&chain, &id, "Noch eine").await;
     chain.run(false).await;
     let mails = outbox_mails(&outbox);
     let to_new = mails.iter().filter(|m| m.contains("To: sophia.neu@example.org")).count();

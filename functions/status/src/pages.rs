@@ -118,7 +118,8 @@ async fn render_status(view: &CitizenPage, id: &str, entered: Entered) -> PageRe
     let message_text = form.text("text", "statuspage.message_label");
     errors.extend(form.errors().iter().cloned());
     // Her address refused our mail: no switch that would promise mails, but the reason.
-    let undeliverable = records::mail_undeliverable(&*call.services.store, id).await?;
+    let undeliverable =
+        request.application.contact.email.is_some() && records::mail_undeliverable(&*call.services.store, id).await?;
     let timeline: Vec<Event> = request
         .timeline
         .iter()
