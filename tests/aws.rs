@@ -303,6 +303,13 @@ const PAGES: &[(&str, &str, &str)] = &[
     ("GET", "/amt/antraege/r-1/dokumente/antrag.pdf", "inbox"),
     ("GET", "/pruefen", "verify"),
     ("GET", "/pruefen/ABCD-EFGH", "verify"),
+    // The office sign-in's routes are tested with oidc-provider (tests/office_signin.rs).
+    ("GET", "/amt/anmelden", "staff-login"),
+    ("GET", "/amt/anmelden/callback", "staff-login"),
+    ("GET", "/amt/anmelden/jwks.json", "staff-login"),
+    ("GET", "/amt/sitzung", "staff-login"),
+    ("POST", "/amt/abmelden", "staff-login"),
+    ("GET", "/amt/abgemeldet", "staff-login"),
     // The login's routes are tested with its SAML identity provider (functions/login/tests).
     ("GET", "/anmelden", "login"),
     ("POST", "/abmelden", "login"),
@@ -310,6 +317,50 @@ const PAGES: &[(&str, &str, &str)] = &[
     ("GET", "/saml/.well-known/openid-configuration", "login"),
     ("POST", "/saml/acs", "login"),
 ];
+
+/// Every office brings its own identity provider, and API Gateway's JWT authorizer takes one
+/// issuer: staff routes have no authorizer, their functions verify every token (the platform's
+/// issuers and the offices' providers, `shared::lambda::verifier_from_env`), and each staff API
+/// route has a throttle of its own.
+#[test]
+fn staff_routes_are_verified_by_their_functions_and_throttled() {
+    let template = template();
+    let api = &template["Resources"]["HttpApi"]["Properties"];
+    let authorizers = api["Auth"]["Authorizers"].as_mapping().expect("authorizers");
+    let jwt_issuers: Vec<&str> = authorizers.keys().map(|name| name.as_str().unwrap()).collect();
+    assert_eq!(jwt_issuers, ["CitizenAuthorizer"], "only the citizens' sessions have one issuer");
+    let throttled = api["RouteSettings"].as_mapping().expect("route settings");
+    let mut staff_routes = 0;
+    for (logical, function) in resources_of(&template, "AWS::Serverless::Function") {
+        let variables = &function["Environment"]["Variables"];
+        for event in function["Events"].as_mapping().into_iter().flat_map(|events| events.values()) {
+            if event["Type"].as_str() != Some("HttpApi") {
+                continue;
+            }
+            let (method, path) =
+                (event["Properties"]["Method"].as_str().unwrap(), event["Properties"]["Path"].as_str().unwrap());
+            let staff_api =
+                ["/api/v1/staff/", "/api/v1/registers/", "/api/v1/tenants"].iter().any(|p| path.starts_with(p));
+            if !staff_api && !path.starts_with("/amt") {
+                continue;
+            }
+            staff_routes += 1;
+            let auth = &event["Properties"]["Auth"];
+            assert!(auth.is_null(), "{logical} {method} {path}: no single-issuer authorizer ({auth:?})");
+            if staff_api {
+                let route = format!("{method} {path}");
+                assert!(throttled.contains_key(route.as_str()), "{route} has a throttle of its own");
+                for variable in ["STAFF_ISSUER", "STAFF_AUDIENCE", "STAFF_JWKS_URL"] {
+                    assert!(!variables[variable].is_null(), "{logical} verifies staff tokens itself ({variable})");
+                }
+            }
+        }
+    }
+    assert!(staff_routes >= 14, "all staff routes seen: {staff_routes}");
+    // The inbox trusts the office sign-in's sessions, at the service's address.
+    let inbox = &template["Resources"]["InboxFunction"]["Properties"]["Environment"]["Variables"];
+    assert!(!inbox["PUBLIC_BASE_URL"].is_null());
+}
 
 /// The pages work when deployed: API Gateway hands each to the function that serves it, and
 /// that function's router has the route (a request it does not route gets the marked fallback).
@@ -386,8 +437,9 @@ async fn every_page_route_of_the_template_reaches_a_handler_of_its_function() {
             "status" => status::router(),
             "inbox" => inbox::router(),
             "verify" => verify::router(),
-            // The login's routes are tested with its SAML identity provider (functions/login/tests).
-            "login" => continue,
+            // The login's routes are tested with its SAML identity provider (functions/login/tests),
+            // the office sign-in's with oidc-provider (tests/office_signin.rs).
+            "login" | "staff-login" => continue,
             other => panic!("{other} serves {path} but is not a page function"),
         };
         let method = if route.method == "ANY" { "GET" } else { route.method.as_str() };
@@ -547,20 +599,21 @@ fn every_function_does_its_work_with_the_policy_of_the_template_alone() {
 
     // The register of the birth place: an entry for another child, corrected, removed, imported.
     let staff = runtime.login("staff-cuxhaven");
+    let keeper = runtime.login("register-cuxhaven");
     let entry = json!({
         "child": {"given_names": "Lena", "family_name": "Muster", "birth_date": "2020-01-01", "birth_place": "Cuxhaven"},
         "mother": {"given_names": "Anna", "family_name": "Muster"}, "kind": "01"
     });
     let uri = "/api/v1/registers/jugendamt-cuxhaven/entries";
-    let stored = runtime.send("POST", uri, Some(&staff), Some(&entry));
+    let stored = runtime.send("POST", uri, Some(&keeper), Some(&entry));
     assert_eq!(stored.status, 201, "RegisterApiFunction stores an entry: {}", stored.body);
     let one = format!("{uri}/{}", stored.body["id"].as_str().unwrap());
-    assert_eq!(runtime.send("PUT", &one, Some(&staff), Some(&entry)).status, 200, "and corrects it");
-    assert_eq!(runtime.send("DELETE", &one, Some(&staff), None).status, 204, "and deletes it");
+    assert_eq!(runtime.send("PUT", &one, Some(&keeper), Some(&entry)).status, 200, "and corrects it");
+    assert_eq!(runtime.send("DELETE", &one, Some(&keeper), None).status, 204, "and deletes it");
     let line = entry.to_string();
     let headers = [("content-type", "application/x-ndjson")];
     let imported =
-        runtime.send_raw("POST", "/api/v1/registers/jugendamt-cuxhaven/import", Some(&staff), &headers, &line);
+        runtime.send_raw("POST", "/api/v1/registers/jugendamt-cuxhaven/import", Some(&keeper), &headers, &line);
     assert_eq!(imported.status, 200, "and imports: {}", imported.body);
     assert_eq!(imported.body["accepted"].as_array().map(Vec::len), Some(1), "{}", imported.body);
 

@@ -55,6 +55,7 @@ impl Lambda {
         raw_event(name)
             .replace("{{CITIZEN_TOKEN}}", &self.app.mother())
             .replace("{{STAFF_TOKEN}}", &self.app.staff("jugendamt-bremen"))
+            .replace("{{REGISTER_TOKEN}}", &self.app.office_admin("jugendamt-bremen"))
             .replace("{{ADMIN_TOKEN}}", &self.app.admin())
     }
 
@@ -158,7 +159,15 @@ async fn the_events_drive_every_function() {
     let (status, body) = lambda.api(register_api::router(), "register-api.json").await;
     assert_eq!((status, &body["office"]), (201, &json!("jugendamt-bremen")), "{body}");
 
-    let (status, body) = lambda.api(tenants::router(), "tenants.json").await;
+    let (status, body) = lambda
+        .api(
+            tenants::router(tenants::TenantSettings::in_folder(
+                tempfile::tempdir().unwrap().keep(),
+                shared::domain::office::ProviderAddresses::HttpsOnly,
+            )),
+            "tenants.json",
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
 }
 

@@ -220,7 +220,7 @@ async fn an_address_that_refuses_her_mail_is_shown_to_the_office_and_not_retried
     let staff = chain.app.staff("jugendamt-bremen");
     let (_, detail) = chain.app.call("GET", &format!("/api/v1/staff/requests/{id}"), Some(&staff), None).await;
     assert_eq!(detail["mail_undeliverable"], true, "{detail}");
-    let page = chain.app.page_get(&format!("/amt/antraege/{id}"), &shared::testing::session(&staff)).await;
+    let page = chain.app.page_get(&format!("/amt/antraege/{id}"), &shared::testing::staff_session(&staff)).await;
     assert!(page.text().contains("Benachrichtigung nicht zustellbar"), "on the office's page");
     let other = chain.submit(&chain.app.other_mother(), &[]).await;
     let (_, detail) = chain.app.call("GET", &format!("/api/v1/staff/requests/{other}"), Some(&staff), None).await;

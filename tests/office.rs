@@ -231,7 +231,7 @@ async fn the_audit_trail_records_every_step_and_detects_tampering() {
 #[tokio::test]
 async fn a_bulk_import_reports_accepted_and_refused_rows() {
     let chain = Chain::new().await;
-    let staff = chain.app.staff("jugendamt-bremen");
+    let staff = chain.app.office_admin("jugendamt-bremen");
     let csv = "child_given_names,child_family_name,child_birth_date,child_birth_place,mother_given_names,mother_family_name,kind,parts\n\
                Mia,Beispiel,2021-03-14,Bremen,Sophia,Beispiel,01,\n\
                Ben,Yılmaz,2020-13-01,Bremen,Ayşe,Yılmaz,02,\n\
@@ -271,7 +271,7 @@ async fn a_bulk_import_reports_accepted_and_refused_rows() {
     assert_eq!(status, 200);
     assert_eq!((report["accepted"].as_array().unwrap().len(), report["refused"][0]["line"].as_u64()), (1, Some(2)));
 
-    let cuxhaven = chain.app.staff("jugendamt-cuxhaven");
+    let cuxhaven = chain.app.office_admin("jugendamt-cuxhaven");
     let (status, _) = chain
         .app
         .call_raw(
@@ -288,7 +288,7 @@ async fn a_bulk_import_reports_accepted_and_refused_rows() {
 #[tokio::test]
 async fn a_corrected_or_deleted_entry_changes_the_register_check() {
     let chain = Chain::new().await;
-    let staff = chain.app.staff("jugendamt-bremen");
+    let staff = chain.app.office_admin("jugendamt-bremen");
     let entry = json!({"child": {"given_names": "Mia", "family_name": "Beispiel", "birth_date": "2021-03-14", "birth_place": "Bremen"},
                        "mother": {"given_names": "Sophia", "family_name": "Beispiel"}, "kind": "01"});
     let (_, created) =
@@ -307,8 +307,14 @@ async fn a_corrected_or_deleted_entry_changes_the_register_check() {
     // Deleted (0806): gone for good.
     assert_eq!(chain.app.call("DELETE", &path, Some(&staff), None).await.0, 204);
     assert_eq!(chain.app.call("DELETE", &path, Some(&staff), None).await.0, 404);
-    let cuxhaven = chain.app.staff("jugendamt-cuxhaven");
-    assert_eq!(chain.app.call("PUT", &path, Some(&cuxhaven), Some(entry)).await.0, 403);
+    let cuxhaven = chain.app.office_admin("jugendamt-cuxhaven");
+    assert_eq!(chain.app.call("PUT", &path, Some(&cuxhaven), Some(entry.clone())).await.0, 403);
+    let case_worker = chain.app.staff("jugendamt-bremen");
+    assert_eq!(
+        chain.app.call("PUT", &path, Some(&case_worker), Some(entry)).await.0,
+        403,
+        "case workers do not keep the register"
+    );
 }
 
 #[tokio::test]

@@ -77,22 +77,97 @@ pub struct CitizenClaims {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StaffRole {
-    /// A case worker of one office.
-    Caseworker,
+    /// A case worker of one office: decides, writes to the mother, asks for proofs.
+    #[serde(alias = "caseworker")]
+    CaseWorker,
+    /// A case worker's supervisor: besides, revokes certificates and takes over others' requests.
+    Supervisor,
+    /// Keeps the office's custody register (entries, imports).
+    OfficeAdmin,
     /// A case-management system (Fachverfahren) of one office.
     Machine,
     /// An operator of the platform (tenants, registers).
     Admin,
 }
 
-/// A case worker, a machine client of an office, or an operator.
+impl StaffRole {
+    /// The role an office's identity provider names (its roles claim): only the office's own
+    /// roles, never the platform's.
+    pub fn of_office(name: &str) -> Option<StaffRole> {
+        match name {
+            "case_worker" => Some(StaffRole::CaseWorker),
+            "supervisor" => Some(StaffRole::Supervisor),
+            "office_admin" => Some(StaffRole::OfficeAdmin),
+            _ => None,
+        }
+    }
+}
+
+/// A case worker, a machine client of an office, or an operator, with what they may do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffClaims {
     pub sub: String,
     /// The office the token is confined to; operators have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub office_id: Option<String>,
-    pub role: StaffRole,
+    /// Never empty. Tokens of the platform's providers may name one role (`role`).
+    #[serde(alias = "role", deserialize_with = "one_or_many")]
+    pub roles: Vec<StaffRole>,
+    /// The sign-in at the office's provider this session belongs to (pages only): signing out
+    /// ends it, wherever the session token is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// When they signed in at the office's provider (seconds since 1970): the session is renewed
+    /// while they are active, up to a limit from then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+}
+
+/// What staff may do: each right in one place.
+impl StaffClaims {
+    pub fn new(sub: &str, office_id: Option<&str>, roles: Vec<StaffRole>) -> StaffClaims {
+        StaffClaims { sub: sub.into(), office_id: office_id.map(Into::into), roles, sid: None, auth_time: None }
+    }
+
+    pub fn has(&self, role: StaffRole) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn is_operator(&self) -> bool {
+        self.has(StaffRole::Admin)
+    }
+
+    /// Deciding, writing to the mother and asking for proofs: case work.
+    pub fn may_do_case_work(&self) -> bool {
+        self.has(StaffRole::CaseWorker) || self.has(StaffRole::Supervisor)
+    }
+
+    /// Revoking a certificate, taking over a request someone else holds.
+    pub fn may_overrule(&self) -> bool {
+        self.has(StaffRole::Supervisor)
+    }
+
+    /// Keeping the custody register of `office_id`: its office admins and the operators.
+    pub fn may_keep_register_of(&self, office_id: &str) -> bool {
+        self.is_operator() || (self.has(StaffRole::OfficeAdmin) && self.office_id.as_deref() == Some(office_id))
+    }
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<StaffRole>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(StaffRole),
+        Many(Vec<StaffRole>),
+    }
+    let roles = match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(role) => vec![role],
+        OneOrMany::Many(roles) => roles,
+    };
+    if roles.is_empty() {
+        return Err(serde::de::Error::custom("no role"));
+    }
+    Ok(roles)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +188,8 @@ pub enum AuthError {
     UnknownKey,
     #[error("the token's issuer is not trusted")]
     UnknownIssuer,
+    #[error("the token names no role the office knows")]
+    NoRole,
     #[error("the token is invalid: {0}")]
     Invalid(String),
 }
@@ -124,6 +201,21 @@ pub struct FetchedIssuer {
     pub audience: String,
     pub kind: PrincipalKind,
     pub jwks_url: String,
+}
+
+/// The audience of staff sessions (the office sign-in, function `staff-login`).
+pub const STAFF_SESSION_AUDIENCE: &str = "sorgeregister-staff-session";
+
+/// The staff sessions of the service at `base`, as the office sign-in signs them: issuer
+/// `{base}/amt`, keys at `{base}/amt/anmelden/jwks.json`.
+pub fn staff_sessions(base: &str) -> FetchedIssuer {
+    let base = base.trim_end_matches('/');
+    FetchedIssuer {
+        issuer: format!("{base}/amt"),
+        audience: STAFF_SESSION_AUDIENCE.into(),
+        kind: PrincipalKind::Staff,
+        jwks_url: format!("{base}/amt/anmelden/jwks.json"),
+    }
 }
 
 /// The platform's own identity providers (citizens' BundID, the operators' and the local ones)
@@ -301,6 +393,12 @@ impl SigningKey {
         JwkSet { keys: vec![self.jwk.clone()] }
     }
 
+    /// Signs `claims` as they are (tests that need claims `sign` would set otherwise).
+    pub fn sign_as_is(&self, claims: &serde_json::Value) -> String {
+        let header = Header { kid: self.jwk.common.key_id.clone(), ..Header::new(Algorithm::ES256) };
+        encode(&header, claims, &self.key).expect("ES256 signing with a checked key")
+    }
+
     /// Signs `claims` with `iss`, `aud`, `iat`, `nbf` and `exp` set; returns the token and its expiry.
     pub fn sign(
         &self,
@@ -316,8 +414,7 @@ impl SigningKey {
         claims["iat"] = now.unix_timestamp().into();
         claims["nbf"] = now.unix_timestamp().into();
         claims["exp"] = expires_at.unix_timestamp().into();
-        let header = Header { kid: self.jwk.common.key_id.clone(), ..Header::new(Algorithm::ES256) };
-        (encode(&header, &claims, &self.key).expect("ES256 signing with a checked key"), expires_at)
+        (self.sign_as_is(&claims), expires_at)
     }
 }
 

@@ -24,7 +24,7 @@ pub struct JwksError {
     pub reason: String,
 }
 
-/// Where key sets come from: [`HttpsJwks`] in production, a fixed set in tests.
+/// Where key sets come from: [`crate::outbound::HttpClient`] in production, a fixed set in tests.
 #[async_trait]
 pub trait JwksSource: Send + Sync {
     async fn fetch(&self, url: &str) -> Result<JwkSet, JwksError>;
@@ -125,55 +125,14 @@ impl JwksCache {
     }
 }
 
-/// Key sets over https (rustls, the system's root certificates); any other scheme is refused.
-#[cfg(feature = "https")]
-pub struct HttpsJwks;
-
-#[cfg(feature = "https")]
-impl HttpsJwks {
-    /// How long a fetch waits for the identity provider.
-    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-}
-
-#[cfg(feature = "https")]
+/// Key sets over https ([`crate::outbound::HttpClient`]).
 #[async_trait]
-impl JwksSource for HttpsJwks {
+impl JwksSource for crate::outbound::HttpClient {
     async fn fetch(&self, url: &str) -> Result<JwkSet, JwksError> {
         let failed = |reason: String| JwksError { url: url.to_owned(), reason };
-        let body = https_get(url, Self::TIMEOUT).await.map_err(failed)?;
+        let body = self.get(url).await.map_err(failed)?;
         serde_json::from_slice(&body).map_err(|e| failed(e.to_string()))
     }
-}
-
-/// The body of `url` over https (rustls, the system's root certificates); any other scheme is
-/// refused.
-#[cfg(feature = "https")]
-pub async fn https_get(url: &str, timeout: std::time::Duration) -> Result<axum::body::Bytes, String> {
-    use http_body_util::{BodyExt, Empty};
-    let uri: axum::http::Uri = url.parse().map_err(|e| format!("{e}"))?;
-    if uri.scheme_str() != Some("https") {
-        return Err("must use https".into());
-    }
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|e| e.to_string())?
-        .https_only()
-        .enable_http1()
-        .build();
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build::<_, Empty<axum::body::Bytes>>(connector);
-    let response = tokio::time::timeout(timeout, client.get(uri))
-        .await
-        .map_err(|_| "timed out".to_owned())?
-        .map_err(|e| e.to_string())?;
-    if !response.status().is_success() {
-        return Err(format!("HTTP {}", response.status()));
-    }
-    Ok(tokio::time::timeout(timeout, response.into_body().collect())
-        .await
-        .map_err(|_| "timed out".to_owned())?
-        .map_err(|e| e.to_string())?
-        .to_bytes())
 }
 
 #[cfg(test)]

@@ -29,8 +29,10 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use crate::auth::{FetchedIssuer, PrincipalKind, Verifier};
 use crate::aws::{Adapters, ConfigError, Resources, required_env};
 use crate::http;
-use crate::jwks::{HttpsJwks, JwksCache};
+use crate::jwks::JwksCache;
 use crate::office_idp::OfficeIdentityProviders;
+use crate::oidc::Discovery;
+use crate::outbound::HttpClient;
 use crate::ports::{BatchHandler, Clock, QueueMessage, RandomIds, SystemClock};
 use crate::services::Services;
 use crate::steps::{Step, StepHandler};
@@ -222,7 +224,8 @@ pub fn services_from_env(
 
 /// Trusts the identity providers of `callers` (`CITIZEN_*` or `STAFF_*`: issuer, audience and
 /// JWKS URL, all three required, so that a function missing them does not start rather than
-/// refuse everyone), and the offices' own providers for staff. Keys are fetched when first
+/// refuse everyone), and the offices' own providers for staff; with `PUBLIC_BASE_URL`, staff
+/// also by the sessions of the office sign-in ([`crate::auth::staff_sessions`]). Keys are fetched when first
 /// needed and again when a token names a key the set lacks ([`crate::jwks`]): a rotation counts
 /// at once.
 pub fn verifier_from_env(callers: &[PrincipalKind]) -> Result<Verifier, ConfigError> {
@@ -239,8 +242,16 @@ pub fn verifier_from_env(callers: &[PrincipalKind]) -> Result<Verifier, ConfigEr
             jwks_url: required_env(&format!("{prefix}_JWKS_URL"))?,
         });
     }
+    // The office sign-in's sessions, for the office's pages.
+    if callers.contains(&PrincipalKind::Staff) {
+        if let Ok(base) = std::env::var("PUBLIC_BASE_URL") {
+            issuers.push(crate::auth::staff_sessions(&base));
+        }
+    }
     let clock = Arc::new(SystemClock);
-    let keys = Arc::new(JwksCache::new(Arc::new(HttpsJwks), clock.clone()));
-    let offices = OfficeIdentityProviders::new(Arc::new(HttpsJwks), clock);
+    let client = HttpClient::https_only();
+    let keys = Arc::new(JwksCache::new(Arc::new(client), clock.clone()));
+    let discovery = Arc::new(Discovery::new(client, clock.clone()));
+    let offices = OfficeIdentityProviders::new(Arc::new(client), clock).discovering(discovery);
     Ok(Verifier::default().fetching(issuers, keys).with_office_providers(Arc::new(offices)))
 }

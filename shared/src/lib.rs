@@ -5,8 +5,9 @@
 //! - [`embedded`]: the default adapters (SQLite on disk, the file system).
 //! - `aws` (feature `aws`): the adapters on DynamoDB, S3 and SQS.
 //! - `lambda` (feature `lambda`): the Lambda entrypoints of the functions.
-//! - [`auth`]: verification of citizen and staff tokens; [`office_idp`]: staff tokens from an
-//!   office's own identity provider.
+//! - [`auth`]: verification of citizen and staff tokens and what staff may do; [`office_idp`]:
+//!   staff tokens from an office's own identity provider; [`oidc`]: case workers' sign-in there
+//!   (code flow with PKCE); [`outbound`]: the HTTP client for identity providers.
 //! - [`texts`]: the text catalogue (German, Leichte Sprache, English).
 //! - [`services`]: the adapters a function is wired to; [`directory`]: the offices and
 //!   municipalities, cached in each process.
@@ -34,7 +35,9 @@ pub mod lambda;
 #[cfg(feature = "mail")]
 pub mod mail;
 pub mod office_idp;
+pub mod oidc;
 pub mod openapi;
+pub mod outbound;
 pub mod paging;
 pub mod ports;
 pub mod records;

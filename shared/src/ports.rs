@@ -300,6 +300,10 @@ pub trait SecretStore: Send + Sync {
     /// The secret `name`; if there is none, `make` creates it. Two instances racing to create
     /// it both end up with the one that was stored first.
     async fn get_or_create(&self, name: &str, make: MakeSecret<'_>) -> Result<Vec<u8>, SecretError>;
+    /// The secret `name`, if there is one.
+    async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, SecretError>;
+    /// Keeps `value` as the secret `name`, in place of what was there.
+    async fn put(&self, name: &str, value: &[u8]) -> Result<(), SecretError>;
 }
 
 // ---------------------------------------------------------------------------------------------

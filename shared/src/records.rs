@@ -16,6 +16,8 @@
 //! | news she was told of | `REQUEST#<id>` | `NOTICE#<key>` | |
 //! | a bounce or complaint about her mail | `REQUEST#<id>` | `NOTICE#feedback:<feedback id>` | |
 //! | audit entry | `AUDIT#<request id>` | `<seq>` | |
+//! | a staff sign-in under way at an office's provider | `STAFFLOGIN#<state>` | `STAFFLOGIN` | |
+//! | a staff member's session | `STAFFSESSION#<sid>` | `STAFFSESSION` | |
 //!
 //! Drafts live under their owner's partition, so nobody else can even address them.
 
@@ -51,6 +53,40 @@ fn decode<T: DeserializeOwned>(item: Item) -> Result<Versioned<T>, StoreError> {
 
 fn encode(value: &impl Serialize) -> Value {
     serde_json::to_value(value).expect("domain records serialise")
+}
+
+// --- staff sessions -------------------------------------------------------------------------
+
+/// A case worker's session after signing in at the office's provider: what signing out needs
+/// (the provider's ID token as hint). It is deleted when they sign out, and expires with the
+/// session's longest life; a session token whose record is gone counts no more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct StaffSession {
+    pub office_id: String,
+    pub id_token: String,
+}
+
+pub fn staff_session_key(sid: &str) -> Key {
+    Key::new(format!("STAFFSESSION#{sid}"), "STAFFSESSION")
+}
+
+pub async fn staff_session(store: &dyn StateStore, sid: &str) -> Result<Option<StaffSession>, StoreError> {
+    store.get(&staff_session_key(sid)).await?.map(|item| decode(item).map(|v| v.value)).transpose()
+}
+
+pub async fn start_staff_session(
+    store: &dyn StateStore,
+    sid: &str,
+    session: &StaffSession,
+    until: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let mut item = Item::new(staff_session_key(sid), encode(session));
+    item.expires_at = Some(until);
+    store.write(vec![Write::Put { item, condition: Condition::Absent }]).await
+}
+
+pub async fn end_staff_session(store: &dyn StateStore, sid: &str) -> Result<(), StoreError> {
+    store.write(vec![Write::Delete { key: staff_session_key(sid), condition: Condition::Always }]).await
 }
 
 // --- offices --------------------------------------------------------------------------------

@@ -154,10 +154,21 @@ impl TestApp {
 
     /// A case worker of `office_id`.
     pub fn staff(&self, office_id: &str) -> String {
-        self.token(
-            json!({"sub": format!("staff-{office_id}"), "office_id": office_id, "role": "caseworker"}),
-            STAFF_AUDIENCE,
-        )
+        self.staff_in_roles(office_id, "staff", &["case_worker"])
+    }
+
+    /// A supervisor of `office_id`'s case workers.
+    pub fn supervisor(&self, office_id: &str) -> String {
+        self.staff_in_roles(office_id, "supervisor", &["supervisor"])
+    }
+
+    /// The keeper of `office_id`'s custody register.
+    pub fn office_admin(&self, office_id: &str) -> String {
+        self.staff_in_roles(office_id, "office-admin", &["office_admin"])
+    }
+
+    fn staff_in_roles(&self, office_id: &str, who: &str, roles: &[&str]) -> String {
+        self.token(json!({"sub": format!("{who}-{office_id}"), "office_id": office_id, "roles": roles}), STAFF_AUDIENCE)
     }
 
     /// A case-management system (Fachverfahren) of `office_id`.
@@ -397,4 +408,9 @@ pub const FORM: [(&str, &[(&str, &str)]); 4] = [
 /// The cookie of a citizen signed in with `token`, as pages carry it.
 pub fn session(token: &str) -> String {
     format!("{}={token}", crate::web::SESSION_COOKIE)
+}
+
+/// The cookie of a staff member signed in with `token`, as the office's pages carry it.
+pub fn staff_session(token: &str) -> String {
+    format!("{}={token}", crate::web::STAFF_SESSION_COOKIE)
 }

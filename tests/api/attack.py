@@ -32,6 +32,7 @@ RUNS = [
     ("mother", ["citizen"], 30),
     ("staff-bremen", ["office", "register"], 30),
     ("machine-bremen", ["office", "register"], 20),
+    ("register-bremen", ["register"], 20),
     ("admin", ["operator", "register"], 30),
 ]
 

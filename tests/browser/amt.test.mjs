@@ -75,14 +75,18 @@ after(async () => {
   await runtime?.stop();
 });
 
-/** A browser context signed in with `token`, as the login page would leave it. */
+/** A browser context signed in with `token`, as the login page would leave it (staff's session
+ * cookie goes to the office's pages only). */
 async function signedIn(token, width) {
   const context = await chromium.browser.newContext({
     baseURL: runtime.url,
     bypassCSP: true,
     viewport: { width, height: 900 },
   });
-  await context.addCookies([{ name: "session", value: token, url: runtime.url, httpOnly: true, sameSite: "Lax" }]);
+  const cookie = token === staffToken
+    ? { name: "amt_session", value: token, domain: new URL(runtime.url).hostname, path: "/amt", httpOnly: true, sameSite: "Lax" }
+    : { name: "session", value: token, url: runtime.url, httpOnly: true, sameSite: "Lax" };
+  await context.addCookies([cookie]);
   return context;
 }
 

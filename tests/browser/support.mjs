@@ -56,11 +56,11 @@ async function firstMatch(stream, pattern, what) {
   throw new Error(`${what} ended before printing ${pattern}`);
 }
 
-/** Starts the local runtime on a free port with a fresh data directory. */
-export async function startRuntime() {
+/** Starts the local runtime on a free port (or `env.PORT`) with a fresh data directory. */
+export async function startRuntime(env = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "sorgeregister-browser-"));
   const child = spawn(binary(), [], {
-    env: { ...process.env, PORT: "0", DATA_DIR: dataDir, RUST_LOG: process.env.RUST_LOG ?? "warn" },
+    env: { ...process.env, PORT: "0", DATA_DIR: dataDir, RUST_LOG: process.env.RUST_LOG ?? "warn", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const [, url] = await firstMatch(child.stdout, /(http:\/\/\S+?)\/?$/, "the runtime");

@@ -3,6 +3,7 @@
 
 pub mod chain;
 pub mod emulator;
+pub mod oidc_idp;
 pub mod saml_idp;
 pub mod smtp;
 

@@ -12,7 +12,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use shared::auth::StaffRole;
 use shared::domain::application::{Application, Delivery};
 use shared::domain::audit::{AuditEntry, verify as verify_trail};
 use shared::domain::message::{Author, Message, OfficeMessageBody, parse_office_message};
@@ -194,7 +193,7 @@ async fn decision(
 /// A case worker's decision on a request of the office; 409 when it is no longer open for it.
 async fn record_decision(call: &StaffCall, id: &str, outcome: Outcome) -> Result<Request, ApiError> {
     // Case-management systems read; decisions are a case worker's.
-    if call.who.role != StaffRole::Caseworker {
+    if !call.who.may_do_case_work() {
         return Err(call.forbidden());
     }
     let staff = &call.who;

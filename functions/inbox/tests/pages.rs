@@ -7,7 +7,7 @@ use shared::domain::request::{RegisterResult, Status};
 use shared::domain::values::{PersonName, Text};
 use shared::ports::Clock;
 use shared::records;
-use shared::testing::{PageResponse, TestApp, session, upload_forms};
+use shared::testing::{PageResponse, TestApp, session, staff_session, upload_forms};
 
 const BREMEN: &str = "jugendamt-bremen";
 
@@ -62,17 +62,21 @@ async fn status_of(app: &TestApp, id: &str) -> Status {
 
 fn assert_sign_in(response: &PageResponse, what: &str) {
     assert_eq!(response.status, 303, "{what}");
-    assert!(response.location().is_some_and(|l| l.starts_with("/anmelden?next=")), "{what}: {:?}", response.location());
+    assert!(
+        response.location().is_some_and(|l| l.starts_with("/amt/anmelden?next=")),
+        "{what}: {:?}",
+        response.location()
+    );
 }
 
 #[tokio::test]
 async fn every_office_page_and_form_is_confined_to_the_own_office() {
     let app = app().await;
     let id = in_review(&app).await;
-    let bremen = session(&app.staff(BREMEN));
-    let berlin = session(&app.staff("jugendamt-berlin"));
-    let citizen = session(&app.mother());
-    let admin = session(&app.admin());
+    let bremen = staff_session(&app.staff(BREMEN));
+    let berlin = staff_session(&app.staff("jugendamt-berlin"));
+    let citizen = staff_session(&app.mother());
+    let admin = staff_session(&app.admin());
     let detail = format!("/amt/antraege/{id}");
 
     let reads = [detail.clone(), format!("{detail}/dokumente/antrag.pdf")];
@@ -112,7 +116,7 @@ async fn every_office_page_and_form_is_confined_to_the_own_office() {
 async fn a_form_posted_from_another_site_is_refused() {
     let app = app().await;
     let id = in_review(&app).await;
-    let headers = [("cookie", &*session(&app.staff(BREMEN))), ("sec-fetch-site", "cross-site")];
+    let headers = [("cookie", &*staff_session(&app.staff(BREMEN))), ("sec-fetch-site", "cross-site")];
     let body = b"outcome=reject&reason=Von+woanders".to_vec();
     let path = format!("/amt/antraege/{id}/entscheidung");
     let answer = app.page_send("POST", &path, &headers, Some(("application/x-www-form-urlencoded", body))).await;
@@ -124,7 +128,7 @@ async fn a_form_posted_from_another_site_is_refused() {
 async fn the_inbox_filters_by_status() {
     let app = app().await;
     let id = in_review(&app).await;
-    let bremen = session(&app.staff(BREMEN));
+    let bremen = staff_session(&app.staff(BREMEN));
     let page = app.page_get("/amt?status=in_review", &bremen).await;
     assert!(page.text().contains(&id));
     assert!(page.text().contains("href=\"/amt?status=in_review\" aria-current=\"page\""), "the chosen tab");
@@ -145,7 +149,7 @@ async fn the_inbox_filters_by_status() {
 async fn the_detail_page_shows_the_application_the_register_result_and_the_documents() {
     let app = app().await;
     let id = in_review(&app).await;
-    let page = app.page_get(&format!("/amt/antraege/{id}"), &session(&app.staff(BREMEN))).await;
+    let page = app.page_get(&format!("/amt/antraege/{id}"), &staff_session(&app.staff(BREMEN))).await;
     let html = page.text();
     assert_eq!(page.status, 200);
     for expected in ["Sophia Beispiel", "Am Markt 1", "28195 Bremen", "14. März 2021", "Per Post", "01 Sorgeerklärung"]
@@ -160,7 +164,7 @@ async fn the_detail_page_shows_the_application_the_register_result_and_the_docum
 async fn a_decision_on_the_page_goes_through_the_api_rules() {
     let app = app().await;
     let id = in_review(&app).await;
-    let bremen = session(&app.staff(BREMEN));
+    let bremen = staff_session(&app.staff(BREMEN));
     let path = format!("/amt/antraege/{id}/entscheidung");
 
     let missing = app.page_post(&path, &bremen, &[("outcome", "reject"), ("reason", " ")]).await;
@@ -193,7 +197,7 @@ async fn a_decision_on_the_page_goes_through_the_api_rules() {
 async fn an_approval_on_the_page_hands_the_request_to_the_certificate_step() {
     let app = app().await;
     let id = in_review(&app).await;
-    let bremen = session(&app.staff(BREMEN));
+    let bremen = staff_session(&app.staff(BREMEN));
     let form = [("outcome", "partial"), ("parts", "Aufenthaltsbestimmungsrecht\n\nGesundheitssorge")];
     let decided = app.page_post(&format!("/amt/antraege/{id}/entscheidung"), &bremen, &form).await;
     assert_eq!(decided.status, 303);
@@ -219,7 +223,7 @@ const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0]
 async fn messages_go_both_ways_and_a_document_asked_for_reaches_the_office() {
     let app = app().await;
     let id = in_review(&app).await;
-    let bremen = session(&app.staff(BREMEN));
+    let bremen = staff_session(&app.staff(BREMEN));
     let mother = session(&app.mother());
     let detail = format!("/amt/antraege/{id}");
     let status = format!("/antraege/{id}");
@@ -259,7 +263,7 @@ async fn messages_go_both_ways_and_a_document_asked_for_reaches_the_office() {
     let link = file.location().expect("a link");
     assert!(link.starts_with("/documents/") && link.contains("name=geburtsurkunde.png"), "{link}");
     assert_eq!(file.headers["cache-control"], "no-store");
-    let berlin = session(&app.staff("jugendamt-berlin"));
+    let berlin = staff_session(&app.staff("jugendamt-berlin"));
     assert_eq!(app.page_get(&format!("{detail}/dokumente/nachweis-geburtsurkunde"), &berlin).await.status, 404);
 
     let (_, api) =
@@ -274,7 +278,7 @@ async fn messages_go_both_ways_and_a_document_asked_for_reaches_the_office() {
 async fn posted_is_marked_on_the_page_once_issued_for_post() {
     let app = app().await;
     let id = in_review(&app).await;
-    let bremen = session(&app.staff(BREMEN));
+    let bremen = staff_session(&app.staff(BREMEN));
     let path = format!("/amt/antraege/{id}/entscheidung");
     assert_eq!(app.page_post(&path, &bremen, &[("outcome", "posted")]).await.status, 409, "nothing issued yet");
     assert_eq!(app.page_post(&path, &bremen, &[("outcome", "issue")]).await.status, 303);

@@ -75,7 +75,7 @@ impl BundIdConfig {
             MetadataSource::File(path) => std::fs::read_to_string(path)
                 .map_err(|e| SetupError::Metadata(path.display().to_string(), e.to_string())),
             MetadataSource::Url(url) => {
-                let body = shared::jwks::https_get(url, std::time::Duration::from_secs(10))
+                let body = shared::outbound::https_get(url, std::time::Duration::from_secs(10))
                     .await
                     .map_err(|e| SetupError::Metadata(url.clone(), e))?;
                 String::from_utf8(body.to_vec()).map_err(|e| SetupError::Metadata(url.clone(), e.to_string()))

@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{Value, json};
-use shared::auth::{StaffClaims, StaffRole};
 use shared::domain::register::{EntryBody, EntryKind, RegisterEntry, parse_entry};
 use shared::domain::values::today_in_germany;
 use shared::http::{ApiError, JsonBody, StaffCall, field_messages};
@@ -43,13 +42,9 @@ pub struct EntryStored {
 /// Largest import in one request (about 20 000 rows).
 const MAX_IMPORT_BYTES: usize = 4 * 1024 * 1024;
 
-/// Operators may keep any register; staff and machine clients only their own office's.
-fn may_keep_register(staff: &StaffClaims, office_id: &str) -> bool {
-    staff.role == StaffRole::Admin || staff.office_id.as_deref() == Some(office_id)
-}
-
+/// Operators may keep any register, an office's register admins only their own office's.
 async fn check_access(call: &StaffCall, office_id: &str) -> Result<(), ApiError> {
-    if !may_keep_register(&call.who, office_id) {
+    if !call.who.may_keep_register_of(office_id) {
         return Err(call.forbidden());
     }
     let directory = call.store(call.services.directory.get().await)?;

@@ -6,11 +6,16 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use shared::auth::StaffRole;
-use shared::domain::office::{Office, Overlap, overlaps, parse_office};
+use std::sync::Arc;
+
+use axum::Extension;
+use shared::domain::office::{
+    Office, Overlap, ProviderAddresses, client_secret, client_secret_name, overlaps, parse_office,
+};
 use shared::http::{ApiError, JsonBody, StaffCall};
 use shared::input::FieldErrors;
 use shared::openapi::tag;
+use shared::ports::SecretStore;
 use shared::ports::StoreError;
 use shared::records;
 use shared::services::Services;
@@ -22,8 +27,23 @@ pub fn api() -> OpenApiRouter<Services> {
     OpenApiRouter::new().routes(routes!(create)).routes(routes!(replace))
 }
 
-pub fn router() -> Router<Services> {
-    Router::from(api())
+pub fn router(settings: TenantSettings) -> Router<Services> {
+    Router::from(api()).layer(Extension(settings))
+}
+
+/// Where the client secrets of offices' providers are kept, and which provider addresses an
+/// office may name (https; in local mode loopback http too).
+#[derive(Clone)]
+pub struct TenantSettings {
+    pub secrets: Arc<dyn SecretStore>,
+    pub provider_addresses: ProviderAddresses,
+}
+
+impl TenantSettings {
+    /// Secrets as files in `folder` (local mode; tests).
+    pub fn in_folder(folder: std::path::PathBuf, provider_addresses: ProviderAddresses) -> TenantSettings {
+        TenantSettings { secrets: Arc::new(shared::embedded::FsSecretStore::new(folder)), provider_addresses }
+    }
 }
 
 /// Whether saving may create, replace, or both.
@@ -43,18 +63,31 @@ pub enum TenantError {
     Exists,
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the client secret could not be kept: {0}")]
+    Secret(String),
 }
 
 /// Validates and stores a tenant; refuses areas that belong to another office. Reads the
 /// offices afresh, so that an office another process just stored counts, and the change counts
 /// at once in this process.
-pub async fn save_tenant(services: &Services, body: &Value, mode: Mode) -> Result<Office, TenantError> {
+/// A client secret of the office's provider goes to the secret store first (never into the
+/// record): an office is stored only with its secret in place.
+pub async fn save_tenant(
+    services: &Services,
+    settings: &TenantSettings,
+    body: &Value,
+    mode: Mode,
+) -> Result<Office, TenantError> {
     services.directory.invalidate();
     let directory = services.directory.get().await?;
-    let office = parse_office(body, directory.places()).map_err(TenantError::Invalid)?;
+    let office = parse_office(body, directory.places(), settings.provider_addresses).map_err(TenantError::Invalid)?;
     let found = overlaps(&directory, &office);
     if !found.is_empty() {
         return Err(TenantError::Overlap(found));
+    }
+    if let Some(secret) = client_secret(body) {
+        let name = client_secret_name(&office.id);
+        settings.secrets.put(&name, secret.as_bytes()).await.map_err(|e| TenantError::Secret(e.to_string()))?;
     }
     let stored = records::put_office(&*services.store, &office, mode == Mode::CreateOnly).await?;
     services.directory.invalidate();
@@ -65,7 +98,7 @@ pub async fn save_tenant(services: &Services, body: &Value, mode: Mode) -> Resul
 }
 
 fn operators_only(call: &StaffCall) -> Result<(), ApiError> {
-    if call.who.role == StaffRole::Admin { Ok(()) } else { Err(call.forbidden()) }
+    if call.who.is_operator() { Ok(()) } else { Err(call.forbidden()) }
 }
 
 fn answer(
@@ -84,6 +117,10 @@ fn answer(
         }
         Err(TenantError::Exists) => Err(call.error(StatusCode::CONFLICT, "conflict")),
         Err(TenantError::Store(e)) => call.store(Err(e)),
+        Err(TenantError::Secret(reason)) => {
+            tracing::error!(%reason, "tenant not saved");
+            Err(ApiError::internal(call.lang))
+        }
     }
 }
 
@@ -97,9 +134,13 @@ fn answer(
         (status = 422, description = "Invalid (`invalid_input`), or the area overlaps another office's \
             (`area_overlap`, the overlaps in `details`).", body = shared::http::ErrorBody),
     ))]
-async fn create(call: StaffCall, JsonBody(body): JsonBody) -> Result<(StatusCode, Json<Office>), ApiError> {
+async fn create(
+    call: StaffCall,
+    Extension(settings): Extension<TenantSettings>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Office>), ApiError> {
     operators_only(&call)?;
-    answer(&call, save_tenant(&call.services, &body, Mode::CreateOnly).await, StatusCode::CREATED)
+    answer(&call, save_tenant(&call.services, &settings, &body, Mode::CreateOnly).await, StatusCode::CREATED)
 }
 
 /// Creates or replaces the office `id` (the body's `id` must be the same).
@@ -112,6 +153,7 @@ async fn create(call: StaffCall, JsonBody(body): JsonBody) -> Result<(StatusCode
     ))]
 async fn replace(
     call: StaffCall,
+    Extension(settings): Extension<TenantSettings>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Office>), ApiError> {
@@ -121,5 +163,5 @@ async fn replace(
         errors.add("id", shared::domain::values::Problem::IdFormat);
         return Err(call.invalid(&errors));
     }
-    answer(&call, save_tenant(&call.services, &body, Mode::CreateOrReplace).await, StatusCode::OK)
+    answer(&call, save_tenant(&call.services, &settings, &body, Mode::CreateOrReplace).await, StatusCode::OK)
 }

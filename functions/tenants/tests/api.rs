@@ -1,5 +1,15 @@
 use serde_json::{Value, json};
+use shared::domain::office::ProviderAddresses;
+use shared::services::Services;
 use shared::testing::TestApp;
+
+/// The tenants' routes, with client secrets kept as files of a folder of their own.
+fn tenants() -> axum::Router<Services> {
+    tenants::router(tenants::TenantSettings::in_folder(
+        tempfile::tempdir().unwrap().keep(),
+        ProviderAddresses::HttpsOnly,
+    ))
+}
 
 fn verden() -> Value {
     json!({
@@ -13,7 +23,7 @@ fn verden() -> Value {
 
 #[tokio::test]
 async fn an_operator_adds_a_tenant_and_routing_uses_it_at_once() {
-    let app = TestApp::new(tenants::router().merge(precheck::router())).await;
+    let app = TestApp::new(tenants().merge(precheck::router())).await;
     let (status, created) = app.call("POST", "/api/v1/tenants", Some(&app.admin()), Some(verden())).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(
@@ -31,7 +41,7 @@ async fn an_operator_adds_a_tenant_and_routing_uses_it_at_once() {
 
 #[tokio::test]
 async fn an_operator_changes_a_tenant() {
-    let app = TestApp::new(tenants::router().merge(precheck::router())).await;
+    let app = TestApp::new(tenants().merge(precheck::router())).await;
     app.call("POST", "/api/v1/tenants", Some(&app.admin()), Some(verden())).await;
     let mut changed = verden();
     changed["connected"] = json!(false);
@@ -46,7 +56,7 @@ async fn an_operator_changes_a_tenant() {
 
 #[tokio::test]
 async fn invalid_tenants_are_422_with_field_errors() {
-    let app = TestApp::new(tenants::router().merge(precheck::router())).await;
+    let app = TestApp::new(tenants().merge(precheck::router())).await;
     let mut body = verden();
     body["email"] = json!("no-at-sign");
     body["postcodes"] = json!(["123"]);
@@ -66,7 +76,7 @@ async fn invalid_tenants_are_422_with_field_errors() {
 
 #[tokio::test]
 async fn overlapping_areas_are_refused_with_the_office_they_belong_to() {
-    let app = TestApp::new(tenants::router()).await;
+    let app = TestApp::new(tenants()).await;
     let mut body = verden();
     body["municipalities"] = json!([{"ags": "03361012"}, {"ags": "04011000", "name": "Bremen"}]);
     let (status, answer) = app.call("POST", "/api/v1/tenants", Some(&app.admin()), Some(body)).await;
@@ -78,7 +88,7 @@ async fn overlapping_areas_are_refused_with_the_office_they_belong_to() {
 
 #[tokio::test]
 async fn two_offices_of_towns_with_the_same_name_both_join() {
-    let app = TestApp::new(tenants::router().merge(precheck::router())).await;
+    let app = TestApp::new(tenants().merge(precheck::router())).await;
     let neustadt = |id: &str, ags: &str, postcode: &str| {
         let mut body = verden();
         body["id"] = json!(id);
@@ -96,8 +106,32 @@ async fn two_offices_of_towns_with_the_same_name_both_join() {
 
 #[tokio::test]
 async fn only_operators_manage_tenants() {
-    let app = TestApp::new(tenants::router()).await;
+    let app = TestApp::new(tenants()).await;
     assert_eq!(app.call("POST", "/api/v1/tenants", Some(&app.staff("jugendamt-bremen")), Some(verden())).await.0, 403);
     assert_eq!(app.call("POST", "/api/v1/tenants", Some(&app.mother()), Some(verden())).await.0, 403);
     assert_eq!(app.call("POST", "/api/v1/tenants", None, Some(verden())).await.0, 401);
+}
+
+#[tokio::test]
+async fn an_offices_provider_secret_goes_to_the_secret_store_not_the_record() {
+    let folder = tempfile::tempdir().unwrap();
+    let settings = tenants::TenantSettings::in_folder(folder.path().into(), ProviderAddresses::HttpsOnly);
+    let app = TestApp::new(tenants::router(settings.clone())).await;
+    let mut body = verden();
+    body["staff_identity_provider"] = json!({"issuer": "https://login.landkreis-verden.example", "client_id": "sorgeregister", "client_secret": "geheim-123"});
+    let (status, created) = app.call("POST", "/api/v1/tenants", Some(&app.admin()), Some(body.clone())).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["staff_identity_provider"]["confidential"], true);
+    assert!(!created.to_string().contains("geheim-123"), "the answer holds no secret: {created}");
+    let stored = shared::records::offices(&*app.services.store).await.unwrap();
+    assert!(!serde_json::to_string(&stored).unwrap().contains("geheim-123"), "nor does the record");
+    let kept = settings.secrets.get("office-idp-client-secret-jugendamt-verden").await.unwrap();
+    assert_eq!(kept.as_deref(), Some(&b"geheim-123"[..]));
+
+    // Plain http is no provider address outside local mode.
+    body["id"] = json!("jugendamt-verden");
+    body["staff_identity_provider"]["issuer"] = json!("http://login.landkreis-verden.example");
+    let (status, refused) = app.call("PUT", "/api/v1/tenants/jugendamt-verden", Some(&app.admin()), Some(body)).await;
+    assert_eq!(status, 422);
+    assert!(refused["error"]["fields"]["staff_identity_provider.issuer"].is_string(), "{refused}");
 }

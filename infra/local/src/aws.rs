@@ -28,12 +28,13 @@ pub async fn backing(clock: Arc<dyn Clock>) -> Result<Backing, StartError> {
 }
 
 /// The functions of template.yaml that the runtime runs, by logical id.
-pub const FUNCTIONS: [&str; 15] = [
+pub const FUNCTIONS: [&str; 16] = [
     "PrecheckFunction",
     "DraftsFunction",
     "SubmitFunction",
     "StatusFunction",
     "LoginFunction",
+    "StaffLoginFunction",
     "VerifyFunction",
     "InboxFunction",
     "RegisterApiFunction",

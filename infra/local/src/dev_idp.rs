@@ -66,8 +66,8 @@ fn sophia(trust_level: TrustLevel) -> PersonaClaims {
     })
 }
 
-fn staff(sub: &str, office_id: Option<&str>, role: StaffRole) -> PersonaClaims {
-    PersonaClaims::Staff(StaffClaims { sub: sub.into(), office_id: office_id.map(Into::into), role })
+fn staff(sub: &str, office_id: Option<&str>, roles: &[StaffRole]) -> PersonaClaims {
+    PersonaClaims::Staff(StaffClaims::new(sub, office_id, roles.to_vec()))
 }
 
 pub const PERSONAS: &[Persona] = &[
@@ -130,22 +130,42 @@ pub const PERSONAS: &[Persona] = &[
     Persona {
         id: "staff-bremen",
         description: "Sachbearbeitung, Jugendamt Bremen",
-        claims: || staff("staff-demo-bremen", Some("jugendamt-bremen"), StaffRole::Caseworker),
+        claims: || staff("staff-demo-bremen", Some("jugendamt-bremen"), &[StaffRole::CaseWorker]),
+    },
+    Persona {
+        id: "staff-bremen-2",
+        description: "Eine zweite Sachbearbeiterin, Jugendamt Bremen",
+        claims: || staff("staff-demo-bremen-2", Some("jugendamt-bremen"), &[StaffRole::CaseWorker]),
+    },
+    Persona {
+        id: "supervisor-bremen",
+        description: "Sachgebietsleitung, Jugendamt Bremen",
+        claims: || staff("supervisor-demo-bremen", Some("jugendamt-bremen"), &[StaffRole::Supervisor]),
+    },
+    Persona {
+        id: "register-bremen",
+        description: "Sorgeregister-Führung, Jugendamt Bremen",
+        claims: || staff("register-demo-bremen", Some("jugendamt-bremen"), &[StaffRole::OfficeAdmin]),
     },
     Persona {
         id: "staff-cuxhaven",
         description: "Sachbearbeitung, Jugendamt Landkreis Cuxhaven",
-        claims: || staff("staff-demo-cuxhaven", Some("jugendamt-cuxhaven"), StaffRole::Caseworker),
+        claims: || staff("staff-demo-cuxhaven", Some("jugendamt-cuxhaven"), &[StaffRole::CaseWorker]),
+    },
+    Persona {
+        id: "register-cuxhaven",
+        description: "Sorgeregister-Führung, Jugendamt Landkreis Cuxhaven",
+        claims: || staff("register-demo-cuxhaven", Some("jugendamt-cuxhaven"), &[StaffRole::OfficeAdmin]),
     },
     Persona {
         id: "machine-bremen",
         description: "Fachverfahren des Jugendamts Bremen (Zugriff über die API)",
-        claims: || staff("fachverfahren-demo-bremen", Some("jugendamt-bremen"), StaffRole::Machine),
+        claims: || staff("fachverfahren-demo-bremen", Some("jugendamt-bremen"), &[StaffRole::Machine]),
     },
     Persona {
         id: "admin",
         description: "Betrieb der Plattform (Mandanten, Register)",
-        claims: || staff("admin-demo", None, StaffRole::Admin),
+        claims: || staff("admin-demo", None, &[StaffRole::Admin]),
     },
 ];
 
@@ -279,13 +299,15 @@ async fn login(
         return Json(json!({"token": token, "persona": persona.id, "expires_at": expires_at.unix_timestamp()}))
             .into_response();
     }
-    // Pages: the token travels in an HttpOnly cookie; only same-site paths are followed.
-    let start = if matches!((persona.claims)(), PersonaClaims::Citizen(_)) { "/antrag" } else { "/amt" };
-    let next = next.unwrap_or_else(|| start.into());
-    let mut response = Redirect::to(&next).into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, web::set_cookie(SESSION_COOKIE, &token, Some(TOKEN_LIFETIME.whole_seconds())));
+    // Pages: the token travels in an HttpOnly cookie (staff's only to /amt, as after the
+    // office's sign-in); only same-site paths are followed.
+    let lifetime = Some(TOKEN_LIFETIME.whole_seconds());
+    let (start, cookie) = match (persona.claims)() {
+        PersonaClaims::Citizen(_) => ("/antrag", web::set_cookie(SESSION_COOKIE, &token, lifetime)),
+        PersonaClaims::Staff(_) => ("/amt", web::set_staff_cookie(&token, lifetime)),
+    };
+    let mut response = Redirect::to(&next.unwrap_or_else(|| start.into())).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     response
 }
 

@@ -26,10 +26,12 @@ use notify::{DraftReminders, NotifyStep};
 use register_check::RegisterCheckStep;
 use render::Renderer;
 use shared::auth::Verifier;
+use shared::domain::office::ProviderAddresses;
 use shared::embedded::{Database, FsDocumentStore, FsSecretStore, QueueSettings, SqliteQueue, SqliteStateStore};
-use shared::jwks::HttpsJwks;
 use shared::mail::{Outbox, Ses, Smtp};
 use shared::office_idp::OfficeIdentityProviders;
+use shared::oidc::Discovery;
+use shared::outbound::HttpClient;
 use shared::ports::{
     BatchHandler, Clock, DocumentStore, Ids, Mailer, Queue, QueueName, RandomIds, StateStore, SystemClock,
 };
@@ -42,6 +44,8 @@ use utoipa_axum::router::OpenApiRouter;
 use xfamilie::XFamilieStep;
 
 use dev_idp::DevIdentityProvider;
+use staff_login::StaffLogin;
+use tenants::TenantSettings;
 
 /// How an operator's command ends: its message on stdout, or its refusal on stderr.
 fn report(result: Result<String, String>) -> std::process::ExitCode {
@@ -143,6 +147,8 @@ pub enum StartError {
     DevIdp(#[from] dev_idp::DevIdpError),
     #[error("BundID login: {0}")]
     BundId(#[from] login::SetupError),
+    #[error("office sign-in: {0}")]
+    StaffLogin(#[from] staff_login::SetupError),
     #[error("seeding demo data: {0}")]
     Seed(#[from] shared::ports::StoreError),
     #[error("cannot listen on 127.0.0.1:{0}: {1}")]
@@ -335,6 +341,20 @@ async fn seed_demo_offices(services: &Services) -> Result<(), StartError> {
     Ok(())
 }
 
+/// Local mode's offices may name providers on loopback http (a developer's own, the tests').
+const PROVIDER_ADDRESSES: ProviderAddresses = ProviderAddresses::LoopbackHttpToo;
+
+/// Where the runtime keeps its secrets (keys, offices' client secrets): under the data directory.
+fn secrets(config: &Config) -> Arc<FsSecretStore> {
+    Arc::new(FsSecretStore::new(config.data_dir.join("secrets")))
+}
+
+/// How the tenants of the runtime with `config` are kept, for `TenantsFunction` and the
+/// operators' `sorgeregister tenant` commands alike.
+pub fn tenant_settings(config: &Config) -> TenantSettings {
+    TenantSettings { secrets: secrets(config), provider_addresses: PROVIDER_ADDRESSES }
+}
+
 pub async fn start(config: Config) -> Result<Runtime, StartError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids: Arc<dyn Ids> = Arc::new(RandomIds);
@@ -351,16 +371,20 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
     // With `BUNDID_IDP_METADATA`, the real SAML login beside the personas (keys under the data
     // directory, made on first start).
     let bundid = match BundIdConfig::from_env(&public_base_url)? {
-        Some(bundid) => {
-            let secrets = FsSecretStore::new(config.data_dir.join("secrets"));
-            Some(Arc::new(BundIdLogin::load(&bundid, &secrets).await?))
-        }
+        Some(bundid) => Some(Arc::new(BundIdLogin::load(&bundid, &*secrets(&config)).await?)),
         None => None,
     };
-    // The development identity provider, BundID sessions, and the offices' own providers as
-    // their tenants say.
-    let offices = OfficeIdentityProviders::new(Arc::new(HttpsJwks), clock.clone());
-    let mut verifier = Verifier::new(idp.trusted_issuers()).with_office_providers(Arc::new(offices));
+    // The offices' sign-in at their own providers, beside the personas.
+    let client = HttpClient::new(PROVIDER_ADDRESSES);
+    let staff_login =
+        Arc::new(StaffLogin::load(&public_base_url, secrets(&config), client, clock.clone(), true).await?);
+    // The development identity provider, BundID and staff sessions, and the offices' own
+    // providers as their tenants say.
+    let discovery = Arc::new(Discovery::new(client, clock.clone()));
+    let offices = OfficeIdentityProviders::new(Arc::new(client), clock.clone()).discovering(discovery);
+    let mut verifier = Verifier::new(idp.trusted_issuers())
+        .trusting(staff_login.trusted_issuer())
+        .with_office_providers(Arc::new(offices));
     if let Some(bundid) = &bundid {
         verifier = verifier.trusting(bundid.trusted_issuer());
     }
@@ -381,7 +405,8 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
         .merge(verify::router().with_state(functions.of("VerifyFunction")))
         .merge(inbox::router().with_state(functions.of("InboxFunction")))
         .merge(register_api::router().with_state(functions.of("RegisterApiFunction")))
-        .merge(tenants::router().with_state(functions.of("TenantsFunction")))
+        .merge(tenants::router(tenant_settings(&config)).with_state(functions.of("TenantsFunction")))
+        .merge(staff_login::router(staff_login).with_state(functions.of("StaffLoginFunction")))
         .merge(
             bundid
                 .map(|bundid| login::router(bundid, false).with_state(functions.of("LoginFunction")))

@@ -34,7 +34,8 @@ async fn save(mode: Mode, file: &Path) -> Result<String, String> {
         serde_json::from_slice(&raw).map_err(|e| format!("{name}: kein gültiges JSON: {e}"))?;
     let config = Config::from_env().map_err(|e| e.to_string())?;
     let services = operator_services(&config).await.map_err(|e| e.to_string())?;
-    match save_tenant(&services, &body, mode).await {
+    let settings = crate::tenant_settings(&config);
+    match save_tenant(&services, &settings, &body, mode).await {
         Ok(office) => Ok(format!("Jugendamt {} ({}) gespeichert.", office.id, office.name)),
         Err(error) => Err(format!("{name}: {}", explain(error))),
     }
@@ -76,5 +77,6 @@ fn explain(error: TenantError) -> String {
             "ein Jugendamt mit dieser id gibt es schon; ändern mit `sorgeregister tenant update`".to_owned()
         }
         TenantError::Store(error) => format!("Speichern fehlgeschlagen: {error}"),
+        TenantError::Secret(error) => format!("Client-Secret nicht gespeichert: {error}"),
     }
 }

@@ -186,7 +186,13 @@ fn served() -> Router<Services> {
     for (_, api) in api_functions() {
         router = router.merge(Router::from(api()));
     }
+    // What the tenants' routes keep beside the router (the offices' client secrets).
+    let settings = tenants::TenantSettings::in_folder(
+        tempfile::tempdir().expect("a folder").keep(),
+        shared::domain::office::ProviderAddresses::HttpsOnly,
+    );
     router
+        .layer(axum::Extension(settings))
         .fallback(|| async { StatusCode::IM_A_TEAPOT })
         .method_not_allowed_fallback(|| async { StatusCode::IM_A_TEAPOT })
 }
@@ -241,10 +247,11 @@ async fn the_request_examples_are_accepted() {
 
     let entry = example(&document, "EntryBody");
     let uri = "/api/v1/registers/jugendamt-bremen/entries";
-    let (status, body) = app.call("POST", uri, Some(&staff), Some(entry.clone())).await;
+    let keeper = app.office_admin("jugendamt-bremen");
+    let (status, body) = app.call("POST", uri, Some(&keeper), Some(entry.clone())).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let uri = format!("{uri}/{}", body["id"].as_str().expect("an id"));
-    let (status, body) = app.call("PUT", &uri, Some(&staff), Some(entry)).await;
+    let (status, body) = app.call("PUT", &uri, Some(&keeper), Some(entry)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     let tenant = example(&document, "Office");

@@ -49,4 +49,27 @@ impl SecretStore for SecretsManagerStore {
             Err(e) => Err(SecretError::Create(id, describe(&e))),
         }
     }
+
+    async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, SecretError> {
+        self.read(&format!("{}{name}", self.prefix)).await
+    }
+
+    async fn put(&self, name: &str, value: &[u8]) -> Result<(), SecretError> {
+        let id = format!("{}{name}", self.prefix);
+        let put = self.client.put_secret_value().secret_id(&id).secret_binary(Blob::new(value)).send().await;
+        match put {
+            Ok(_) => return Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {}
+            Err(e) => return Err(SecretError::Backend(describe(&e))),
+        }
+        match self.client.create_secret().name(&id).secret_binary(Blob::new(value)).send().await {
+            Ok(_) => Ok(()),
+            // Created meanwhile by another call: this value is the later one.
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_exists_exception()) => {
+                let again = self.client.put_secret_value().secret_id(&id).secret_binary(Blob::new(value)).send();
+                again.await.map(|_| ()).map_err(|e| SecretError::Backend(describe(&e)))
+            }
+            Err(e) => Err(SecretError::Create(id, describe(&e))),
+        }
+    }
 }

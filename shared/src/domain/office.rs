@@ -76,11 +76,80 @@ impl Office {
     }
 }
 
+/// An office's own OpenID Connect provider: its case workers sign in there (code flow with
+/// PKCE), its case-management systems get tokens there for the staff API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StaffIdentityProvider {
+    /// https; its discovery document is `{issuer}/.well-known/openid-configuration`.
     pub issuer: String,
-    pub jwks_url: String,
-    pub audience: String,
+    /// The office's client at the provider: public (PKCE) unless `confidential`.
+    pub client_id: String,
+    /// Where its tokens name the roles (`roles`, or a path such as `realm_access.roles`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles_claim: Option<String>,
+    /// The `aud` of its access tokens for the staff API (the office's case-management systems);
+    /// without one, its tokens count for the office's pages only, never for the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// Its keys; from discovery where none is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_url: Option<String>,
+    /// The client authenticates with a secret, which is kept in the secret store only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confidential: bool,
+}
+
+impl StaffIdentityProvider {
+    pub const DEFAULT_ROLES_CLAIM: &str = "roles";
+
+    pub fn roles_claim(&self) -> &str {
+        self.roles_claim.as_deref().unwrap_or(Self::DEFAULT_ROLES_CLAIM)
+    }
+}
+
+/// The client secret an operator sent with the office's provider: it goes to the secret store
+/// under [`client_secret_name`], never into the office's record.
+pub fn client_secret(body: &serde_json::Value) -> Option<&str> {
+    body.get("staff_identity_provider")?.get("client_secret")?.as_str().filter(|secret| !secret.trim().is_empty())
+}
+
+/// Where the secret store keeps the client secret of `office_id`'s provider.
+pub fn client_secret_name(office_id: &str) -> String {
+    format!("office-idp-client-secret-{office_id}")
+}
+
+/// Which provider addresses an office may name: https, and in local mode also plain http on a
+/// loopback address (the tests' provider and a developer's own run there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProviderAddresses {
+    #[default]
+    HttpsOnly,
+    LoopbackHttpToo,
+}
+
+impl ProviderAddresses {
+    /// Whether `url` is an address of this kind: an absolute URL without credentials or
+    /// fragment.
+    pub fn permit(self, url: &str) -> bool {
+        let Ok(parsed) = url::Url::parse(url) else { return false };
+        if !parsed.username().is_empty() || parsed.password().is_some() || parsed.fragment().is_some() {
+            return false;
+        }
+        match parsed.scheme() {
+            "https" => parsed.host().is_some(),
+            "http" => self == ProviderAddresses::LoopbackHttpToo && is_loopback(&parsed),
+            _ => false,
+        }
+    }
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -150,7 +219,11 @@ fn parse_area_municipality(value: &serde_json::Value, places: &Places) -> Result
 
 /// Parses an office (tenant) as operators send it; every invalid field is named (a municipality
 /// by its position: `municipalities.2`).
-pub fn parse_office(body: &serde_json::Value, places: &Places) -> Result<Office, crate::input::FieldErrors> {
+pub fn parse_office(
+    body: &serde_json::Value,
+    places: &Places,
+    addresses: ProviderAddresses,
+) -> Result<Office, crate::input::FieldErrors> {
     use super::values::{ClientId, EmailAddress, Postcode, Text};
     use crate::input::{FieldErrors, Object};
     let root = Object::root(body);
@@ -249,23 +322,36 @@ pub fn parse_office(body: &serde_json::Value, places: &Places) -> Result<Office,
     let staff_identity_provider = match root.value("staff_identity_provider") {
         None => Some(None),
         Some(_) => errors.take("staff_identity_provider", root.object("staff_identity_provider")).and_then(|idp| {
-            let https = |errors: &mut FieldErrors, name: &str| {
-                let path = format!("staff_identity_provider.{name}");
-                errors.take(
-                    &path,
-                    idp.text(name).and_then(|url| {
-                        if url.starts_with("https://") && !url.contains(char::is_whitespace) {
-                            Ok(url.to_owned())
-                        } else {
-                            Err(Problem::UrlFormat)
-                        }
-                    }),
-                )
+            let address = |errors: &mut FieldErrors, url: Result<Option<&str>, Problem>, name: &str| {
+                let checked = url.and_then(|url| match url {
+                    Some(url) if addresses.permit(url) => Ok(Some(url.trim_end_matches('/').to_owned())),
+                    Some(_) => Err(Problem::UrlFormat),
+                    None => Ok(None),
+                });
+                errors.take(&format!("staff_identity_provider.{name}"), checked)
             };
-            let issuer = https(&mut errors, "issuer");
-            let jwks_url = https(&mut errors, "jwks_url");
-            let audience = text(&mut errors, idp, "audience", "staff_identity_provider.audience");
-            Some(Some(StaffIdentityProvider { issuer: issuer?, jwks_url: jwks_url?, audience: audience? }))
+            let issuer = address(&mut errors, idp.text("issuer").map(Some), "issuer").map(Option::unwrap_or_default);
+            let jwks_url = address(&mut errors, idp.optional_text("jwks_url"), "jwks_url");
+            let field = |name: &str| format!("staff_identity_provider.{name}");
+            let client_id = text(&mut errors, idp, "client_id", &field("client_id"));
+            let roles_claim = optional_text(&mut errors, idp, "roles_claim", &field("roles_claim"));
+            let audience = optional_text(&mut errors, idp, "audience", &field("audience"));
+            // The secret itself is kept apart (see `client_secret`); the office only says it has
+            // one, also when a change leaves the stored one as it is (`confidential: true`).
+            let secret = optional_text(&mut errors, idp, "client_secret", &field("client_secret"));
+            let confidential = if idp.has("confidential") {
+                errors.take(&field("confidential"), idp.yes_no("confidential"))
+            } else {
+                Some(false)
+            };
+            Some(Some(StaffIdentityProvider {
+                issuer: issuer?,
+                client_id: client_id?,
+                roles_claim: roles_claim?,
+                audience: audience?,
+                jwks_url: jwks_url?,
+                confidential: secret?.is_some() || confidential?,
+            }))
         }),
     };
     let letterhead = match root.value("letterhead") {
@@ -448,6 +534,30 @@ impl Directory {
     }
 
     /// The offices whose own identity provider for staff is `issuer`.
+    /// The offices whose staff sign in at their own provider, as the sign-in page lists them:
+    /// all, or those whose name holds `query` (case ignored) or whose area has `query` as postcode.
+    pub fn offices_signing_in(&self, query: &str) -> Vec<&Office> {
+        let query = query.trim();
+        let by_postcode: Vec<&str> = if query.len() == 5 && query.bytes().all(|b| b.is_ascii_digit()) {
+            self.offices_for_postcode(query).into_iter().map(|(_, office)| office.id.as_str()).collect()
+        } else {
+            Vec::new()
+        };
+        let needle = query.to_lowercase();
+        let mut found: Vec<&Office> = self
+            .offices
+            .iter()
+            .filter(|office| office.staff_identity_provider.is_some())
+            .filter(|office| {
+                needle.is_empty()
+                    || office.name.to_lowercase().contains(&needle)
+                    || by_postcode.contains(&office.id.as_str())
+            })
+            .collect();
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        found
+    }
+
     pub fn staff_identity_providers<'a>(
         &'a self,
         issuer: &'a str,
@@ -624,6 +734,68 @@ pub(crate) mod tests {
         assert_eq!(directory.register_office(&abroad).unwrap().id, "berlin");
     }
 
+    #[test]
+    fn an_offices_provider_is_https_and_its_secret_stays_out_of_the_record() {
+        let mut body = tenant();
+        body["staff_identity_provider"] = serde_json::json!({
+            "issuer": "https://login.landkreis-verden.example/", "client_id": "sorgeregister",
+            "client_secret": "s3cr3t"
+        });
+        let office = parse_office(&body, &PLACES, ProviderAddresses::HttpsOnly).unwrap();
+        let idp = office.staff_identity_provider.clone().unwrap();
+        assert_eq!(idp.issuer, "https://login.landkreis-verden.example", "no trailing slash");
+        assert!(idp.confidential);
+        assert_eq!((idp.roles_claim(), idp.audience.as_deref()), ("roles", None));
+        assert!(!serde_json::to_string(&office).unwrap().contains("s3cr3t"), "the record keeps no secret");
+        assert_eq!(client_secret(&body), Some("s3cr3t"));
+
+        for (issuer, local_ok) in [
+            ("http://login.landkreis-verden.example", false),
+            ("http://127.0.0.1:4000", true),
+            ("http://[::1]:4000", true),
+            ("http://localhost:4000", true),
+            ("http://127.0.0.1.evil.example", false),
+            ("https://user:pw@login.example", false),
+            ("javascript:alert(1)", false),
+            ("https://login.example/#x", false),
+        ] {
+            body["staff_identity_provider"]["issuer"] = issuer.into();
+            let https_only = parse_office(&body, &PLACES, ProviderAddresses::HttpsOnly);
+            assert_eq!(
+                https_only.unwrap_err().get("staff_identity_provider.issuer"),
+                Some(Problem::UrlFormat),
+                "{issuer}"
+            );
+            let local = parse_office(&body, &PLACES, ProviderAddresses::LoopbackHttpToo);
+            assert_eq!(local.is_ok(), local_ok, "{issuer} in local mode");
+        }
+        body["staff_identity_provider"] = serde_json::json!({"issuer": "https://login.example"});
+        let errors = parse_office(&body, &PLACES, ProviderAddresses::HttpsOnly).unwrap_err();
+        assert_eq!(errors.get("staff_identity_provider.client_id"), Some(Problem::Required));
+    }
+
+    #[test]
+    fn the_sign_in_lists_offices_with_a_provider_by_name_or_postcode() {
+        let mut offices = offices();
+        for office in &mut offices[..2] {
+            office.staff_identity_provider = Some(StaffIdentityProvider {
+                issuer: format!("https://login.{}.example", office.id),
+                client_id: "sorgeregister".into(),
+                roles_claim: None,
+                audience: None,
+                jwks_url: None,
+                confidential: false,
+            });
+        }
+        let directory = Directory::new(offices, PLACES.clone());
+        let ids = |query: &str| directory.offices_signing_in(query).iter().map(|o| o.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(""), ["bremen", "cuxhaven"], "berlin has no provider of its own");
+        assert_eq!(ids("CUX"), ["cuxhaven"]);
+        assert_eq!(ids("27472"), ["cuxhaven"], "a postcode of its area");
+        assert_eq!(ids("10115"), Vec::<String>::new(), "berlin's, without a provider");
+        assert_eq!(ids("<script>"), Vec::<String>::new());
+    }
+
     fn tenant() -> serde_json::Value {
         serde_json::json!({
             "id": "jugendamt-verden", "name": "Jugendamt Landkreis Verden",
@@ -636,7 +808,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_tenant_is_parsed_by_key_and_a_unique_name_is_resolved() {
-        let office = parse_office(&tenant(), &PLACES).unwrap();
+        let office = parse_office(&tenant(), &PLACES, ProviderAddresses::HttpsOnly).unwrap();
         let keys: Vec<&str> = office.municipalities.iter().map(|m| m.ags.as_str()).collect();
         assert_eq!(keys, ["03361012", "03361001"]);
         assert_eq!(office.municipalities[1].name, "Achim, Stadt");
@@ -649,7 +821,7 @@ pub(crate) mod tests {
         let mut body = tenant();
         body["municipalities"] =
             serde_json::json!(["Neustadt", {"ags": "0336101"}, {"ags": "99999999"}, "Atlantis", 7, {"name": "x"}]);
-        let errors = parse_office(&body, &PLACES).unwrap_err();
+        let errors = parse_office(&body, &PLACES, ProviderAddresses::HttpsOnly).unwrap_err();
         assert_eq!(errors.get("municipalities.0"), Some(Problem::AmbiguousMunicipality));
         assert_eq!(errors.get("municipalities.1"), Some(Problem::AgsFormat));
         assert_eq!(errors.get("municipalities.2"), Some(Problem::UnknownMunicipality));
@@ -657,7 +829,10 @@ pub(crate) mod tests {
         assert_eq!(errors.get("municipalities.4"), Some(Problem::NotAnObject));
         assert_eq!(errors.get("municipalities.5"), Some(Problem::Required));
         body["municipalities"] = serde_json::json!([]);
-        assert_eq!(parse_office(&body, &PLACES).unwrap_err().get("municipalities"), Some(Problem::Required));
+        assert_eq!(
+            parse_office(&body, &PLACES, ProviderAddresses::HttpsOnly).unwrap_err().get("municipalities"),
+            Some(Problem::Required)
+        );
     }
 
     #[test]
@@ -671,7 +846,7 @@ pub(crate) mod tests {
         body["required_documents"] = serde_json::json!(["selfie"]);
         body["staff_identity_provider"] =
             serde_json::json!({"issuer": "http://idp", "jwks_url": "https://idp/jwks", "audience": "x"});
-        let errors = parse_office(&body, &PLACES).unwrap_err();
+        let errors = parse_office(&body, &PLACES, ProviderAddresses::HttpsOnly).unwrap_err();
         assert_eq!(errors.get("id"), Some(Problem::IdFormat));
         assert_eq!(errors.get("email"), Some(Problem::EmailFormat));
         assert_eq!(errors.get("phone"), Some(Problem::PhoneFormat));
@@ -684,7 +859,7 @@ pub(crate) mod tests {
     #[test]
     fn overlap_is_by_key_never_by_name() {
         let directory = directory();
-        let mut office = parse_office(&tenant(), &PLACES).unwrap();
+        let mut office = parse_office(&tenant(), &PLACES, ProviderAddresses::HttpsOnly).unwrap();
         office.municipalities.push(AreaMunicipality { ags: ags(BREMEN), name: "Bremen".into() });
         let found = overlaps(&directory, &office);
         assert_eq!(found.len(), 1);

@@ -20,16 +20,11 @@ impl FsSecretStore {
 #[async_trait]
 impl SecretStore for FsSecretStore {
     async fn get_or_create(&self, name: &str, make: MakeSecret<'_>) -> Result<Vec<u8>, SecretError> {
-        let backend = |e: std::io::Error| SecretError::Backend(format!("{}: {e}", self.folder.display()));
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(SecretError::Create(name.into(), "names are letters, digits and '-'".into()));
+        let backend = |e: std::io::Error| self.backend(e);
+        if let Some(bytes) = self.get(name).await? {
+            return Ok(bytes);
         }
-        let path = self.folder.join(name);
-        match std::fs::read(&path) {
-            Ok(bytes) => return Ok(bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(backend(e)),
-        }
+        let path = self.path(name)?;
         std::fs::create_dir_all(&self.folder).map_err(backend)?;
         let value = make().map_err(|reason| SecretError::Create(name.into(), reason))?;
         // Written under a temporary name and linked into place: a reader never sees half a
@@ -42,6 +37,38 @@ impl SecretStore for FsSecretStore {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read(&path).map_err(backend),
             Err(e) => Err(backend(e)),
         }
+    }
+
+    async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, SecretError> {
+        match std::fs::read(self.path(name)?) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.backend(e)),
+        }
+    }
+
+    async fn put(&self, name: &str, value: &[u8]) -> Result<(), SecretError> {
+        let path = self.path(name)?;
+        std::fs::create_dir_all(&self.folder).map_err(|e| self.backend(e))?;
+        // Renamed into place: a reader sees the old secret or the new one, never half of one.
+        let temporary = tempfile_in(&self.folder, value).map_err(|e| self.backend(e))?;
+        std::fs::rename(&temporary, &path).map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            self.backend(e)
+        })
+    }
+}
+
+impl FsSecretStore {
+    fn path(&self, name: &str) -> Result<PathBuf, SecretError> {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(SecretError::Create(name.into(), "names are letters, digits and '-'".into()));
+        }
+        Ok(self.folder.join(name))
+    }
+
+    fn backend(&self, error: std::io::Error) -> SecretError {
+        SecretError::Backend(format!("{}: {error}", self.folder.display()))
     }
 }
 
@@ -79,5 +106,11 @@ mod tests {
         let failed = store.get_or_create("broken", &|| Err("no randomness".into())).await;
         assert!(matches!(failed, Err(SecretError::Create(..))));
         assert!(!folder.path().join("secrets/broken").exists(), "nothing half-made is kept");
+
+        assert_eq!(store.get("office-idp-client-secret-verden").await.unwrap(), None);
+        store.put("office-idp-client-secret-verden", b"first").await.unwrap();
+        store.put("office-idp-client-secret-verden", b"second").await.unwrap();
+        assert_eq!(store.get("office-idp-client-secret-verden").await.unwrap().as_deref(), Some(&b"second"[..]));
+        assert!(store.put("../escape", b"x").await.is_err());
     }
 }

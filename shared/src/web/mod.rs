@@ -28,8 +28,9 @@ pub use layer::{fallback, finish, method_not_allowed, pages, router};
 pub use page::Page;
 pub use post::FormData;
 pub use session::{
-    CitizenPage, LANG_COOKIE, OfficeStaff, SESSION_COOKIE, SignedIn, SignedInUntil, StaffPage, cookie, same_site_path,
-    set_cookie, set_cookie_at, signed_out,
+    CitizenPage, LANG_COOKIE, OfficeStaff, SESSION_COOKIE, STAFF_PATH, STAFF_SESSION_COOKIE, SignedIn, SignedInUntil,
+    StaffPage, cookie, is_staff_path, same_site_path, set_cookie, set_cookie_at, set_staff_cookie, signed_out,
+    staff_signed_out,
 };
 pub use templates::{
     MessageView, OfficeView, SummaryRow, Templates, Value, code_groups, context, file_size, fill, format_date,

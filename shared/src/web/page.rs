@@ -21,7 +21,13 @@ impl Page {
     pub(super) fn from_parts(parts: &Parts, lang: Lang) -> Page {
         let query = parts.uri.query().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
         let origin = origin(parts);
-        Page { lang, path: parts.uri.path().to_owned(), query, signed_in: has_session(&parts.headers), origin }
+        Page {
+            lang,
+            path: parts.uri.path().to_owned(),
+            query,
+            signed_in: has_session(&parts.headers, parts.uri.path()),
+            origin,
+        }
     }
 
     /// The site as the browser reached it (`https://host`), for the address another site sends

@@ -16,6 +16,10 @@ use crate::texts::Lang;
 
 /// The cookie that carries the citizen's token for pages (HttpOnly, SameSite=Lax).
 pub const SESSION_COOKIE: &str = "session";
+/// The cookie that carries a staff member's session, sent to the office's pages only.
+pub const STAFF_SESSION_COOKIE: &str = "amt_session";
+/// Where the office's pages are, and so the staff cookie.
+pub const STAFF_PATH: &str = "/amt";
 /// The cookie that remembers the chosen language.
 pub const LANG_COOKIE: &str = "lang";
 
@@ -52,6 +56,11 @@ pub fn set_cookie_at(
     HeaderValue::from_str(&cookie.to_string()).expect("cookie values are plain ASCII")
 }
 
+/// The `Set-Cookie` value of a staff session (HttpOnly, Secure, SameSite=Lax, `/amt` only).
+pub fn set_staff_cookie(token: &str, max_age_seconds: Option<i64>) -> HeaderValue {
+    set_cookie_at(STAFF_SESSION_COOKIE, token, STAFF_PATH, SameSite::Lax, max_age_seconds)
+}
+
 /// Back to `to`, signed out: the session cookie is cleared.
 pub fn signed_out(to: &str) -> Response {
     let mut response = Redirect::to(to).into_response();
@@ -59,9 +68,26 @@ pub fn signed_out(to: &str) -> Response {
     response
 }
 
+/// Back to `to`, signed out of the office's pages: the staff cookie is cleared.
+pub fn staff_signed_out(to: &str) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    response.headers_mut().append(header::SET_COOKIE, set_staff_cookie("", Some(0)));
+    response
+}
+
+/// Whether a page is one of the office's (their own session, sign-in and sign-out).
+pub fn is_staff_path(path: &str) -> bool {
+    path == STAFF_PATH || path.starts_with("/amt/")
+}
+
+/// The session cookie a page at `path` reads.
+fn session_cookie_of(path: &str) -> &'static str {
+    if is_staff_path(path) { STAFF_SESSION_COOKIE } else { SESSION_COOKIE }
+}
+
 /// Whether the request carries a (not necessarily valid) session: the layout offers sign-out.
-pub(super) fn has_session(headers: &HeaderMap) -> bool {
-    cookie(headers, SESSION_COOKIE).is_some_and(|token| !token.is_empty())
+pub(super) fn has_session(headers: &HeaderMap, path: &str) -> bool {
+    cookie(headers, session_cookie_of(path)).is_some_and(|token| !token.is_empty())
 }
 
 /// The citizen signed in by the `session` cookie. Anyone else is sent to `/anmelden` and comes
@@ -95,23 +121,62 @@ impl FromRequestParts<Services> for SignedInUntil {
     }
 }
 
-/// A staff member of an office, signed in by the `session` cookie. Without a session the page
-/// sends to `/anmelden`; a citizen or an operator without an office is refused (403).
+/// A staff member of an office, signed in by the staff cookie (see the `staff-login`
+/// function) for a session that has not been ended. Without one the page sends to the office's
+/// sign-in (saying so when a session ran out); a citizen's or an operator's token there is
+/// refused (403).
 pub struct OfficeStaff(pub StaffClaims);
 
 impl FromRequestParts<Services> for OfficeStaff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
-        match session(parts, services).await {
-            Some(Principal::Staff(claims)) if claims.office_id.is_some() => Ok(OfficeStaff(claims)),
-            None => Err(sign_in(parts, "/amt")),
+        let token = cookie(&parts.headers, STAFF_SESSION_COOKIE).unwrap_or_default();
+        let verified = services.verifier.verify_until(token).await;
+        let verified = verified.inspect_err(|reason| tracing::info!(%reason, "staff session refused")).ok();
+        match verified {
+            Some((Principal::Staff(claims), _)) if claims.office_id.is_some() => {
+                if session_ended(services, &claims).await {
+                    return Err(staff_sign_in(parts, true));
+                }
+                Ok(OfficeStaff(claims))
+            }
+            None => Err(staff_sign_in(parts, !token.is_empty())),
             Some(_) => {
                 let Ok(lang) = Lang::from_request_parts(parts, services).await;
                 Err(error_page_of_kind(&Page::from_parts(parts, lang), StatusCode::FORBIDDEN, "staff_only"))
             }
         }
     }
+}
+
+/// Whether the sign-in a session token belongs to was ended (signed out) or cannot be checked.
+async fn session_ended(services: &Services, claims: &StaffClaims) -> bool {
+    let Some(sid) = &claims.sid else { return false };
+    match crate::records::staff_session(&*services.store, sid).await {
+        Ok(Some(session)) => claims.office_id.as_deref() != Some(session.office_id.as_str()),
+        Ok(None) => true,
+        Err(error) => {
+            tracing::error!(%error, "staff session not readable");
+            true
+        }
+    }
+}
+
+/// The way to the office's sign-in and back here afterwards; `ran_out`: a session was there
+/// and is over (the sign-in page says so).
+fn staff_sign_in(parts: &Parts, ran_out: bool) -> Response {
+    let next = if parts.method == Method::GET || parts.method == Method::HEAD {
+        parts.uri.path_and_query().map_or(STAFF_PATH, |p| p.as_str()).to_owned()
+    } else {
+        form_page(parts).unwrap_or_else(|| STAFF_PATH.to_owned())
+    };
+    let mut query = vec![("next", next)];
+    if ran_out {
+        query.push(("abgelaufen", "1".to_owned()));
+    }
+    let query = serde_urlencoded::to_string(query).expect("plain pairs encode");
+    Redirect::to(&format!("/amt/anmelden?{query}")).into_response()
 }
 
 /// A page request of a signed-in citizen: the services and her claims as a [`Call`], the page,

@@ -61,8 +61,10 @@ impl Templates {
             lang_tag => page.lang.tag(),
             languages => page.languages(),
             signed_in => page.signed_in(),
-            // Her list, on the citizen's pages (staff sign in with the same cookie on /amt).
-            my_requests => page.signed_in() && !page.path().starts_with("/amt"),
+            // The office's pages sign out, and keep the session, at the office's sign-in.
+            staff_pages => super::session::is_staff_path(page.path()),
+            // Her list, on the citizen's pages.
+            my_requests => page.signed_in() && !super::session::is_staff_path(page.path()),
         };
         self.environment.get_template(template)?.render(merge_maps([base, context]))
     }

@@ -1,0 +1,53 @@
+//! Where the office sign-in's keys and helpers come from.
+
+use std::sync::Arc;
+
+use shared::auth::{SigningKey, Verifier};
+use shared::office_idp::OfficeIdentityProviders;
+use shared::oidc::Discovery;
+use shared::outbound::HttpClient;
+use shared::ports::{Clock, SecretStore};
+
+use crate::{StaffLogin, session_trust};
+
+/// The secret holding the key that signs staff sessions.
+const SESSION_KEY_SECRET: &str = "staff-session-signing-key";
+
+#[derive(Debug, thiserror::Error)]
+#[error("staff session key: {0}")]
+pub struct SetupError(String);
+
+impl StaffLogin {
+    /// The sign-in for the service at `public_base_url`, its session key from `secrets` (made on
+    /// first start), the providers reached with `client`. `personas`: local mode's development
+    /// logins are offered beside the offices.
+    pub async fn load(
+        public_base_url: &str,
+        secrets: Arc<dyn SecretStore>,
+        client: HttpClient,
+        clock: Arc<dyn Clock>,
+        personas: bool,
+    ) -> Result<StaffLogin, SetupError> {
+        let pkcs8 = secrets
+            .get_or_create(SESSION_KEY_SECRET, &|| {
+                SigningKey::generate().map(|k| k.pkcs8().to_vec()).map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| SetupError(e.to_string()))?;
+        let session_key = SigningKey::from_pkcs8(&pkcs8).map_err(|e| SetupError(e.to_string()))?;
+        let base = public_base_url.trim_end_matches('/').to_owned();
+        let session_issuer = shared::auth::staff_sessions(&base).issuer;
+        let discovery = Arc::new(Discovery::new(client, clock.clone()));
+        let providers = OfficeIdentityProviders::new(Arc::new(client), clock).discovering(discovery.clone());
+        Ok(StaffLogin {
+            sessions: Verifier::new(vec![session_trust(&session_issuer, &session_key)]),
+            base,
+            session_key,
+            session_issuer,
+            discovery,
+            providers: Arc::new(providers),
+            secrets,
+            personas,
+        })
+    }
+}
