@@ -362,3 +362,61 @@ async fn retention_deletes_finished_requests_after_the_offices_period_and_keeps_
     assert!(shared::domain::audit::verify(&trail).is_ok());
     assert_eq!(chain.request(&open).await.status, Status::InReview, "open requests are never deleted");
 }
+
+#[tokio::test]
+async fn only_a_supervisor_revokes_a_certificate_and_its_code_then_verifies_as_revoked() {
+    let chain = Chain::new().await;
+    let id = chain.submit(&chain.app.mother(), &[]).await;
+    chain.run(false).await;
+    let request = chain.request(&id).await;
+    assert_eq!(request.status, Status::Issued);
+    let code = request.certificate.unwrap().code;
+    let revoke = format!("/api/v1/staff/requests/{id}/certificate/revoke");
+    let reason = json!({"reason": "Nach der Ausstellung wurde eine Sorgeerklärung nachgetragen."});
+    let (status, _) = chain.app.call("GET", &format!("/api/v1/verify/{code}"), None, None).await;
+    assert_eq!(status, 200);
+
+    for (who, token) in [
+        ("a case worker", chain.app.staff("jugendamt-bremen")),
+        ("the register's keeper", chain.app.office_admin("jugendamt-bremen")),
+        ("a machine client", chain.app.machine("jugendamt-bremen")),
+    ] {
+        let (status, _) = chain.app.call("POST", &revoke, Some(&token), Some(reason.clone())).await;
+        assert_eq!(status, 403, "{who} may not revoke");
+    }
+    let (_, verified) = chain.app.call("GET", &format!("/api/v1/verify/{code}"), None, None).await;
+    assert_eq!(verified["valid"], true, "nothing changed: {verified}");
+
+    let supervisor = chain.app.supervisor("jugendamt-bremen");
+    let other = chain.app.supervisor("jugendamt-cuxhaven");
+    assert_eq!(chain.app.call("POST", &revoke, Some(&other), Some(reason.clone())).await.0, 404, "another office's");
+    let (status, invalid) = chain.app.call("POST", &revoke, Some(&supervisor), Some(json!({"reason": " "}))).await;
+    assert_eq!(status, 422, "a reason is required: {invalid}");
+    let (status, revoked) = chain.app.call("POST", &revoke, Some(&supervisor), Some(reason.clone())).await;
+    assert_eq!(status, 200, "{revoked}");
+    assert!(revoked["certificate"]["revoked_at"].is_string(), "{revoked}");
+    assert_eq!(chain.app.call("POST", &revoke, Some(&supervisor), Some(reason)).await.0, 409, "once");
+
+    let (_, verified) = chain.app.call("GET", &format!("/api/v1/verify/{code}"), None, None).await;
+    assert_eq!((verified["valid"].clone(), verified["revoked_at"].is_string()), (json!(false), true), "{verified}");
+    let page = chain.app.page_get(&format!("/pruefen/{code}"), "").await;
+    assert!(page.text().contains("Die Bescheinigung wurde widerrufen"), "{}", page.text());
+    let (_, detail) = chain.app.call("GET", &format!("/api/v1/staff/requests/{id}"), Some(&supervisor), None).await;
+    assert_eq!(
+        detail["certificate"]["revocation_reason"],
+        "Nach der Ausstellung wurde eine Sorgeerklärung nachgetragen."
+    );
+    let (_, trail) =
+        chain.app.call("GET", &format!("/api/v1/staff/requests/{id}/audit"), Some(&supervisor), None).await;
+    assert!(trail.to_string().contains("revoke_certificate"), "in the audit trail: {trail}");
+}
+
+#[tokio::test]
+async fn deciding_is_case_work_and_the_registers_keeper_does_not_decide() {
+    let chain = Chain::new().await;
+    let id = in_review(&chain, &[]).await;
+    let keeper = chain.app.office_admin("jugendamt-bremen");
+    assert_eq!(decide(&chain, &id, &keeper, json!({"outcome": "issue"})).await.0, 403);
+    let supervisor = chain.app.supervisor("jugendamt-bremen");
+    assert_eq!(decide(&chain, &id, &supervisor, json!({"outcome": "issue"})).await.0, 200, "supervisors decide too");
+}

@@ -564,6 +564,22 @@ pub struct CertificateRecord {
     pub office_id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub issued_at: OffsetDateTime,
+    /// Once revoked, the code verifies as revoked, no longer as valid.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl CertificateRecord {
+    fn of(request: &Request) -> Option<(String, CertificateRecord)> {
+        let certificate = request.certificate.as_ref()?;
+        let record = CertificateRecord {
+            request_id: request.id.clone(),
+            office_id: request.office_id.clone(),
+            issued_at: certificate.issued_at,
+            revoked_at: certificate.revoked.as_ref().map(|revocation| revocation.at),
+        };
+        Some((certificate.code.clone(), record))
+    }
 }
 
 pub fn certificate_key(code: &str) -> Key {
@@ -582,19 +598,29 @@ pub async fn issue_certificate(
     version: u64,
     audit: Audit<'_>,
 ) -> Result<(), StoreError> {
-    let certificate = request.certificate.as_ref().expect("an issued request has its certificate");
-    let record = CertificateRecord {
-        request_id: request.id.clone(),
-        office_id: request.office_id.clone(),
-        issued_at: certificate.issued_at,
-    };
+    let (code, record) = CertificateRecord::of(request).expect("an issued request has its certificate");
     store
         .write(vec![
             Write::Put { item: request_item(request), condition: Condition::Version(version) },
-            Write::Put {
-                item: Item::new(certificate_key(&certificate.code), encode(&record)),
-                condition: Condition::Absent,
-            },
+            Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition: Condition::Absent },
+            next_audit_write(store, &request.id, audit).await?,
+        ])
+        .await
+}
+
+/// Records a revoked certificate: the request (if unchanged since `version`), its code lookup
+/// (which then verifies as revoked) and the audit entry, in one transaction.
+pub async fn revoke_certificate(
+    store: &dyn StateStore,
+    request: &Request,
+    version: u64,
+    audit: Audit<'_>,
+) -> Result<(), StoreError> {
+    let (code, record) = CertificateRecord::of(request).expect("a revoked request has its certificate");
+    store
+        .write(vec![
+            Write::Put { item: request_item(request), condition: Condition::Version(version) },
+            Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition: Condition::Always },
             next_audit_write(store, &request.id, audit).await?,
         ])
         .await

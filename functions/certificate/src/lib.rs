@@ -98,7 +98,7 @@ impl Step for CertificateStep {
             request.documents.letter_pdf = Some(letter_key);
         }
         services.documents.put(&key, pdf, "application/pdf").await?;
-        request.certificate = Some(Certificate { code, issued_at: now, document: key });
+        request.certificate = Some(Certificate { code, issued_at: now, document: key, revoked: None });
         request.advance(Status::Issued, now).map_err(|e| StepError::Failed(e.to_string()))?;
         records::issue_certificate(store, &request, version, Audit { actor: "system", action: "issued", at: now })
             .await?;

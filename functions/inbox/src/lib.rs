@@ -16,8 +16,8 @@ use shared::domain::application::{Application, Delivery};
 use shared::domain::audit::{AuditEntry, verify as verify_trail};
 use shared::domain::message::{Author, Message, OfficeMessageBody, parse_office_message};
 use shared::domain::request::{
-    Approval, DecisionBody, DecisionEffect, LoginIdentity, Outcome, RegisterResult, Request, Status, TimelineEntry,
-    parse_outcome,
+    Approval, Certificate, DecisionBody, DecisionEffect, LoginIdentity, Outcome, RegisterResult, Request, Status,
+    TimelineEntry, parse_outcome, parse_revocation,
 };
 use shared::domain::upload::{DocumentKind, FileType};
 use shared::domain::values::{LongText, PersonName, Problem};
@@ -39,6 +39,7 @@ pub fn api() -> OpenApiRouter<Services> {
         .routes(routes!(list))
         .routes(routes!(detail))
         .routes(routes!(decision))
+        .routes(routes!(revoke))
         .routes(routes!(messages, send_message))
         .routes(routes!(audit))
         .routes(routes!(document))
@@ -218,6 +219,37 @@ async fn record_decision(call: &StaffCall, id: &str, outcome: Outcome) -> Result
 }
 
 /// 409: the request is no longer open for what was asked.
+/// Where a certificate stands after its revocation.
+#[derive(Serialize, ToSchema)]
+pub struct Revoked {
+    pub id: String,
+    pub certificate: IssuedCertificate,
+}
+
+/// Revokes the request's certificate (a supervisor's right): from then on its code verifies as
+/// revoked. 409 when there is no certificate, or it is revoked already.
+#[utoipa::path(post, operation_id = "revokeCertificate", path = "/api/v1/staff/requests/{id}/certificate/revoke",
+    tag = tag::OFFICE, security(("staff" = [])), params(("id" = String, Path)),
+    request_body = shared::domain::request::RevocationBody,
+    responses(
+        (status = 200, description = "Revoked.", body = Revoked),
+        (status = 409, description = "No certificate, or revoked already (`not_open`).", body = shared::http::ErrorBody),
+    ))]
+async fn revoke(call: StaffCall, Path(id): Path<String>, JsonBody(body): JsonBody) -> Result<Json<Revoked>, ApiError> {
+    if !call.who.may_overrule() {
+        return Err(call.forbidden());
+    }
+    let reason = parse_revocation(&body).map_err(|errors| call.invalid(&errors))?;
+    let Versioned { value: mut request, version } = office_request(&call, &id, "revoke").await?;
+    let now = call.services.clock.now();
+    request.revoke_certificate(reason, &call.who.sub, now).map_err(|_| not_open(&call))?;
+    let audit = Audit { actor: &call.who.sub, action: "revoke_certificate", at: now };
+    update_or_conflict(&call, records::revoke_certificate(&*call.services.store, &request, version, audit).await)?;
+    tracing::info!(request_id = %id, staff = %call.who.sub, "certificate revoked");
+    let certificate = request.certificate.as_ref().map(IssuedCertificate::from).expect("revoked, so issued");
+    Ok(Json(Revoked { id, certificate }))
+}
+
 fn not_open(call: &StaffCall) -> ApiError {
     call.error(StatusCode::CONFLICT, "not_open")
 }
@@ -334,6 +366,22 @@ pub struct IssuedCertificate {
     pub code: String,
     #[serde(with = "time::serde::rfc3339")]
     pub issued_at: OffsetDateTime,
+    /// When a supervisor revoked it.
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_reason: Option<String>,
+}
+
+impl From<&Certificate> for IssuedCertificate {
+    fn from(certificate: &Certificate) -> Self {
+        IssuedCertificate {
+            code: certificate.code.clone(),
+            issued_at: certificate.issued_at,
+            revoked_at: certificate.revoked.as_ref().map(|revocation| revocation.at),
+            revocation_reason: certificate.revoked.as_ref().map(|revocation| revocation.reason.as_str().to_owned()),
+        }
+    }
 }
 
 /// Where to fetch the request's documents (as far as they exist yet).
@@ -394,7 +442,7 @@ async fn detail(call: StaffCall, Path(id): Path<String>) -> Result<Json<RequestD
         timeline: request.timeline,
         register_result: request.register_result,
         approval: request.approval,
-        certificate: request.certificate.map(|c| IssuedCertificate { code: c.code, issued_at: c.issued_at }),
+        certificate: request.certificate.as_ref().map(IssuedCertificate::from),
         failure: request.failure,
         rejection_reason: request.rejection_reason.map(|reason| reason.as_str().to_owned()),
         documents: links,

@@ -28,7 +28,8 @@ async fn issue(app: &TestApp, id: &str) {
     request.advance(Status::Issued, now).unwrap();
     let document = format!("jugendamt-bremen/requests/{id}/bescheinigung.pdf");
     app.services.documents.put(&document, b"%PDF-1.7".to_vec(), "application/pdf").await.unwrap();
-    request.certificate = Some(Certificate { code: "K7QM2XWA9TZP4HBN3XYZ".into(), issued_at: now, document });
+    request.certificate =
+        Some(Certificate { code: "K7QM2XWA9TZP4HBN3XYZ".into(), issued_at: now, document, revoked: None });
     let audit = records::Audit { actor: "system", action: "issued", at: now };
     records::issue_certificate(store, &request, stored.version, audit).await.unwrap();
 }

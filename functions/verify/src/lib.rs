@@ -68,7 +68,11 @@ pub async fn lookup(services: &Services, raw_code: &str) -> Result<Option<Verifi
 /// issued — nothing about the child.
 #[derive(Serialize, ToSchema)]
 pub struct Verification {
+    /// Genuine and not revoked.
     pub valid: bool,
+    /// Genuine, but the office revoked it then: it proves nothing any more.
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
     #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
     pub issued_at: Option<OffsetDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,17 +82,19 @@ pub struct Verification {
 /// Checks the code printed on a certificate (groups, case and the letters O, I, L do not matter).
 #[utoipa::path(get, operation_id = "verifyCertificate", path = "/api/v1/verify/{code}", tag = tag::PUBLIC,
     params(("code" = String, Path, description = "As printed, e.g. `7K3Q-9XPA-M2RD-4TVE-HW8N`.")),
-    responses((status = 200, description = "`valid: false` for a code no certificate has.", body = Verification)))]
+    responses((status = 200, description = "`valid: false` for a code no certificate has, and, with \
+        `revoked_at`, for a certificate its office revoked.", body = Verification)))]
 async fn verify(
     State(services): State<Services>,
     lang: Lang,
     Path(code): Path<String>,
 ) -> Result<Json<Verification>, ApiError> {
     let Some(verified) = lookup(&services, &code).await.map_err(|e| ApiError::store(lang, e))? else {
-        return Ok(Json(Verification { valid: false, issued_at: None, office: None }));
+        return Ok(Json(Verification { valid: false, revoked_at: None, issued_at: None, office: None }));
     };
     Ok(Json(Verification {
-        valid: true,
+        valid: verified.record.revoked_at.is_none(),
+        revoked_at: verified.record.revoked_at,
         issued_at: Some(verified.record.issued_at),
         office: verified.office.as_ref().map(OfficeContact::from),
     }))

@@ -56,7 +56,8 @@ async fn answer(State(services): State<Services>, page: Page, Path(code): Path<S
         &page,
         "pruefen-ergebnis.html",
         context! {
-            valid => verified.is_some(),
+            valid => verified.as_ref().is_some_and(|v| v.record.revoked_at.is_none()),
+            revoked => verified.as_ref().and_then(|v| v.record.revoked_at).map(|at| web::format_date(lang, today_in_germany(at))),
             code => web::code_groups(&normalize_code(&code)),
             issued => verified.as_ref().map(|v| web::format_date(lang, today_in_germany(v.record.issued_at))),
             office => verified.as_ref().and_then(|v| v.office.as_ref()).map(OfficeView::from),

@@ -8,6 +8,7 @@ const CODE: &str = "K7QM2XWA9TZP4HBN3XYZ";
 async fn app_with_certificate() -> TestApp {
     let app = TestApp::new(verify::router()).await;
     let record = CertificateRecord {
+        revoked_at: None,
         request_id: "r1".into(),
         office_id: "jugendamt-bremen".into(),
         issued_at: time::macros::datetime!(2026-11-23 09:30 UTC),

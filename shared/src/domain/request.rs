@@ -184,6 +184,21 @@ impl Outcome {
     }
 }
 
+/// A supervisor's revocation, as `POST /api/v1/staff/requests/{id}/certificate/revoke` carries it.
+#[derive(utoipa::ToSchema)]
+#[schema(example = json!({"reason": "Nach der Ausstellung wurde eine Sorgeerklärung vom 03.02.2026 nachgetragen."}))]
+pub struct RevocationBody {
+    /// Why, in words for the mother and the file.
+    pub reason: String,
+}
+
+/// The reason of a revocation: required, like a rejection's.
+pub fn parse_revocation(body: &serde_json::Value) -> Result<LongText, crate::input::FieldErrors> {
+    let mut errors = crate::input::FieldErrors::default();
+    let reason = errors.take("reason", crate::input::Object::root(body).text("reason").and_then(LongText::parse));
+    errors.finish(reason)
+}
+
 /// A case worker's decision, as `POST /api/v1/staff/requests/{id}/decision` carries it.
 #[derive(utoipa::ToSchema)]
 #[schema(example = json!({"outcome": "reject", "reason": "Für das Kind ist eine Sorgeerklärung eingetragen."}))]
@@ -308,6 +323,18 @@ pub struct Certificate {
     pub issued_at: OffsetDateTime,
     /// Document key of the PDF.
     pub document: String,
+    /// Set once the office revoked it: from then on it proves nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<Revocation>,
+}
+
+/// Why, when and by whom a certificate was revoked (a late Sorgeerklärung makes it wrong).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    pub reason: LongText,
+    pub by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
 }
 
 /// What applying a transition did.
@@ -385,6 +412,18 @@ impl Request {
             Outcome::Posted if self.status == Status::Issued && self.application.delivery == Delivery::Post => {
                 self.advance(Status::Posted, at).map_err(|_| DecisionError::NotOpen)?;
                 Ok(DecisionEffect::Done)
+            }
+            _ => Err(DecisionError::NotOpen),
+        }
+    }
+
+    /// Revokes the request's certificate: there must be one, not revoked yet. Who may do so is
+    /// the caller's rule ([`crate::auth::StaffClaims::may_overrule`]).
+    pub fn revoke_certificate(&mut self, reason: LongText, by: &str, at: OffsetDateTime) -> Result<(), DecisionError> {
+        match self.certificate.as_mut() {
+            Some(certificate) if certificate.revoked.is_none() => {
+                certificate.revoked = Some(Revocation { reason, by: by.to_owned(), at });
+                Ok(())
             }
             _ => Err(DecisionError::NotOpen),
         }
