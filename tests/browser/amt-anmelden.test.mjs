@@ -149,6 +149,55 @@ test("someone without a role for the register is told so", async () => {
   await audit(page, "no-role");
 });
 
+async function persona(name) {
+  const response = await fetch(`${runtime.url}/dev/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ persona: name }),
+  });
+  return (await response.json()).token;
+}
+
+/** A request of Sophia's at Bremen, issued at once: its id and certificate code. */
+async function issuedRequest() {
+  const mother = await persona("mother");
+  const document = await fetch(`${runtime.url}/api/v1/openapi.json`).then((r) => r.json());
+  const created = await api("POST", "/api/v1/requests", mother, document.components.schemas.SubmissionBody.example);
+  assert.equal(created.status, 202, JSON.stringify(created.json));
+  const supervisor = await persona("supervisor-bremen");
+  for (let attempt = 0; attempt < 150; attempt += 1) {
+    const { json } = await api("GET", `/api/v1/staff/requests/${created.json.id}`, supervisor);
+    if (json.certificate) return { id: created.json.id, code: json.certificate.code };
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error("no certificate");
+}
+
+test("a supervisor revokes a certificate on the page; a case worker is not offered to", async () => {
+  const { id, code } = await issuedRequest();
+  const worker = await newPage();
+  await worker.goto(`/amt/anmelden?office=jugendamt-bremen&next=/amt/antraege/${id}`);
+  await atProvider(worker, "k.meyer");
+  await worker.waitForURL(`${runtime.url}/amt/antraege/${id}`);
+  assert.equal(await worker.locator('form[action$="/widerruf"]').count(), 0, "no revocation for case workers");
+
+  const supervisor = await newPage();
+  await supervisor.goto(`/amt/anmelden?office=jugendamt-bremen&next=/amt/antraege/${id}`);
+  await atProvider(supervisor, "s.leitung");
+  await supervisor.waitForURL(`${runtime.url}/amt/antraege/${id}`);
+  await supervisor.getByRole("button", { name: "Bescheinigung widerrufen" }).click();
+  assert.equal(await supervisor.locator(".error-summary, [role=alert]").count() > 0, true, "a reason is required");
+  await audit(supervisor, "revoke-error");
+  await supervisor.getByLabel("Grund des Widerrufs").fill("Eine Sorgeerklärung wurde nachgetragen.");
+  await supervisor.getByRole("button", { name: "Bescheinigung widerrufen" }).click();
+  await supervisor.waitForURL("**erledigt=widerruf**");
+  assert.match(await supervisor.locator("#widerruf").textContent(), /widerrufen/);
+  await audit(supervisor, "revoked");
+  await supervisor.goto(`/pruefen/${code}`);
+  assert.equal(await supervisor.locator("h1").textContent(), "Die Bescheinigung wurde widerrufen");
+  await audit(supervisor, "verify-revoked");
+});
+
 for (const lang of LANGUAGES) {
   test(`the sign-in page passes axe in ${lang}`, async () => {
     const page = await newPage();

@@ -236,18 +236,24 @@ pub struct Revoked {
         (status = 409, description = "No certificate, or revoked already (`not_open`).", body = shared::http::ErrorBody),
     ))]
 async fn revoke(call: StaffCall, Path(id): Path<String>, JsonBody(body): JsonBody) -> Result<Json<Revoked>, ApiError> {
+    let reason = parse_revocation(&body).map_err(|errors| call.invalid(&errors))?;
+    let request = revoke_certificate(&call, &id, reason).await?;
+    let certificate = request.certificate.as_ref().map(IssuedCertificate::from).expect("revoked, so issued");
+    Ok(Json(Revoked { id, certificate }))
+}
+
+/// A supervisor's revocation of the request's certificate; 409 when there is none to revoke.
+async fn revoke_certificate(call: &StaffCall, id: &str, reason: LongText) -> Result<Request, ApiError> {
     if !call.who.may_overrule() {
         return Err(call.forbidden());
     }
-    let reason = parse_revocation(&body).map_err(|errors| call.invalid(&errors))?;
-    let Versioned { value: mut request, version } = office_request(&call, &id, "revoke").await?;
+    let Versioned { value: mut request, version } = office_request(call, id, "revoke").await?;
     let now = call.services.clock.now();
-    request.revoke_certificate(reason, &call.who.sub, now).map_err(|_| not_open(&call))?;
+    request.revoke_certificate(reason, &call.who.sub, now).map_err(|_| not_open(call))?;
     let audit = Audit { actor: &call.who.sub, action: "revoke_certificate", at: now };
-    update_or_conflict(&call, records::revoke_certificate(&*call.services.store, &request, version, audit).await)?;
+    update_or_conflict(call, records::revoke_certificate(&*call.services.store, &request, version, audit).await)?;
     tracing::info!(request_id = %id, staff = %call.who.sub, "certificate revoked");
-    let certificate = request.certificate.as_ref().map(IssuedCertificate::from).expect("revoked, so issued");
-    Ok(Json(Revoked { id, certificate }))
+    Ok(request)
 }
 
 fn not_open(call: &StaffCall) -> ApiError {

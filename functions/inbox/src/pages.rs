@@ -20,7 +20,7 @@ use shared::domain::application::{Applicant, Application, Delivery};
 use shared::domain::message::parse_office_message;
 use shared::domain::places::{Ags, Places};
 use shared::domain::register::{RegisterEntry, ReviewReason};
-use shared::domain::request::{Request, Status, TrustLevel, parse_outcome};
+use shared::domain::request::{Request, Status, TrustLevel, parse_outcome, parse_revocation};
 use shared::domain::upload::DocumentKind;
 use shared::http::{ApiError, StaffCall};
 use shared::input::FieldErrors;
@@ -32,7 +32,10 @@ use shared::web::{
     self, FormData, MessageView, Page, PageError, PageResult, StaffPage, SummaryRow, Templates, Value, context,
 };
 
-use crate::{OfficeDocument, office_document, office_inbox, office_request, record_decision, send_office_message};
+use crate::{
+    OfficeDocument, office_document, office_inbox, office_request, record_decision, revoke_certificate,
+    send_office_message,
+};
 
 static TEMPLATES: LazyLock<Templates> = LazyLock::new(|| {
     Templates::new(&[
@@ -51,6 +54,7 @@ pub fn router() -> Router<Services> {
             .route("/amt/antraege/{id}", get(detail))
             .route("/amt/antraege/{id}/entscheidung", post(decide))
             .route("/amt/antraege/{id}/nachricht", post(write))
+            .route("/amt/antraege/{id}/widerruf", post(revoke))
             .route("/amt/antraege/{id}/dokumente/{name}", get(download)),
     )
 }
@@ -319,10 +323,14 @@ async fn render_detail(call: &StaffCall, page: &Page, id: &str, entered: Entered
     }
     let can_decide = request.status == Status::InReview && request.approval.is_none();
     let can_post = request.status == Status::Issued && request.application.delivery == Delivery::Post;
+    let certificate = request.certificate.as_ref();
+    let can_revoke = call.who.may_overrule() && certificate.is_some_and(|c| c.revoked.is_none());
+    let revoked = certificate.and_then(|c| c.revoked.as_ref()).map(|r| web::format_date_time(lang, r.at));
     // Fields in page order, so that the error summary follows it.
     let parts = form.text("parts", "amt.decision.parts_label").hint("amt.decision.parts_hint");
     let reason = form.text("reason", "amt.decision.reason_label").hint("amt.decision.reason_hint");
     let message_text = form.text("text", "amt.message.text_label");
+    let revoke_reason = form.text("revoke_reason", "amt.revoke.reason_label").hint("amt.revoke.reason_hint");
     let mut ask_options = vec![("none", "amt.message.ask_none")];
     let kinds: Vec<(DocumentKind, String)> =
         DocumentKind::ALL.iter().map(|kind| (*kind, format!("nachweise.kind.{}", kind.code()))).collect();
@@ -348,7 +356,7 @@ async fn render_detail(call: &StaffCall, page: &Page, id: &str, entered: Entered
         .iter()
         .map(|kind| text(lang, &format!("nachweise.kind.{}", kind.code())).to_owned())
         .collect();
-    let done = page.query("erledigt").filter(|d| ["entscheidung", "nachricht"].contains(d));
+    let done = page.query("erledigt").filter(|d| ["entscheidung", "nachricht", "widerruf"].contains(d));
     let child = &request.application.child;
     TEMPLATES.render_with_status(
         status,
@@ -366,6 +374,9 @@ async fn render_detail(call: &StaffCall, page: &Page, id: &str, entered: Entered
             errors,
             can_decide,
             can_post,
+            can_revoke,
+            revoked,
+            revoke_reason,
             parts,
             reason,
             sections => application_sections(lang, &request, directory.places()),
@@ -437,6 +448,24 @@ async fn write(StaffPage { call, page }: StaffPage, Path(id): Path<String>, form
     };
     match send_office_message(&call, &id, message, asks_for).await {
         Ok(_) => done(&id, "nachricht", "nachrichten"),
+        Err(error) => refused(&call, &page, &id, &form, error).await,
+    }
+}
+
+/// `revoke_reason`, read by the API's own parser (which names it `reason`).
+async fn revoke(StaffPage { call, page }: StaffPage, Path(id): Path<String>, form: FormData) -> PageResult {
+    let reason = match parse_revocation(&json!({"reason": form.get("revoke_reason")})) {
+        Ok(reason) => reason,
+        Err(errors) => {
+            let mut renamed = FieldErrors::default();
+            if let Some(problem) = errors.get("reason") {
+                renamed.add("revoke_reason", problem);
+            }
+            return invalid(&call, &page, &id, &form, &renamed).await;
+        }
+    };
+    match revoke_certificate(&call, &id, reason).await {
+        Ok(_) => done(&id, "widerruf", "widerruf"),
         Err(error) => refused(&call, &page, &id, &form, error).await,
     }
 }
