@@ -300,6 +300,9 @@ const PAGES: &[(&str, &str, &str)] = &[
     ("GET", "/amt/antraege/r-1", "inbox"),
     ("POST", "/amt/antraege/r-1/entscheidung", "inbox"),
     ("POST", "/amt/antraege/r-1/nachricht", "inbox"),
+    ("POST", "/amt/antraege/r-1/widerruf", "inbox"),
+    ("POST", "/amt/antraege/r-1/bearbeitung", "inbox"),
+    ("POST", "/amt/antraege/uebernehmen", "inbox"),
     ("GET", "/amt/antraege/r-1/dokumente/antrag.pdf", "inbox"),
     ("GET", "/pruefen", "verify"),
     ("GET", "/pruefen/ABCD-EFGH", "verify"),
@@ -712,8 +715,15 @@ fn every_function_does_its_work_with_the_policy_of_the_template_alone() {
 /// The mails moto's SES took that are tagged with `request_id` (the emulator keeps the
 /// configuration set and the tags with each).
 fn mails_sent_by_ses(endpoint: &str, request_id: &str) -> Vec<Value> {
-    let data: Value =
-        ureq::get(&format!("{endpoint}/moto-api/data.json")).call().unwrap().body_mut().read_json().unwrap();
+    // moto dumps every model of every service there; when another test changes its IAM state
+    // in the same moment, the dump fails (500, "AccessKey is not JSON serializable"): ask again.
+    let data = (0..10)
+        .find_map(|attempt| {
+            std::thread::sleep(Duration::from_millis(100 * attempt));
+            let mut answer = ureq::get(&format!("{endpoint}/moto-api/data.json")).call().ok()?;
+            answer.body_mut().read_json::<Value>().ok()
+        })
+        .expect("moto's model data");
     let sent = data["ses"]["RawMessage"].as_array().cloned().unwrap_or_default();
     sent.into_iter().filter(|mail| mail["tags"]["request"] == request_id).collect()
 }

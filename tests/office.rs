@@ -124,12 +124,26 @@ async fn a_certificate_to_download_has_no_letter() {
 }
 
 #[tokio::test]
-async fn machine_clients_read_but_do_not_decide() {
+async fn machine_clients_and_register_keepers_read_but_do_no_case_work() {
     let chain = Chain::new().await;
     let id = in_review(&chain, &[]).await;
     let machine = chain.app.machine("jugendamt-bremen");
     assert_eq!(chain.app.call("GET", &format!("/api/v1/staff/requests/{id}"), Some(&machine), None).await.0, 200);
     assert_eq!(decide(&chain, &id, &machine, json!({"outcome": "issue"})).await.0, 403);
+    let message = json!({"text": "Bitte senden Sie die Geburtsurkunde.", "asks_for": "geburtsurkunde"});
+    let messages = format!("/api/v1/staff/requests/{id}/messages");
+    let register_keeper = chain.app.office_admin("jugendamt-bremen");
+    for token in [&machine, &register_keeper] {
+        assert_eq!(chain.app.call("POST", &messages, Some(token), Some(message.clone())).await.0, 403, "case work");
+    }
+    // Their page offers no form the API would refuse; a case worker's does.
+    let forms = |page: &str| (page.contains("/entscheidung\""), page.contains("/nachricht\""));
+    let page = format!("/amt/antraege/{id}");
+    let keeper_page = chain.app.page_get(&page, &shared::testing::staff_session(&register_keeper)).await;
+    assert_eq!((keeper_page.status.as_u16(), forms(&keeper_page.text())), (200, (false, false)));
+    let case_worker = chain.app.staff("jugendamt-bremen");
+    let worker_page = chain.app.page_get(&page, &shared::testing::staff_session(&case_worker)).await;
+    assert_eq!((worker_page.status.as_u16(), forms(&worker_page.text())), (200, (true, true)));
 }
 
 #[tokio::test]
@@ -419,4 +433,98 @@ async fn deciding_is_case_work_and_the_registers_keeper_does_not_decide() {
     assert_eq!(decide(&chain, &id, &keeper, json!({"outcome": "issue"})).await.0, 403);
     let supervisor = chain.app.supervisor("jugendamt-bremen");
     assert_eq!(decide(&chain, &id, &supervisor, json!({"outcome": "issue"})).await.0, 200, "supervisors decide too");
+}
+
+#[tokio::test]
+async fn one_case_worker_holds_a_request_and_only_a_supervisor_takes_it_from_her() {
+    let chain = Chain::new().await;
+    let id = in_review(&chain, &[]).await;
+    let (meyer, weber) = (chain.app.staff("jugendamt-bremen"), chain.app.other_staff("jugendamt-bremen"));
+    let supervisor = chain.app.supervisor("jugendamt-bremen");
+    let assignment = format!("/api/v1/staff/requests/{id}/assignment");
+    let call = async |method: &str, token: &str| {
+        let (status, body) = chain.app.call(method, &assignment, Some(token), None).await;
+        (status.as_u16(), body)
+    };
+
+    let (status, taken) = call("POST", &meyer).await;
+    assert_eq!(
+        (status, &taken["assignment"]["to"]),
+        (200, &json!({"id": "staff-jugendamt-bremen", "name": "Anna Meyer"}))
+    );
+    assert_eq!(call("POST", &meyer).await.0, 200, "taking it again changes nothing");
+
+    // Her colleague is told who holds it, and can neither take, give back, decide nor write.
+    let (status, refused) = call("POST", &weber).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("held_by_other")), "{refused}");
+    assert_eq!(refused["error"]["details"]["assignee"]["name"], "Anna Meyer");
+    assert_eq!(call("DELETE", &weber).await.0, 409);
+    let (status, refused) = decide(&chain, &id, &weber, json!({"outcome": "issue"})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("held_by_other")));
+    let messages = format!("/api/v1/staff/requests/{id}/messages");
+    let (status, _) = chain.app.call("POST", &messages, Some(&weber), Some(json!({"text": "Hallo"}))).await;
+    assert_eq!(status, 409);
+    let (_, inbox) = chain.app.call("GET", "/api/v1/staff/requests?status=in_review", Some(&weber), None).await;
+    assert_eq!(inbox[0]["assignee"]["name"], "Anna Meyer", "the inbox names her");
+    let (_, detail) = chain.app.call("GET", &format!("/api/v1/staff/requests/{id}"), Some(&weber), None).await;
+    assert_eq!(detail["assignment"]["to"]["id"], "staff-jugendamt-bremen");
+
+    // Given back, anyone takes it; then a supervisor takes it over, and decides.
+    assert_eq!(call("DELETE", &meyer).await, (200, json!({"id": id, "assignment": null})));
+    assert_eq!(call("POST", &weber).await.0, 200);
+    let (status, over) = call("POST", &supervisor).await;
+    assert_eq!((status, over["assignment"]["to"]["name"].as_str()), (200, Some("Petra Schulte")));
+    assert_eq!(decide(&chain, &id, &weber, json!({"outcome": "issue"})).await.0, 409, "no longer his");
+    assert_eq!(decide(&chain, &id, &supervisor, json!({"outcome": "issue"})).await.0, 200);
+
+    // Machines and register keepers take nothing; another office's request is not found.
+    assert_eq!(call("POST", &chain.app.machine("jugendamt-bremen")).await.0, 403);
+    assert_eq!(call("POST", &chain.app.office_admin("jugendamt-bremen")).await.0, 403);
+    assert_eq!(call("POST", &chain.app.staff("jugendamt-berlin")).await.0, 404);
+
+    let (_, trail) = chain.app.call("GET", &format!("/api/v1/staff/requests/{id}/audit"), Some(&meyer), None).await;
+    let actions: Vec<&str> = trail["entries"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    let changes: Vec<&str> = actions.into_iter().filter(|a| ["assign", "release"].contains(a)).collect();
+    assert_eq!(changes, ["assign", "release", "assign", "assign"], "each change in the audit trail");
+}
+
+#[tokio::test]
+async fn the_inbox_page_takes_the_checked_requests_and_leaves_others_theirs() {
+    use shared::testing::{PageResponse, staff_session};
+    let chain = Chain::new().await;
+    let (first, second) = (in_review(&chain, &[]).await, in_review(&chain, &[]).await);
+    let (meyer, weber) = (chain.app.staff("jugendamt-bremen"), chain.app.other_staff("jugendamt-bremen"));
+    let supervisor = chain.app.supervisor("jugendamt-bremen");
+    let get = async |path: String, token: &str| chain.app.page_get(&path, &staff_session(token)).await.text();
+    let post = async |path: String, token: &str, form: &[(&str, &str)]| -> PageResponse {
+        chain.app.page_post(&path, &staff_session(token), form).await
+    };
+    let path = |id: &str, action: &str| format!("/amt/antraege/{id}{action}");
+    assert_eq!(post(path(&second, "/bearbeitung"), &weber, &[("action", "take")]).await.status.as_u16(), 303);
+
+    let bulk = [("id", first.as_str()), ("id", second.as_str())];
+    let answer = post("/amt/antraege/uebernehmen?status=in_review".into(), &meyer, &bulk).await;
+    let location = answer.headers["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, "/amt?status=in_review&uebernommen=1-2");
+    let inbox = get(location, &meyer).await;
+    assert!(inbox.contains("Übernommen: 1.") && inbox.contains("andere Person sie bearbeitet: 1."), "{inbox}");
+    assert!(inbox.contains("Anna Meyer") && inbox.contains("Jonas Weber"), "the holders in the list");
+
+    // On the second request she sees who holds it and no forms to decide or write.
+    let page = get(path(&second, ""), &meyer).await;
+    assert!(page.contains("Jonas Weber bearbeitet diesen Antrag"), "{page}");
+    assert!(!page.contains("/entscheidung\"") && !page.contains("/nachricht\"") && !page.contains("/bearbeitung\""));
+    // A decision sent anyway (an old tab) is refused with the page saying why.
+    let stale = post(path(&second, "/entscheidung"), &meyer, &[("outcome", "issue")]).await;
+    assert_eq!(stale.status.as_u16(), 409);
+    assert!(stale.text().contains("Eine andere Person bearbeitet diesen Antrag inzwischen"));
+    // A supervisor may take it over or free it.
+    let lead = get(path(&second, ""), &supervisor).await;
+    assert!(lead.contains("Antrag selbst übernehmen") && lead.contains("Antrag freigeben"));
+    // Her own she gives back from its page.
+    let own = get(path(&first, ""), &meyer).await;
+    assert!(own.contains("Sie bearbeiten diesen Antrag") && own.contains("Antrag zurückgeben"));
+    assert_eq!(post(path(&first, "/bearbeitung"), &meyer, &[("action", "give_back")]).await.status.as_u16(), 303);
+    assert!(chain.request(&first).await.assignment.is_none());
+    assert_eq!(post(path(&first, "/bearbeitung"), &meyer, &[("action", "steal")]).await.status.as_u16(), 400);
 }

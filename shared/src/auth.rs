@@ -107,6 +107,9 @@ impl StaffRole {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffClaims {
     pub sub: String,
+    /// Their name as their provider tells it (`name`), for colleagues' pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The office the token is confined to; operators have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub office_id: Option<String>,
@@ -126,7 +129,27 @@ pub struct StaffClaims {
 /// What staff may do: each right in one place.
 impl StaffClaims {
     pub fn new(sub: &str, office_id: Option<&str>, roles: Vec<StaffRole>) -> StaffClaims {
-        StaffClaims { sub: sub.into(), office_id: office_id.map(Into::into), roles, sid: None, auth_time: None }
+        StaffClaims {
+            sub: sub.into(),
+            name: None,
+            office_id: office_id.map(Into::into),
+            roles,
+            sid: None,
+            auth_time: None,
+        }
+    }
+
+    /// With the name their provider tells, made safe to show: no control characters, at most
+    /// 100 characters, none if blank.
+    pub fn named(mut self, name: Option<&str>) -> StaffClaims {
+        let shown: String = name.unwrap_or_default().chars().filter(|c| !c.is_control()).take(100).collect();
+        self.name = Some(shown.trim().to_owned()).filter(|n| !n.is_empty());
+        self
+    }
+
+    /// As colleagues see them (who holds a request).
+    pub fn member(&self) -> crate::domain::request::StaffMember {
+        crate::domain::request::StaffMember { id: self.sub.clone(), name: self.name.clone() }
     }
 
     pub fn has(&self, role: StaffRole) -> bool {
@@ -415,6 +438,76 @@ impl SigningKey {
         claims["nbf"] = now.unix_timestamp().into();
         claims["exp"] = expires_at.unix_timestamp().into();
         (self.sign_as_is(&claims), expires_at)
+    }
+}
+
+/// A session is signed anew at most this often (pages load the renewal on every view).
+const RENEWAL_STEP: Duration = Duration::minutes(5);
+
+/// One kind of our own sessions (the citizen's after BundID, the staff's after their office's
+/// provider): signed with our key, valid `lifetime` from each signing, renewed while in use but
+/// never past `max` after the sign-in at the provider.
+pub struct SessionSigner {
+    key: SigningKey,
+    issuer: String,
+    audience: &'static str,
+    kind: PrincipalKind,
+    lifetime: Duration,
+    max: Duration,
+}
+
+impl SessionSigner {
+    pub fn new(
+        key: SigningKey,
+        issuer: String,
+        (audience, kind): (&'static str, PrincipalKind),
+        lifetime: Duration,
+        max: Duration,
+    ) -> Self {
+        Self { key, issuer, audience, kind, lifetime, max }
+    }
+
+    /// The issuer the API functions trust for these sessions.
+    pub fn trusted(&self) -> TrustedIssuer {
+        TrustedIssuer {
+            issuer: self.issuer.clone(),
+            audience: self.audience.into(),
+            kind: self.kind,
+            keys: self.key.jwks(),
+        }
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn jwks(&self) -> JwkSet {
+        self.key.jwks()
+    }
+
+    /// A new session for `claims` at `now`; returns the token and its expiry.
+    pub fn sign(&self, claims: &impl Serialize, now: OffsetDateTime) -> (String, OffsetDateTime) {
+        self.sign_for(claims, now, self.lifetime)
+    }
+
+    fn sign_for(&self, claims: &impl Serialize, now: OffsetDateTime, lifetime: Duration) -> (String, OffsetDateTime) {
+        let claims = serde_json::to_value(claims).expect("claims serialise");
+        self.key.sign(claims, &self.issuer, self.audience, now, lifetime)
+    }
+
+    /// The session `claims` (verified, valid `until`, signed in at the provider at `auth_time`)
+    /// renewed at `now`: again for `lifetime`, never past `max` after the sign-in, and only
+    /// once that gains a few minutes. `None`: keep the one they have.
+    pub fn renewed(
+        &self,
+        claims: &impl Serialize,
+        auth_time: Option<i64>,
+        until: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Option<(String, OffsetDateTime)> {
+        let signed_in = OffsetDateTime::from_unix_timestamp(auth_time?).ok()?;
+        let expires_at = (now + self.lifetime).min(signed_in + self.max);
+        (now < until && expires_at - until >= RENEWAL_STEP).then(|| self.sign_for(claims, now, expires_at - now))
     }
 }
 

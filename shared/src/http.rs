@@ -63,6 +63,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -123,7 +123,8 @@ pub fn staff_of(
         return Err(AuthError::NoRole);
     }
     let sub = claims.get("sub").and_then(serde_json::Value::as_str).ok_or(AuthError::Invalid("no sub".into()))?;
-    Ok(StaffClaims::new(sub, Some(office_id), roles))
+    let name = claims.get("name").and_then(serde_json::Value::as_str);
+    Ok(StaffClaims::new(sub, Some(office_id), roles).named(name))
 }
 
 /// The office roles named at `path` (dots lead into objects: `realm_access.roles`), a list or
@@ -264,6 +265,21 @@ mod tests {
         let nested = Directory::new(vec![verden], PLACES.clone());
         let token = verden_token(&setup, json!({"sub": "k", "realm_access": {"roles": ["case_worker"]}}));
         assert_eq!(setup.providers.verify(&token, &nested).await.unwrap().roles, [StaffRole::CaseWorker]);
+    }
+
+    #[tokio::test]
+    async fn the_name_the_provider_tells_is_kept_shown_safely() {
+        let setup = setup();
+        let directory = directory();
+        let name = async |name: serde_json::Value| {
+            let claims = json!({"sub": "k", "roles": ["case_worker"], "name": name});
+            setup.providers.verify(&verden_token(&setup, claims), &directory).await.unwrap().name
+        };
+        assert_eq!(name(json!("Anna Meyer")).await.as_deref(), Some("Anna Meyer"));
+        assert_eq!(name(json!(" Anna\u{7}\nMeyer ")).await.as_deref(), Some("AnnaMeyer"), "no control characters");
+        assert_eq!(name(json!("x".repeat(500))).await.map(|n| n.len()), Some(100));
+        assert_eq!(name(json!("   ")).await, None);
+        assert_eq!(name(json!(["not", "text"])).await, None);
     }
 
     #[tokio::test]

@@ -598,14 +598,7 @@ pub async fn issue_certificate(
     version: u64,
     audit: Audit<'_>,
 ) -> Result<(), StoreError> {
-    let (code, record) = CertificateRecord::of(request).expect("an issued request has its certificate");
-    store
-        .write(vec![
-            Write::Put { item: request_item(request), condition: Condition::Version(version) },
-            Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition: Condition::Absent },
-            next_audit_write(store, &request.id, audit).await?,
-        ])
-        .await
+    write_certificate(store, request, version, audit, Condition::Absent).await
 }
 
 /// Records a revoked certificate: the request (if unchanged since `version`), its code lookup
@@ -616,11 +609,22 @@ pub async fn revoke_certificate(
     version: u64,
     audit: Audit<'_>,
 ) -> Result<(), StoreError> {
-    let (code, record) = CertificateRecord::of(request).expect("a revoked request has its certificate");
+    write_certificate(store, request, version, audit, Condition::Always).await
+}
+
+/// The request with its certificate's code lookup (created `lookup`: `Absent` when issued).
+async fn write_certificate(
+    store: &dyn StateStore,
+    request: &Request,
+    version: u64,
+    audit: Audit<'_>,
+    lookup: Condition,
+) -> Result<(), StoreError> {
+    let (code, record) = CertificateRecord::of(request).expect("the request has its certificate");
     store
         .write(vec![
             Write::Put { item: request_item(request), condition: Condition::Version(version) },
-            Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition: Condition::Always },
+            Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition: lookup },
             next_audit_write(store, &request.id, audit).await?,
         ])
         .await

@@ -152,23 +152,29 @@ impl TestApp {
         self.citizen("lena", "Lena", "Muster", "1990-09-14", "STORK-QAA-Level-4")
     }
 
-    /// A case worker of `office_id`.
+    /// A case worker of `office_id` (Anna Meyer).
     pub fn staff(&self, office_id: &str) -> String {
-        self.staff_in_roles(office_id, "staff", &["case_worker"])
+        self.staff_in_roles(office_id, "staff", "Anna Meyer", &["case_worker"])
+    }
+
+    /// Another case worker of `office_id` (Jonas Weber), for two-person cases.
+    pub fn other_staff(&self, office_id: &str) -> String {
+        self.staff_in_roles(office_id, "staff-2", "Jonas Weber", &["case_worker"])
     }
 
     /// A supervisor of `office_id`'s case workers.
     pub fn supervisor(&self, office_id: &str) -> String {
-        self.staff_in_roles(office_id, "supervisor", &["supervisor"])
+        self.staff_in_roles(office_id, "supervisor", "Petra Schulte", &["supervisor"])
     }
 
     /// The keeper of `office_id`'s custody register.
     pub fn office_admin(&self, office_id: &str) -> String {
-        self.staff_in_roles(office_id, "office-admin", &["office_admin"])
+        self.staff_in_roles(office_id, "office-admin", "Karl Brandt", &["office_admin"])
     }
 
-    fn staff_in_roles(&self, office_id: &str, who: &str, roles: &[&str]) -> String {
-        self.token(json!({"sub": format!("{who}-{office_id}"), "office_id": office_id, "roles": roles}), STAFF_AUDIENCE)
+    fn staff_in_roles(&self, office_id: &str, who: &str, name: &str, roles: &[&str]) -> String {
+        let claims = json!({"sub": format!("{who}-{office_id}"), "name": name, "office_id": office_id, "roles": roles});
+        self.token(claims, STAFF_AUDIENCE)
     }
 
     /// A case-management system (Fachverfahren) of `office_id`.

@@ -77,13 +77,13 @@ after(async () => {
 
 /** A browser context signed in with `token`, as the login page would leave it (staff's session
  * cookie goes to the office's pages only). */
-async function signedIn(token, width) {
+async function signedIn(token, width, { staff = token === staffToken } = {}) {
   const context = await chromium.browser.newContext({
     baseURL: runtime.url,
     bypassCSP: true,
     viewport: { width, height: 900 },
   });
-  const cookie = token === staffToken
+  const cookie = staff
     ? { name: "amt_session", value: token, domain: new URL(runtime.url).hostname, path: "/amt", httpOnly: true, sameSite: "Lax" }
     : { name: "session", value: token, url: runtime.url, httpOnly: true, sameSite: "Lax" };
   await context.addCookies([cookie]);
@@ -116,6 +116,11 @@ for (const lang of LANGUAGES) {
       assert.ok(await office.locator(`a[href="/amt/antraege/${id}"]`).count(), "the request is in the inbox");
       await office.goto("/amt?status=in_review");
       await audit(office, "inbox-in-review");
+      // She takes it from the list, checked in the table.
+      await office.locator(`input[name="id"][value="${id}"]`).check();
+      await office.locator('form[action^="/amt/antraege/uebernehmen"] button[type=submit]').click();
+      await office.waitForURL("**uebernommen=1-1**");
+      await audit(office, "inbox-taken");
       await office.locator(`a[href="/amt/antraege/${id}"]`).click();
       await office.waitForURL(`**/amt/antraege/${id}`);
       await audit(office, "detail");
@@ -161,6 +166,30 @@ for (const lang of LANGUAGES) {
     });
   }
 }
+
+test("a colleague sees who holds a request and cannot decide it; a supervisor takes it over", async () => {
+  const id = await requestInReview();
+  const meyer = await (await signedIn(staffToken, 1280)).newPage();
+  await meyer.goto(`/amt/antraege/${id}?lang=de`);
+  await meyer.getByRole("button", { name: "Antrag übernehmen" }).click();
+  await meyer.waitForURL("**erledigt=uebernommen**");
+  assert.ok((await meyer.locator("#bearbeitung").textContent()).includes("Sie bearbeiten diesen Antrag"));
+
+  const weber = await (await signedIn(await login("staff-bremen-2"), 1280, { staff: true })).newPage();
+  await weber.goto(`/amt/antraege/${id}?lang=de`);
+  assert.ok((await weber.locator("#bearbeitung").textContent()).includes("Anna Meyer bearbeitet diesen Antrag"));
+  assert.equal(await weber.locator('input[name="outcome"]').count(), 0, "no decision for him");
+  assert.equal(await weber.locator('form[action$="/nachricht"]').count(), 0, "no message either");
+  assert.deepEqual(await axeViolations(weber), []);
+
+  const lead = await (await signedIn(await login("supervisor-bremen"), 1280, { staff: true })).newPage();
+  await lead.goto(`/amt/antraege/${id}?lang=de`);
+  await lead.getByRole("button", { name: "Antrag selbst übernehmen" }).click();
+  await lead.waitForURL("**erledigt=uebernommen**");
+  await lead.locator('form:has(input[name="outcome"][value="issue"]) button[type=submit]').click();
+  await lead.waitForURL("**erledigt=entscheidung**");
+  for (const page of [meyer, weber, lead]) await page.context().close();
+});
 
 test("the office's pages work by keyboard alone", async () => {
   const context = await signedIn(staffToken, 1280);

@@ -16,8 +16,8 @@ use shared::domain::application::{Application, Delivery};
 use shared::domain::audit::{AuditEntry, verify as verify_trail};
 use shared::domain::message::{Author, Message, OfficeMessageBody, parse_office_message};
 use shared::domain::request::{
-    Approval, Certificate, DecisionBody, DecisionEffect, LoginIdentity, Outcome, RegisterResult, Request, Status,
-    TimelineEntry, parse_outcome, parse_revocation,
+    Approval, Assignment, Certificate, DecisionBody, DecisionEffect, HeldBy, LoginIdentity, Outcome, RegisterResult,
+    Request, StaffMember, Status, TimelineEntry, Transition, parse_outcome, parse_revocation,
 };
 use shared::domain::upload::{DocumentKind, FileType};
 use shared::domain::values::{LongText, PersonName, Problem};
@@ -40,6 +40,7 @@ pub fn api() -> OpenApiRouter<Services> {
         .routes(routes!(detail))
         .routes(routes!(decision))
         .routes(routes!(revoke))
+        .routes(routes!(take, give_back))
         .routes(routes!(messages, send_message))
         .routes(routes!(audit))
         .routes(routes!(document))
@@ -114,6 +115,8 @@ pub struct InboxItem {
     pub child: InboxChild,
     pub mother: InboxMother,
     pub delivery: Delivery,
+    /// The case worker who holds it.
+    pub assignee: Option<StaffMember>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -144,6 +147,7 @@ impl From<&Request> for InboxItem {
             },
             mother: InboxMother { given_names: mother.given_names.clone(), family_name: mother.family_name.clone() },
             delivery: request.application.delivery,
+            assignee: request.assignment.as_ref().map(|a| a.to.clone()),
         }
     }
 }
@@ -178,8 +182,8 @@ pub struct Decided {
     security(("staff" = [])), params(("id" = String, Path)), request_body = DecisionBody,
     responses(
         (status = 200, description = "Recorded; an issue is certified within seconds.", body = Decided),
-        (status = 409, description = "The request is no longer open for this (`not_open`).",
-            body = shared::http::ErrorBody),
+        (status = 409, description = "The request is no longer open for this (`not_open`), or another case \
+            worker holds it (`held_by_other`).", body = shared::http::ErrorBody),
     ))]
 async fn decision(
     call: StaffCall,
@@ -199,6 +203,7 @@ async fn record_decision(call: &StaffCall, id: &str, outcome: Outcome) -> Result
     }
     let staff = &call.who;
     let Versioned { value: mut request, version } = office_request(call, id, "decide").await?;
+    request.held_by_other_than(&staff.sub).map_err(|held| held_by(call, held))?;
     let now = call.services.clock.now();
     let action = format!("decision:{}", outcome.name());
     let effect = request.decide(outcome, &staff.sub, now).map_err(|_| not_open(call))?;
@@ -218,7 +223,6 @@ async fn record_decision(call: &StaffCall, id: &str, outcome: Outcome) -> Result
     Ok(request)
 }
 
-/// 409: the request is no longer open for what was asked.
 /// Where a certificate stands after its revocation.
 #[derive(Serialize, ToSchema)]
 pub struct Revoked {
@@ -256,8 +260,85 @@ async fn revoke_certificate(call: &StaffCall, id: &str, reason: LongText) -> Res
     Ok(request)
 }
 
+/// 409: the request is no longer open for what was asked.
 fn not_open(call: &StaffCall) -> ApiError {
     call.error(StatusCode::CONFLICT, "not_open")
+}
+
+/// 409 naming who holds the request (`details.assignee`).
+fn held_by(call: &StaffCall, HeldBy(holder): HeldBy) -> ApiError {
+    call.error(StatusCode::CONFLICT, "held_by_other").with_details(serde_json::json!({ "assignee": holder }))
+}
+
+/// Who holds a request, after it was taken or given back.
+#[derive(Serialize, ToSchema)]
+pub struct Held {
+    pub id: String,
+    /// None once given back.
+    pub assignment: Option<Assignment>,
+}
+
+/// Takes the request: from then on only the caller writes and decides on it. A supervisor takes
+/// over a request someone else holds; anyone else gets 409 naming the holder.
+#[utoipa::path(post, operation_id = "takeRequest", path = "/api/v1/staff/requests/{id}/assignment", tag = tag::OFFICE,
+    security(("staff" = [])), params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The caller holds it.", body = Held),
+        (status = 409, description = "Another case worker holds it (`held_by_other`; `details.assignee` names \
+            them).", body = shared::http::ErrorBody),
+    ))]
+async fn take(call: StaffCall, Path(id): Path<String>) -> Result<Json<Held>, ApiError> {
+    let request = change_assignment(&call, &id, AssignmentChange::Take).await?;
+    Ok(Json(Held { id, assignment: request.assignment }))
+}
+
+/// Gives the request back, so that any case worker may take it; a supervisor frees a request
+/// someone else holds.
+#[utoipa::path(delete, operation_id = "giveBackRequest", path = "/api/v1/staff/requests/{id}/assignment",
+    tag = tag::OFFICE, security(("staff" = [])), params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Nobody holds it.", body = Held),
+        (status = 409, description = "Another case worker holds it (`held_by_other`).", body = shared::http::ErrorBody),
+    ))]
+async fn give_back(call: StaffCall, Path(id): Path<String>) -> Result<Json<Held>, ApiError> {
+    let request = change_assignment(&call, &id, AssignmentChange::GiveBack).await?;
+    Ok(Json(Held { id, assignment: request.assignment }))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AssignmentChange {
+    Take,
+    GiveBack,
+}
+
+/// Takes or gives back a request of the office, as the caller's rights allow; the change is in
+/// the audit trail.
+async fn change_assignment(call: &StaffCall, id: &str, change: AssignmentChange) -> Result<Request, ApiError> {
+    if !call.who.may_do_case_work() {
+        return Err(call.forbidden());
+    }
+    let overrule = call.who.may_overrule();
+    let Versioned { value: mut request, version } = office_request(call, id, "assignment").await?;
+    let now = call.services.clock.now();
+    let (changed, action) = match change {
+        AssignmentChange::Take => (request.assign(call.who.member(), overrule, now), "assign"),
+        AssignmentChange::GiveBack => (request.release(&call.who.sub, overrule), "release"),
+    };
+    if changed.map_err(|held| held_by(call, held))? == Transition::AlreadyThere {
+        return Ok(request);
+    }
+    let audit = Audit { actor: &call.who.sub, action, at: now };
+    match records::update_request(&*call.services.store, &request, version, audit).await {
+        // Someone changed it at the same moment: name them if they took it.
+        Err(StoreError::ConditionFailed) => {
+            let now_stored = call.store(records::request(&*call.services.store, id).await)?;
+            match now_stored.map(|stored| stored.value.held_by_other_than(&call.who.sub)) {
+                Some(Err(held)) => Err(held_by(call, held)),
+                _ => Err(call.error(StatusCode::CONFLICT, "changed_meanwhile")),
+            }
+        }
+        result => call.store(result).map(|()| request),
+    }
 }
 
 /// A conditional update of the request: someone else changed it at the same moment (theirs
@@ -281,11 +362,11 @@ async fn messages(call: StaffCall, Path(id): Path<String>) -> Result<Json<Vec<Me
 
 /// Writes to the mother, and may ask her for a document.
 #[utoipa::path(post, operation_id = "sendOfficeMessage", path = "/api/v1/staff/requests/{id}/messages", tag = tag::OFFICE,
-    security(("staff" = []), ("machine" = [])), params(("id" = String, Path)), request_body = OfficeMessageBody,
+    security(("staff" = [])), params(("id" = String, Path)), request_body = OfficeMessageBody,
     responses(
         (status = 201, description = "Sent.", body = Message),
-        (status = 409, description = "Asked for a document on a request already decided (`not_open`).",
-            body = shared::http::ErrorBody),
+        (status = 409, description = "Asked for a document on a request already decided (`not_open`), or \
+            another case worker holds it (`held_by_other`).", body = shared::http::ErrorBody),
     ))]
 async fn send_message(
     call: StaffCall,
@@ -305,8 +386,13 @@ async fn send_office_message(
     text: LongText,
     asks_for: Option<DocumentKind>,
 ) -> Result<Message, ApiError> {
+    // Writing to her and asking for proofs is case work, like deciding.
+    if !call.who.may_do_case_work() {
+        return Err(call.forbidden());
+    }
     let staff = &call.who;
     let Versioned { value: mut request, version } = office_request(call, id, "message").await?;
+    request.held_by_other_than(&staff.sub).map_err(|held| held_by(call, held))?;
     let now = call.services.clock.now();
     let store = &*call.services.store;
     if let Some(kind) = asks_for {
@@ -365,6 +451,8 @@ pub struct RequestDetail {
     pub documents: DocumentLinks,
     /// Her address refused a mail about the request: she learns of news on her status page only.
     pub mail_undeliverable: bool,
+    /// The case worker who holds it, since when.
+    pub assignment: Option<Assignment>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -453,6 +541,7 @@ async fn detail(call: StaffCall, Path(id): Path<String>) -> Result<Json<RequestD
         rejection_reason: request.rejection_reason.map(|reason| reason.as_str().to_owned()),
         documents: links,
         mail_undeliverable,
+        assignment: request.assignment,
     }))
 }
 

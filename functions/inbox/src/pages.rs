@@ -1,8 +1,10 @@
-//! The office's pages (`/amt`): the inbox with its filters, one request with everything a case
-//! worker needs (the application, the proofs, the register result, the documents, the timeline
-//! and the messages), and the forms to decide and to write to the mother.
+//! The office's pages (`/amt`): the inbox with its filters (and taking several requests at
+//! once), one request with everything a case worker needs (who holds it, the application, the
+//! proofs, the register result, the documents, the timeline and the messages), and the forms to
+//! take it, decide, revoke and write to the mother — each only for those who may.
 //!
-//! Staff sign in like citizens (the `session` cookie, [`OfficeStaff`]). Every page acts through
+//! Staff sign in at their office's provider (`staff-login`; the `amt_session` cookie, read by
+//! [`shared::web::StaffPage`]). Every page acts through
 //! the same functions as the API, so it is confined to the own office and audited the same way:
 //! another office's request is "not found", a decision that came too late is a 409.
 
@@ -33,8 +35,8 @@ use shared::web::{
 };
 
 use crate::{
-    OfficeDocument, office_document, office_inbox, office_request, record_decision, revoke_certificate,
-    send_office_message,
+    AssignmentChange, OfficeDocument, change_assignment, office_document, office_inbox, office_request,
+    record_decision, revoke_certificate, send_office_message,
 };
 
 static TEMPLATES: LazyLock<Templates> = LazyLock::new(|| {
@@ -51,7 +53,9 @@ pub fn router() -> Router<Services> {
     web::pages(
         Router::new()
             .route("/amt", get(inbox))
+            .route("/amt/antraege/uebernehmen", post(take_selected))
             .route("/amt/antraege/{id}", get(detail))
+            .route("/amt/antraege/{id}/bearbeitung", post(assignment))
             .route("/amt/antraege/{id}/entscheidung", post(decide))
             .route("/amt/antraege/{id}/nachricht", post(write))
             .route("/amt/antraege/{id}/widerruf", post(revoke))
@@ -88,6 +92,8 @@ struct InboxRow {
     submitted: String,
     child: String,
     status: String,
+    /// Who holds it.
+    holder: Option<String>,
 }
 
 async fn inbox(StaffPage { call, page }: StaffPage) -> PageResult {
@@ -105,6 +111,7 @@ async fn inbox(StaffPage { call, page }: StaffPage) -> PageResult {
             submitted: r.timeline.first().map(|e| web::format_date_time(lang, e.at)).unwrap_or_default(),
             child: full_name(r.application.child.given_names.as_str(), r.application.child.family_name.as_str()),
             status: status_text(lang, r.status),
+            holder: r.assignment.as_ref().map(|a| a.to.label().to_owned()),
         })
         .collect();
     let tabs: Vec<Tab> = std::iter::once(None)
@@ -119,8 +126,20 @@ async fn inbox(StaffPage { call, page }: StaffPage) -> PageResult {
     TEMPLATES.render(
         &page,
         "amt-eingang.html",
-        context! { office => office_name(&call).await?, tabs, rows, filter_label },
+        context! {
+            office => office_name(&call).await?, tabs, rows, filter_label,
+            can_take => call.who.may_do_case_work(),
+            filter,
+            taken => taken_of(page.query("uebernommen")),
+        },
     )
+}
+
+/// How many of the checked requests were taken (`?uebernommen=3-5`: 3 of 5).
+fn taken_of(query: Option<&str>) -> Option<Value> {
+    let (taken, checked) = query?.split_once('-')?;
+    let (taken, checked): (u32, u32) = (taken.parse().ok()?, checked.parse().ok()?);
+    (taken <= checked).then(|| context! { taken, others => checked - taken })
 }
 
 async fn office_name(call: &StaffCall) -> Result<Option<String>, PageError> {
@@ -135,13 +154,13 @@ async fn office_name(call: &StaffCall) -> Result<Option<String>, PageError> {
 struct Entered {
     values: BTreeMap<String, String>,
     problems: Vec<(String, String)>,
-    /// The request was decided meanwhile (409).
-    not_open: bool,
+    /// What changed meanwhile, as the API's 409 says it (its code): decided, taken by someone.
+    conflict: Option<&'static str>,
 }
 
 impl Entered {
     fn new(form: &FormData) -> Entered {
-        Entered { values: form.0.clone(), ..Entered::default() }
+        Entered { values: form.values.clone(), ..Entered::default() }
     }
 
     /// The problems in the page's words: `amt.problem.<field>.<code>` where the page says it
@@ -321,8 +340,12 @@ async fn render_detail(call: &StaffCall, page: &Page, id: &str, entered: Entered
     for (path, message) in entered.problems {
         form.problem(&path, message);
     }
-    let can_decide = request.status == Status::InReview && request.approval.is_none();
-    let can_post = request.status == Status::Issued && request.application.delivery == Delivery::Post;
+    // Forms only for what the caller may do; the API refuses the rest anyway.
+    let holder = request.assignment.as_ref();
+    let held_by_other = holder.is_some_and(|a| a.to.id != call.who.sub);
+    let does_case_work = call.who.may_do_case_work() && !held_by_other;
+    let can_decide = does_case_work && request.status == Status::InReview && request.approval.is_none();
+    let can_post = does_case_work && request.status == Status::Issued && request.application.delivery == Delivery::Post;
     let certificate = request.certificate.as_ref();
     let can_revoke = call.who.may_overrule() && certificate.is_some_and(|c| c.revoked.is_none());
     let revoked = certificate.and_then(|c| c.revoked.as_ref()).map(|r| web::format_date_time(lang, r.at));
@@ -337,8 +360,13 @@ async fn render_detail(call: &StaffCall, page: &Page, id: &str, entered: Entered
     ask_options.extend(kinds.iter().map(|(kind, key)| (kind.code(), key.as_str())));
     let asks_for = form.radios("asks_for", "amt.message.ask_legend", &ask_options);
     let mut errors = form.errors().to_vec();
-    if entered.not_open {
-        errors.insert(0, web::form::ErrorLink { href: "#status".into(), text: text(lang, "amt.not_open").to_owned() });
+    if let Some(code) = entered.conflict {
+        let (href, key) = match code {
+            "held_by_other" => ("#bearbeitung", "amt.assignment.held_by_other".to_owned()),
+            "not_open" => ("#status", "amt.not_open".to_owned()),
+            code => ("#status", format!("error.{code}")),
+        };
+        errors.insert(0, web::form::ErrorLink { href: href.into(), text: text(lang, &key).to_owned() });
     }
     let timeline: Vec<Value> = request
         .timeline
@@ -356,7 +384,9 @@ async fn render_detail(call: &StaffCall, page: &Page, id: &str, entered: Entered
         .iter()
         .map(|kind| text(lang, &format!("nachweise.kind.{}", kind.code())).to_owned())
         .collect();
-    let done = page.query("erledigt").filter(|d| ["entscheidung", "nachricht", "widerruf"].contains(d));
+    let done = page
+        .query("erledigt")
+        .filter(|d| ["entscheidung", "nachricht", "widerruf", "uebernommen", "zurueckgegeben"].contains(d));
     let child = &request.application.child;
     TEMPLATES.render_with_status(
         status,
@@ -388,9 +418,26 @@ async fn render_detail(call: &StaffCall, page: &Page, id: &str, entered: Entered
             message_text,
             asks_for,
             is_open => request.status.is_open(),
+            can_write => does_case_work,
+            assignment => assignment_view(lang, call, &request),
             mail_undeliverable,
         },
     )
+}
+
+/// Who holds the request, and what the caller may do about it (take, give back, take over).
+fn assignment_view(lang: Lang, call: &StaffCall, request: &Request) -> Value {
+    let Some(held) = &request.assignment else {
+        return context! { text => text(lang, "amt.assignment.nobody"), take => call.who.may_do_case_work() };
+    };
+    // The name last, so that nothing in it is taken for a placeholder.
+    let since = web::format_date_time(lang, held.since);
+    if held.to.id == call.who.sub {
+        return context! { text => web::fill(lang, "amt.assignment.you", &[("since", &since)]), give_back => true };
+    }
+    let overrule = call.who.may_overrule();
+    let text = web::fill(lang, "amt.assignment.other", &[("since", &since), ("name", held.to.label())]);
+    context! { text, take => overrule, give_back => overrule, overrule }
 }
 
 async fn detail(StaffPage { call, page }: StaffPage, Path(id): Path<String>) -> PageResult {
@@ -408,7 +455,7 @@ async fn refused(call: &StaffCall, page: &Page, id: &str, form: &FormData, error
     if error.status() != StatusCode::CONFLICT {
         return Err(error.into());
     }
-    let entered = Entered { not_open: true, ..Entered::new(form) };
+    let entered = Entered { conflict: Some(error.code()), ..Entered::new(form) };
     render_detail(call, page, id, entered, StatusCode::CONFLICT).await
 }
 
@@ -468,6 +515,40 @@ async fn revoke(StaffPage { call, page }: StaffPage, Path(id): Path<String>, for
         Ok(_) => done(&id, "widerruf", "widerruf"),
         Err(error) => refused(&call, &page, &id, &form, error).await,
     }
+}
+
+/// `action`: `take` or `give_back` (a supervisor: also someone else's).
+async fn assignment(StaffPage { call, page }: StaffPage, Path(id): Path<String>, form: FormData) -> PageResult {
+    let change = match form.get("action") {
+        "take" => AssignmentChange::Take,
+        "give_back" => AssignmentChange::GiveBack,
+        _ => return Err(PageError::bad_request()),
+    };
+    match change_assignment(&call, &id, change).await {
+        Ok(_) => {
+            done(&id, if change == AssignmentChange::Take { "uebernommen" } else { "zurueckgegeben" }, "bearbeitung")
+        }
+        Err(error) => refused(&call, &page, &id, &form, error).await,
+    }
+}
+
+/// The inbox's checked requests (`id`, repeated), taken at once; those someone else holds stay
+/// theirs (a supervisor takes them over). Back to the inbox, saying how many were taken.
+async fn take_selected(StaffPage { call, page }: StaffPage, form: FormData) -> PageResult {
+    let ids: Vec<&str> = form.all("id").take(200).collect();
+    if ids.is_empty() {
+        return Err(PageError::bad_request());
+    }
+    let mut taken = 0;
+    for id in &ids {
+        match change_assignment(&call, id, AssignmentChange::Take).await {
+            Ok(_) => taken += 1,
+            Err(error) if error.status() == StatusCode::CONFLICT => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    let back = page.query("status").filter(|f| FILTERS.contains(f)).map_or(String::new(), |f| format!("status={f}&"));
+    Ok(Redirect::to(&format!("/amt?{back}uebernommen={taken}-{}", ids.len())).into_response())
 }
 
 /// A document of the request, as the API serves it, saved rather than shown in the browser.

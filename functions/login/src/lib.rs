@@ -21,7 +21,7 @@ use axum::{Extension, Json, Router};
 use saml::{AuthnRequest, IdpMetadata, LogoutRequest, ServiceProvider, verify_response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use shared::auth::{CitizenClaims, Principal, PrincipalKind, SigningKey, TrustedIssuer, Verifier};
+use shared::auth::{CitizenClaims, Principal, SessionSigner, TrustedIssuer, Verifier};
 use shared::domain::request::TrustLevel;
 use shared::ports::{Condition, Item, Key, StoreError, Write};
 use shared::services::Services;
@@ -39,8 +39,6 @@ pub const SESSION_LIFETIME: Duration = Duration::minutes(30);
 /// How long after her BundID login a session may be renewed: BundID's own session (its
 /// `SessionNotOnOrAfter`) is shorter than a day, and the form takes minutes, not hours.
 pub const SESSION_MAX: Duration = Duration::hours(2);
-/// A session is signed anew at most this often (pages load the renewal on every view).
-const RENEWAL_STEP: Duration = Duration::minutes(5);
 /// How long a started login may take at BundID.
 const REQUEST_LIFETIME: Duration = Duration::minutes(10);
 /// Binds the answer to the browser that started the login (the IdP posts cross-site, so this
@@ -53,8 +51,7 @@ const REPLAY_MARGIN: Duration = Duration::minutes(2);
 pub struct BundIdLogin {
     pub sp: ServiceProvider,
     pub idp: IdpMetadata,
-    session_key: SigningKey,
-    session_issuer: String,
+    session: SessionSigner,
     /// Verifies our own sessions only (not the personas' or staff's).
     sessions: Verifier,
     default_level: TrustLevel,
@@ -63,39 +60,11 @@ pub struct BundIdLogin {
 impl BundIdLogin {
     /// The issuer the API functions trust for citizen sessions.
     pub fn trusted_issuer(&self) -> TrustedIssuer {
-        session_trust(&self.session_issuer, &self.session_key)
+        self.session.trusted()
     }
 
     pub fn mint(&self, claims: &CitizenClaims, now: OffsetDateTime) -> (String, OffsetDateTime) {
-        self.sign(claims, now, SESSION_LIFETIME)
-    }
-
-    fn sign(&self, claims: &CitizenClaims, now: OffsetDateTime, lifetime: Duration) -> (String, OffsetDateTime) {
-        let claims = serde_json::to_value(claims).expect("claims serialise");
-        self.session_key.sign(claims, &self.session_issuer, SESSION_AUDIENCE, now, lifetime)
-    }
-
-    /// The session `claims` (verified, valid `until`) renewed at `now`: again for
-    /// [`SESSION_LIFETIME`], but never past [`SESSION_MAX`] after her BundID login, and only
-    /// once it gains at least a few minutes. `None`: keep the one she has.
-    pub fn renewed(
-        &self,
-        claims: &CitizenClaims,
-        until: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Option<(String, OffsetDateTime)> {
-        let signed_in = OffsetDateTime::from_unix_timestamp(claims.auth_time?).ok()?;
-        let expires_at = (now + SESSION_LIFETIME).min(signed_in + SESSION_MAX);
-        (now < until && expires_at - until >= RENEWAL_STEP).then(|| self.sign(claims, now, expires_at - now))
-    }
-}
-
-fn session_trust(issuer: &str, key: &SigningKey) -> TrustedIssuer {
-    TrustedIssuer {
-        issuer: issuer.into(),
-        audience: SESSION_AUDIENCE.into(),
-        kind: PrincipalKind::Citizen,
-        keys: key.jwks(),
+        self.session.sign(claims, now)
     }
 }
 
@@ -169,13 +138,13 @@ async fn metadata(Extension(login): Extension<Arc<BundIdLogin>>) -> Response {
 }
 
 async fn jwks(Extension(login): Extension<Arc<BundIdLogin>>) -> Json<serde_json::Value> {
-    Json(serde_json::to_value(login.session_key.jwks()).expect("JWKS serialise"))
+    Json(serde_json::to_value(login.session.jwks()).expect("JWKS serialise"))
 }
 
 /// Where API Gateway's JWT authorizer finds the session keys (it reads `{issuer}/.well-known/
 /// openid-configuration`); only what a resource server needs, no login by OpenID Connect.
 async fn discovery(Extension(login): Extension<Arc<BundIdLogin>>) -> Json<serde_json::Value> {
-    let issuer = &login.session_issuer;
+    let issuer = login.session.issuer();
     Json(json!({
         "issuer": issuer,
         "jwks_uri": format!("{issuer}/jwks.json"),
@@ -429,7 +398,7 @@ async fn keep_session(
     let token = web::cookie(&headers, SESSION_COOKIE).unwrap_or_default();
     if let Ok((Principal::Citizen(claims), until)) = login.sessions.verify_until(token).await {
         let now = services.clock.now();
-        if let Some((token, expires_at)) = login.renewed(&claims, until, now) {
+        if let Some((token, expires_at)) = login.session.renewed(&claims, claims.auth_time, until, now) {
             let cookie = web::set_cookie(SESSION_COOKIE, &token, Some((expires_at - now).whole_seconds()));
             response.headers_mut().insert(header::SET_COOKIE, cookie);
         }

@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use saml::{IdpMetadata, ServiceProvider, SpKeys};
-use shared::auth::{SigningKey, Verifier};
+use shared::auth::{PrincipalKind, SessionSigner, SigningKey, Verifier};
 use shared::domain::request::TrustLevel;
 use shared::ports::SecretStore;
 
-use crate::{BundIdLogin, session_trust};
+use crate::{BundIdLogin, SESSION_AUDIENCE, SESSION_LIFETIME, SESSION_MAX};
 
 /// The secret holding both SAML key pairs.
 const SP_KEYS_SECRET: &str = "saml-sp-keys";
@@ -106,8 +106,9 @@ impl BundIdLogin {
             .await
             .map_err(|e| SetupError::Keys(e.to_string()))?;
         let session_key = SigningKey::from_pkcs8(&session_key).map_err(|e| SetupError::Keys(e.to_string()))?;
-        let session_issuer = format!("{base}/saml");
-        let sessions = Verifier::new(vec![session_trust(&session_issuer, &session_key)]);
+        let kind = (SESSION_AUDIENCE, PrincipalKind::Citizen);
+        let session = SessionSigner::new(session_key, format!("{base}/saml"), kind, SESSION_LIFETIME, SESSION_MAX);
+        let sessions = Verifier::new(vec![session.trusted()]);
         Ok(BundIdLogin {
             sp: ServiceProvider {
                 entity_id: entity_id.clone(),
@@ -116,8 +117,7 @@ impl BundIdLogin {
                 keys,
             },
             idp,
-            session_key,
-            session_issuer,
+            session,
             sessions,
             default_level: config.default_level,
         })

@@ -23,9 +23,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use shared::auth::{
-    AuthError, Principal, PrincipalKind, STAFF_SESSION_AUDIENCE, SigningKey, StaffClaims, TrustedIssuer, Verifier,
-};
+use shared::auth::{AuthError, Principal, SessionSigner, StaffClaims, TrustedIssuer, Verifier};
 use shared::domain::office::{Office, StaffIdentityProvider, client_secret_name};
 use shared::office_idp::{OfficeIdentityProviders, staff_of};
 use shared::oidc::{Authorization, Discovery, OidcError, check_id_token, end_session_url, redeem};
@@ -41,8 +39,6 @@ pub use setup::SetupError;
 pub const SESSION_IDLE: Duration = Duration::minutes(30);
 /// A working day: how long after the sign-in at the provider a session may be renewed.
 pub const SESSION_MAX: Duration = Duration::hours(10);
-/// A session is signed anew at most this often.
-const RENEWAL_STEP: Duration = Duration::minutes(5);
 /// How long a started sign-in may take at the provider.
 const SIGN_IN_LIFETIME: Duration = Duration::minutes(10);
 /// Binds the provider's answer to the browser that started the sign-in.
@@ -53,8 +49,7 @@ const SIGNED_OUT_PATH: &str = "/amt/abgemeldet";
 /// The office sign-in with the key that signs staff sessions.
 pub struct StaffLogin {
     base: String,
-    session_key: SigningKey,
-    session_issuer: String,
+    session: SessionSigner,
     /// Verifies this function's own sessions only.
     sessions: Verifier,
     discovery: Arc<Discovery>,
@@ -67,39 +62,11 @@ pub struct StaffLogin {
 impl StaffLogin {
     /// The issuer the office's functions trust for staff sessions.
     pub fn trusted_issuer(&self) -> TrustedIssuer {
-        session_trust(&self.session_issuer, &self.session_key)
+        self.session.trusted()
     }
 
     fn redirect_uri(&self) -> String {
         format!("{}{CALLBACK_PATH}", self.base)
-    }
-
-    fn sign(&self, claims: &StaffClaims, now: OffsetDateTime, lifetime: Duration) -> (String, OffsetDateTime) {
-        let claims = serde_json::to_value(claims).expect("claims serialise");
-        self.session_key.sign(claims, &self.session_issuer, STAFF_SESSION_AUDIENCE, now, lifetime)
-    }
-
-    /// The session `claims` (verified, valid `until`) renewed at `now`: again for
-    /// [`SESSION_IDLE`], never past [`SESSION_MAX`] after the sign-in, and only once that gains
-    /// a few minutes. `None`: keep the one they have.
-    pub fn renewed(
-        &self,
-        claims: &StaffClaims,
-        until: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Option<(String, OffsetDateTime)> {
-        let signed_in = OffsetDateTime::from_unix_timestamp(claims.auth_time?).ok()?;
-        let expires_at = (now + SESSION_IDLE).min(signed_in + SESSION_MAX);
-        (now < until && expires_at - until >= RENEWAL_STEP).then(|| self.sign(claims, now, expires_at - now))
-    }
-}
-
-fn session_trust(issuer: &str, key: &SigningKey) -> TrustedIssuer {
-    TrustedIssuer {
-        issuer: issuer.into(),
-        audience: STAFF_SESSION_AUDIENCE.into(),
-        kind: PrincipalKind::Staff,
-        keys: key.jwks(),
     }
 }
 
@@ -125,7 +92,7 @@ pub fn router(login: Arc<StaffLogin>) -> Router<Services> {
 }
 
 async fn jwks(Extension(login): Extension<Arc<StaffLogin>>) -> Json<serde_json::Value> {
-    Json(serde_json::to_value(login.session_key.jwks()).expect("JWKS serialise"))
+    Json(serde_json::to_value(login.session.jwks()).expect("JWKS serialise"))
 }
 
 // --- starting ---------------------------------------------------------------------------------
@@ -396,7 +363,7 @@ async fn accept(
     records::start_staff_session(&*services.store, &sid, &session, now + SESSION_MAX).await?;
     staff.sid = Some(sid);
     staff.auth_time = Some(now.unix_timestamp());
-    let (token, _) = login.sign(&staff, now, SESSION_IDLE);
+    let (token, _) = login.session.sign(&staff, now);
     tracing::info!(office_id = %pending.office_id, roles = ?staff.roles, "staff signed in");
     Ok((token, pending.next))
 }
@@ -443,7 +410,7 @@ async fn keep_session(
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some((claims, until, _)) = current_session(&services, &login, &headers).await {
         let now = services.clock.now();
-        if let Some((token, expires_at)) = login.renewed(&claims, until, now) {
+        if let Some((token, expires_at)) = login.session.renewed(&claims, claims.auth_time, until, now) {
             let cookie = web::set_staff_cookie(&token, Some((expires_at - now).whole_seconds()));
             response.headers_mut().insert(header::SET_COOKIE, cookie);
         }

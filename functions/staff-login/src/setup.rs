@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use shared::auth::{SigningKey, Verifier};
+use shared::auth::{PrincipalKind, STAFF_SESSION_AUDIENCE, SessionSigner, SigningKey, Verifier};
 use shared::office_idp::OfficeIdentityProviders;
 use shared::oidc::Discovery;
 use shared::outbound::HttpClient;
 use shared::ports::{Clock, SecretStore};
 
-use crate::{StaffLogin, session_trust};
+use crate::{SESSION_IDLE, SESSION_MAX, StaffLogin};
 
 /// The secret holding the key that signs staff sessions.
 const SESSION_KEY_SECRET: &str = "staff-session-signing-key";
@@ -36,14 +36,15 @@ impl StaffLogin {
             .map_err(|e| SetupError(e.to_string()))?;
         let session_key = SigningKey::from_pkcs8(&pkcs8).map_err(|e| SetupError(e.to_string()))?;
         let base = public_base_url.trim_end_matches('/').to_owned();
-        let session_issuer = shared::auth::staff_sessions(&base).issuer;
+        let kind = (STAFF_SESSION_AUDIENCE, PrincipalKind::Staff);
+        let issuer = shared::auth::staff_sessions(&base).issuer;
+        let session = SessionSigner::new(session_key, issuer, kind, SESSION_IDLE, SESSION_MAX);
         let discovery = Arc::new(Discovery::new(client, clock.clone()));
         let providers = OfficeIdentityProviders::new(Arc::new(client), clock).discovering(discovery.clone());
         Ok(StaffLogin {
-            sessions: Verifier::new(vec![session_trust(&session_issuer, &session_key)]),
+            sessions: Verifier::new(vec![session.trusted()]),
             base,
-            session_key,
-            session_issuer,
+            session,
             discovery,
             providers: Arc::new(providers),
             secrets,

@@ -237,7 +237,7 @@ async fn write(view: CitizenPage, Path(id): Path<String>, form: FormData) -> Pag
                     (path.to_owned(), message)
                 })
                 .collect();
-            render_status(&view, &id, Entered { values: form.0, problems }).await
+            render_status(&view, &id, Entered { values: form.values, problems }).await
         }
     }
 }

@@ -66,8 +66,8 @@ fn sophia(trust_level: TrustLevel) -> PersonaClaims {
     })
 }
 
-fn staff(sub: &str, office_id: Option<&str>, roles: &[StaffRole]) -> PersonaClaims {
-    PersonaClaims::Staff(StaffClaims::new(sub, office_id, roles.to_vec()))
+fn staff(sub: &str, name: &str, office_id: Option<&str>, roles: &[StaffRole]) -> PersonaClaims {
+    PersonaClaims::Staff(StaffClaims::new(sub, office_id, roles.to_vec()).named(Some(name)))
 }
 
 pub const PERSONAS: &[Persona] = &[
@@ -130,42 +130,46 @@ pub const PERSONAS: &[Persona] = &[
     Persona {
         id: "staff-bremen",
         description: "Sachbearbeitung, Jugendamt Bremen",
-        claims: || staff("staff-demo-bremen", Some("jugendamt-bremen"), &[StaffRole::CaseWorker]),
+        claims: || staff("staff-demo-bremen", "Anna Meyer", Some("jugendamt-bremen"), &[StaffRole::CaseWorker]),
     },
     Persona {
         id: "staff-bremen-2",
         description: "Eine zweite Sachbearbeiterin, Jugendamt Bremen",
-        claims: || staff("staff-demo-bremen-2", Some("jugendamt-bremen"), &[StaffRole::CaseWorker]),
+        claims: || staff("staff-demo-bremen-2", "Jonas Weber", Some("jugendamt-bremen"), &[StaffRole::CaseWorker]),
     },
     Persona {
         id: "supervisor-bremen",
         description: "Sachgebietsleitung, Jugendamt Bremen",
-        claims: || staff("supervisor-demo-bremen", Some("jugendamt-bremen"), &[StaffRole::Supervisor]),
+        claims: || staff("supervisor-demo-bremen", "Petra Schulte", Some("jugendamt-bremen"), &[StaffRole::Supervisor]),
     },
     Persona {
         id: "register-bremen",
         description: "Sorgeregister-Führung, Jugendamt Bremen",
-        claims: || staff("register-demo-bremen", Some("jugendamt-bremen"), &[StaffRole::OfficeAdmin]),
+        claims: || staff("register-demo-bremen", "Karl Brandt", Some("jugendamt-bremen"), &[StaffRole::OfficeAdmin]),
     },
     Persona {
         id: "staff-cuxhaven",
         description: "Sachbearbeitung, Jugendamt Landkreis Cuxhaven",
-        claims: || staff("staff-demo-cuxhaven", Some("jugendamt-cuxhaven"), &[StaffRole::CaseWorker]),
+        claims: || staff("staff-demo-cuxhaven", "Mia Hansen", Some("jugendamt-cuxhaven"), &[StaffRole::CaseWorker]),
     },
     Persona {
         id: "register-cuxhaven",
         description: "Sorgeregister-Führung, Jugendamt Landkreis Cuxhaven",
-        claims: || staff("register-demo-cuxhaven", Some("jugendamt-cuxhaven"), &[StaffRole::OfficeAdmin]),
+        claims: || {
+            staff("register-demo-cuxhaven", "Ole Petersen", Some("jugendamt-cuxhaven"), &[StaffRole::OfficeAdmin])
+        },
     },
     Persona {
         id: "machine-bremen",
         description: "Fachverfahren des Jugendamts Bremen (Zugriff über die API)",
-        claims: || staff("fachverfahren-demo-bremen", Some("jugendamt-bremen"), &[StaffRole::Machine]),
+        claims: || {
+            staff("fachverfahren-demo-bremen", "Fachverfahren Bremen", Some("jugendamt-bremen"), &[StaffRole::Machine])
+        },
     },
     Persona {
         id: "admin",
         description: "Betrieb der Plattform (Mandanten, Register)",
-        claims: || staff("admin-demo", None, &[StaffRole::Admin]),
+        claims: || staff("admin-demo", "Betrieb", None, &[StaffRole::Admin]),
     },
 ];
 

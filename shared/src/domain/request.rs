@@ -158,7 +158,39 @@ pub struct Request {
     /// Why the office refused, in words for the mother.
     #[serde(default)]
     pub rejection_reason: Option<LongText>,
+    /// The case worker who holds the request: only they write and decide on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment: Option<Assignment>,
 }
+
+/// A member of an office's staff as others see them: their id at the office's provider and,
+/// where it tells, their name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StaffMember {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl StaffMember {
+    /// How pages and messages name them: the name, else the id.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// Who holds a request, since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Assignment {
+    pub to: StaffMember,
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
+}
+
+/// Someone else holds the request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("another case worker holds the request")]
+pub struct HeldBy(pub StaffMember);
 
 /// What a case worker decides on a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -388,7 +420,40 @@ impl Request {
             approval: None,
             certificate: None,
             rejection_reason: None,
+            assignment: None,
         }
+    }
+
+    /// Whoever else holds the request: they alone write and decide on it.
+    pub fn held_by_other_than(&self, staff_id: &str) -> Result<(), HeldBy> {
+        match &self.assignment {
+            Some(assignment) if assignment.to.id != staff_id => Err(HeldBy(assignment.to.clone())),
+            _ => Ok(()),
+        }
+    }
+
+    /// `member` takes the request. Someone else's only with the right to overrule (a
+    /// supervisor's). Taking one's own again changes nothing.
+    pub fn assign(&mut self, member: StaffMember, overrule: bool, at: OffsetDateTime) -> Result<Transition, HeldBy> {
+        if !overrule {
+            self.held_by_other_than(&member.id)?;
+        }
+        if self.assignment.as_ref().is_some_and(|a| a.to.id == member.id) {
+            return Ok(Transition::AlreadyThere);
+        }
+        self.assignment = Some(Assignment { to: member, since: at });
+        Ok(Transition::Changed)
+    }
+
+    /// The holder gives the request back (or a supervisor frees it); nobody holds it then.
+    pub fn release(&mut self, staff_id: &str, overrule: bool) -> Result<Transition, HeldBy> {
+        if !overrule {
+            self.held_by_other_than(staff_id)?;
+        }
+        Ok(match self.assignment.take() {
+            Some(_) => Transition::Changed,
+            None => Transition::AlreadyThere,
+        })
     }
 
     /// Applies a case worker's decision. Issue, partial and reject need a request in review
@@ -505,6 +570,30 @@ pub(crate) mod tests {
         };
         let application = parse_submission(&valid_body(), TODAY).unwrap().application;
         Request::submitted("r1".into(), login, "bremen".into(), None, application, datetime!(2026-11-23 10:00 UTC))
+    }
+
+    fn member(id: &str) -> StaffMember {
+        StaffMember { id: id.into(), name: Some(format!("Name of {id}")) }
+    }
+
+    #[test]
+    fn one_case_worker_holds_a_request_and_only_a_supervisor_takes_it_from_them() {
+        let mut r = sample_request();
+        let at = datetime!(2026-11-24 09:00 UTC);
+        assert_eq!(r.held_by_other_than("meyer"), Ok(()), "nobody holds a new request");
+        assert_eq!(r.assign(member("meyer"), false, at), Ok(Transition::Changed));
+        assert_eq!(r.assign(member("meyer"), false, at), Ok(Transition::AlreadyThere));
+        assert_eq!(r.held_by_other_than("meyer"), Ok(()));
+        assert_eq!(r.held_by_other_than("weber"), Err(HeldBy(member("meyer"))));
+        assert_eq!(r.assign(member("weber"), false, at), Err(HeldBy(member("meyer"))), "not without overruling");
+        assert_eq!(r.release("weber", false), Err(HeldBy(member("meyer"))));
+        assert_eq!(r.assignment.as_ref().unwrap().to.id, "meyer", "still hers");
+
+        assert_eq!(r.assign(member("chefin"), true, at), Ok(Transition::Changed), "a supervisor takes it over");
+        assert_eq!(r.held_by_other_than("meyer"), Err(HeldBy(member("chefin"))));
+        assert_eq!(r.release("meyer", true), Ok(Transition::Changed), "or frees it");
+        assert_eq!(r.assignment, None);
+        assert_eq!(r.release("meyer", false), Ok(Transition::AlreadyThere));
     }
 
     fn upload(kind: DocumentKind, key: &str) -> Upload {

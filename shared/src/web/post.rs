@@ -6,12 +6,21 @@ use axum::extract::{Form, FromRequest, Request};
 use axum::http::{HeaderValue, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 
-/// An `application/x-www-form-urlencoded` body as field → value (the first value of a name).
-pub struct FormData(pub BTreeMap<String, String>);
+/// An `application/x-www-form-urlencoded` body: field → value (the first value of a name), and
+/// every value of names that repeat (checkboxes).
+pub struct FormData {
+    pub values: BTreeMap<String, String>,
+    pairs: Vec<(String, String)>,
+}
 
 impl FormData {
     pub fn get(&self, name: &str) -> &str {
-        self.0.get(name).map_or("", String::as_str)
+        self.values.get(name).map_or("", String::as_str)
+    }
+
+    /// Every value sent under `name`, in the order sent.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
+        self.pairs.iter().filter(move |(n, _)| n == name).map(|(_, value)| value.as_str())
     }
 }
 
@@ -21,11 +30,11 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let Form(pairs) =
             Form::<Vec<(String, String)>>::from_request(request, state).await.map_err(IntoResponse::into_response)?;
-        let mut fields = BTreeMap::new();
-        for (name, value) in pairs {
-            fields.entry(name).or_insert(value);
+        let mut values = BTreeMap::new();
+        for (name, value) in &pairs {
+            values.entry(name.clone()).or_insert_with(|| value.clone());
         }
-        Ok(FormData(fields))
+        Ok(FormData { values, pairs })
     }
 }
 

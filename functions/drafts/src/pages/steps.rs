@@ -433,7 +433,7 @@ pub(super) async fn save_step(
     }
     let back_to_check = to_check(&page, Some(&form));
     if !problems.is_empty() {
-        let mut view = FormView::new(lang, form.0.clone());
+        let mut view = FormView::new(lang, form.values.clone());
         for (path, problem) in &problems {
             view.problem(path, problem_message(lang, *problem, field_kind(path)));
         }
