@@ -306,6 +306,7 @@ const PAGES: &[(&str, &str, &str)] = &[
     ("GET", "/amt/antraege/r-1/dokumente/antrag.pdf", "inbox"),
     ("GET", "/pruefen", "verify"),
     ("GET", "/pruefen/ABCD-EFGH", "verify"),
+    ("POST", "/pruefen", "verify"),
     // The office sign-in's routes are tested with oidc-provider (tests/office_signin.rs).
     ("GET", "/amt/anmelden", "staff-login"),
     ("GET", "/amt/anmelden/callback", "staff-login"),
@@ -505,7 +506,7 @@ fn the_chain_runs_on_the_aws_adapters() {
     assert_eq!(listed.status, 200, "StatusFunction lists her requests: {}", listed.body);
     assert_eq!(listed.body[0]["id"], id.as_str());
     let code = status["certificate"]["code"].as_str().unwrap();
-    assert_eq!(runtime.get(&format!("/api/v1/verify/{code}"), None).body["valid"], true);
+    assert_eq!(runtime.get(&format!("/api/v1/verify/{code}?birth_date=2021-03-14"), None).body["valid"], true);
 }
 
 /// `cfn-lint` and `sam validate --lint` find nothing (tools from scripts/venv).
@@ -653,7 +654,8 @@ fn every_function_does_its_work_with_the_policy_of_the_template_alone() {
     let mut response = ureq::get(&location).call().expect("the link works with the function's own rights");
     assert!(pdftotext(&response.body_mut().read_to_vec().unwrap()).contains("Mia"));
     let code = status["certificate"]["code"].as_str().unwrap();
-    assert_eq!(runtime.get(&format!("/api/v1/verify/{code}"), None).body["valid"], true, "VerifyFunction");
+    let verified = runtime.get(&format!("/api/v1/verify/{code}?birth_date=2021-03-14"), None);
+    assert_eq!(verified.body["valid"], true, "VerifyFunction reads and counts the check: {}", verified.body);
     // NotifyFunction reads the request, records each notice and mails through SES as itself:
     // received and ready, two mails through the stack's configuration set, tagged with the request.
     let started = std::time::Instant::now();
@@ -970,7 +972,13 @@ fn the_template_is_operable() {
         assert!(routes.iter().any(|r| r == route), "{route} is a route of the template");
         assert!(settings["ThrottlingRateLimit"].as_i64().unwrap() < 100, "{route} is held to less than the default");
     }
-    for public in ["ANY /saml/{proxy+}", "POST /api/v1/precheck", "GET /api/v1/verify/{code}", "GET /pruefen/{code}"] {
+    for public in [
+        "ANY /saml/{proxy+}",
+        "POST /api/v1/precheck",
+        "GET /api/v1/verify/{code}",
+        "GET /pruefen/{code}",
+        "POST /pruefen",
+    ] {
         assert!(throttled.contains_key(public), "{public} has a throttle of its own");
     }
 }

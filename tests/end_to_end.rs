@@ -129,14 +129,20 @@ fn the_login_page_lists_every_persona() {
     }
 }
 
-#[test]
-fn a_mother_gets_her_certificate_in_seconds_and_a_kita_can_check_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = Runtime::start(dir.path());
+/// Sophia's request, submitted and issued: her token, its id and its status.
+fn issued(runtime: &Runtime) -> (String, String, serde_json::Value) {
     let mother = runtime.login("mother");
     let submitted = runtime.send("POST", "/api/v1/requests", Some(&mother), Some(&application()));
     let id = submitted.body["id"].as_str().unwrap().to_owned();
     let status = runtime.wait_for_status(&id, &mother, "issued", Duration::from_secs(20));
+    (mother, id, status)
+}
+
+#[test]
+fn a_mother_gets_her_certificate_in_seconds_and_a_kita_can_check_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = Runtime::start(dir.path());
+    let (mother, id, status) = issued(&runtime);
     let code = status["certificate"]["code"].as_str().unwrap().to_owned();
     let texts: Vec<&str> =
         status["timeline"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
@@ -159,10 +165,39 @@ fn a_mother_gets_her_certificate_in_seconds_and_a_kita_can_check_it() {
     let other = runtime.login("other-mother");
     assert_eq!(runtime.get_bytes(&format!("/api/v1/requests/{id}/certificate"), Some(&other)).0, 404);
 
-    let verified = runtime.get(&format!("/api/v1/verify/{code}"), None);
+    let verified = runtime.get(&format!("/api/v1/verify/{code}?birth_date=2021-03-14"), None);
     assert_eq!(verified.body["valid"], true);
     assert_eq!(verified.body["office"]["id"], "jugendamt-bremen");
-    assert!(verified.body.get("child").is_none(), "verification tells nothing about the child");
+    assert_eq!(verified.body["child_given_names"], "Mia", "her first name only, to compare with the paper");
+    let code_alone = runtime.get(&format!("/api/v1/verify/{code}"), None);
+    assert_eq!(
+        code_alone.body,
+        serde_json::json!({"valid": false, "status": "unknown"}),
+        "a code alone proves nothing"
+    );
+}
+
+#[test]
+fn someone_trying_dates_of_birth_is_stopped_per_client_and_per_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = Runtime::start(dir.path());
+    let (_, _, status) = issued(&runtime);
+    let code = status["certificate"]["code"].as_str().unwrap().to_owned();
+    let check = |date: &str| runtime.get(&format!("/api/v1/verify/{code}?birth_date={date}"), None);
+    // Five wrong dates in a row lock the certificate: then even the right one answers unknown.
+    for day in 1..=5 {
+        assert_eq!(check(&format!("2020-01-0{day}")).body["status"], "unknown");
+    }
+    assert_eq!(check("2021-03-14").body["status"], "unknown", "locked for a day");
+    // And this client has had its checks for the minute (20): the next is refused, saying when.
+    let answers: Vec<u16> = (0..20).map(|_| check("2021-03-14").status).collect();
+    let refused = answers.iter().position(|status| *status == 429).expect("a 429 within the minute");
+    assert_eq!(refused, 20 - 6, "after {} checks: {answers:?}", 20);
+    let retry = runtime.exchange("GET", &format!("/api/v1/verify/{code}?birth_date=2021-03-14"), &[], Vec::new());
+    assert_eq!(retry.0, 429);
+    let wait: u64 =
+        retry.1.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.parse().unwrap()).expect("Retry-After");
+    assert!((1..=60).contains(&wait), "{wait}");
 }
 
 #[test]

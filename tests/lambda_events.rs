@@ -62,7 +62,12 @@ impl Lambda {
     /// An API event through lambda_http into the function's router, as on Lambda; returns the
     /// response as API Gateway receives it.
     async fn api(&self, router: axum::Router<Services>, event: &str) -> (u16, Value) {
-        let request: LambdaRequest = serde_json::from_str(&self.event(event)).expect("an API Gateway event");
+        self.api_with(router, &self.event(event)).await
+    }
+
+    /// An API Gateway event given as text through an API function.
+    async fn api_with(&self, router: axum::Router<Services>, event: &str) -> (u16, Value) {
+        let request: LambdaRequest = serde_json::from_str(event).expect("an API Gateway event");
         let app = shared::lambda::api(router, self.services.clone());
         let response =
             Adapter::from(app).call(LambdaEvent::new(request, Context::default())).await.expect("a response");
@@ -151,6 +156,14 @@ async fn the_events_drive_every_function() {
 
     let (status, body) = lambda.api(verify::router(), "verify.json").await;
     assert_eq!((status, &body["valid"]), (200, &json!(true)), "{body}");
+    // Checks are limited per client, told apart by API Gateway's sourceIp.
+    for _ in 1..verify::CHECKS_PER_MINUTE {
+        assert_eq!(lambda.api(verify::router(), "verify.json").await.0, 200);
+    }
+    assert_eq!(lambda.api(verify::router(), "verify.json").await.0, 429, "203.0.113.24 has had its checks");
+    let elsewhere =
+        lambda.event("verify.json").replace("\"sourceIp\": \"203.0.113.24\"", "\"sourceIp\": \"198.51.100.9\"");
+    assert_eq!(lambda.api_with(verify::router(), &elsewhere).await.0, 200, "another client is not held up");
 
     let (status, body) = lambda.api(inbox::router(), "inbox.json").await;
     assert_eq!(status, 200, "{body}");

@@ -355,13 +355,13 @@ async fn retention_deletes_finished_requests_after_the_offices_period_and_keeps_
 
     chain.app.clock.advance(time::Duration::days(364));
     assert_eq!(
-        retention::run(&chain.app.services).await.unwrap().requests,
+        retention::run(&chain.app.services, &retention::Settings::default()).await.unwrap().requests,
         0,
         "the office keeps requests for 365 days"
     );
 
     chain.app.clock.advance(time::Duration::days(2));
-    let report = retention::run(&chain.app.services).await.unwrap();
+    let report = retention::run(&chain.app.services, &retention::Settings::default()).await.unwrap();
     assert_eq!((report.requests, report.documents), (1, 4));
     assert!(shared::records::request(&*chain.app.services.store, &issued).await.unwrap().is_none());
     for key in before.document_keys() {
@@ -369,8 +369,13 @@ async fn retention_deletes_finished_requests_after_the_offices_period_and_keeps_
     }
     assert!(shared::records::messages(&*chain.app.services.store, &issued).await.unwrap().is_empty());
     assert!(shared::records::notices(store, &issued).await.unwrap().is_empty(), "nor what she was told");
-    let (_, verified) = chain.app.call("GET", &format!("/api/v1/verify/{}", certificate.code), None, None).await;
-    assert_eq!(verified["valid"], false);
+    // The certificate still verifies, without the child's name, until the record's time ends.
+    let verify = format!("/api/v1/verify/{}?birth_date=2021-03-14", certificate.code);
+    let (_, verified) = chain.app.call("GET", &verify, None, None).await;
+    assert_eq!((verified["status"].as_str(), verified.get("child_given_names")), (Some("valid"), None), "{verified}");
+    let kept = store.get(&shared::records::certificate_key(&certificate.code)).await.unwrap().unwrap();
+    assert!(kept.expires_at.is_some_and(|at| at - chain.app.services.clock.now() > time::Duration::days(729)));
+    assert!(!kept.body.to_string().contains(issued.as_str()), "nothing leads back to the request");
     let trail = shared::records::audit_trail(&*chain.app.services.store, &issued).await.unwrap();
     assert_eq!(trail.last().unwrap().action, "deleted:retention");
     assert!(shared::domain::audit::verify(&trail).is_ok());
@@ -387,7 +392,8 @@ async fn only_a_supervisor_revokes_a_certificate_and_its_code_then_verifies_as_r
     let code = request.certificate.unwrap().code;
     let revoke = format!("/api/v1/staff/requests/{id}/certificate/revoke");
     let reason = json!({"reason": "Nach der Ausstellung wurde eine Sorgeerklärung nachgetragen."});
-    let (status, _) = chain.app.call("GET", &format!("/api/v1/verify/{code}"), None, None).await;
+    let verify = format!("/api/v1/verify/{code}?birth_date=2021-03-14");
+    let (status, _) = chain.app.call("GET", &verify, None, None).await;
     assert_eq!(status, 200);
 
     for (who, token) in [
@@ -398,7 +404,7 @@ async fn only_a_supervisor_revokes_a_certificate_and_its_code_then_verifies_as_r
         let (status, _) = chain.app.call("POST", &revoke, Some(&token), Some(reason.clone())).await;
         assert_eq!(status, 403, "{who} may not revoke");
     }
-    let (_, verified) = chain.app.call("GET", &format!("/api/v1/verify/{code}"), None, None).await;
+    let (_, verified) = chain.app.call("GET", &verify, None, None).await;
     assert_eq!(verified["valid"], true, "nothing changed: {verified}");
 
     let supervisor = chain.app.supervisor("jugendamt-bremen");
@@ -411,10 +417,22 @@ async fn only_a_supervisor_revokes_a_certificate_and_its_code_then_verifies_as_r
     assert!(revoked["certificate"]["revoked_at"].is_string(), "{revoked}");
     assert_eq!(chain.app.call("POST", &revoke, Some(&supervisor), Some(reason)).await.0, 409, "once");
 
-    let (_, verified) = chain.app.call("GET", &format!("/api/v1/verify/{code}"), None, None).await;
-    assert_eq!((verified["valid"].clone(), verified["revoked_at"].is_string()), (json!(false), true), "{verified}");
-    let page = chain.app.page_get(&format!("/pruefen/{code}"), "").await;
+    let (_, verified) = chain.app.call("GET", &verify, None, None).await;
+    assert_eq!(
+        (verified["status"].as_str(), verified["revoked_at"].is_string()),
+        (Some("revoked"), true),
+        "{verified}"
+    );
+    let born = [
+        ("code", code.as_str()),
+        ("geburtsdatum.day", "14"),
+        ("geburtsdatum.month", "3"),
+        ("geburtsdatum.year", "2021"),
+    ];
+    let page = chain.app.page_post("/pruefen", "", &born).await;
     assert!(page.text().contains("Die Bescheinigung wurde widerrufen"), "{}", page.text());
+    let counted = shared::records::certificate(&*chain.app.services.store, &code).await.unwrap().unwrap().value;
+    assert_eq!((counted.counts.valid, counted.counts.revoked), (2, 2), "the checks before and after, counted");
     let (_, detail) = chain.app.call("GET", &format!("/api/v1/staff/requests/{id}"), Some(&supervisor), None).await;
     assert_eq!(
         detail["certificate"]["revocation_reason"],

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde_json::json;
 use shared::domain::request::Status;
 use shared::ports::{DocumentError, DocumentStore, QueueName, UploadForm, UploadTerms};
+use shared::records;
 use system_tests::chain::{Chain, MAX_RECEIVES, handlers};
 use system_tests::pdftotext;
 use time::Duration;
@@ -34,12 +35,24 @@ async fn a_clean_register_gives_a_certificate_without_a_case_worker() {
 
     let (_, status) = chain.app.call("GET", &format!("/api/v1/requests/{id}"), Some(&chain.app.mother()), None).await;
     assert_eq!(status["certificate"]["code"], certificate.code.as_str());
-    let (_, verified) =
-        chain.app.call("GET", &format!("/api/v1/verify/{}", certificate.code.to_lowercase()), None, None).await;
-    assert_eq!(verified["valid"], true);
+    let verify = async |code: &str, birth_date: &str| {
+        let path = format!("/api/v1/verify/{code}?birth_date={birth_date}");
+        chain.app.call("GET", &path, None, None).await
+    };
+    let (_, verified) = verify(&certificate.code.to_lowercase(), "2021-03-14").await;
+    assert_eq!((verified["valid"].clone(), verified["status"].clone()), (json!(true), json!("valid")), "{verified}");
     assert_eq!(verified["office"]["id"], "jugendamt-bremen");
-    let (_, forged) = chain.app.call("GET", "/api/v1/verify/AAAAAAAAAAAAAAAAAAAA", None, None).await;
-    assert_eq!(forged["valid"], false);
+    assert_eq!(verified["child_given_names"], "Mia", "to compare with the paper");
+    // A genuine code on a forged paper (another date of birth, or none) is no proof.
+    let (_, forged) = verify("AAAAAAAAAAAAAAAAAAAA", "2021-03-14").await;
+    assert_eq!(forged, json!({"valid": false, "status": "unknown"}));
+    for wrong in ["2021-03-15", ""] {
+        assert_eq!(verify(&certificate.code, wrong).await.1, forged, "as for an unknown code: {wrong:?}");
+    }
+    let (status, refused) = verify(&certificate.code, "14.03.2021").await;
+    assert_eq!((status.as_u16(), refused["error"]["fields"]["birth_date"].is_string()), (422, true));
+    let stored = records::certificate(&*chain.app.services.store, &certificate.code).await.unwrap().unwrap().value;
+    assert_eq!((stored.counts.valid, stored.counts.wrong_birth_date), (1, 2), "each check counted");
 }
 
 #[tokio::test]
@@ -51,7 +64,8 @@ async fn every_message_delivered_twice_still_gives_one_certificate() {
     assert_eq!(request.status, Status::Issued);
     assert_eq!(request.timeline.len(), 3, "no step was recorded twice");
     let code = request.certificate.unwrap().code;
-    let certificates = chain.app.services.store.query(&format!("CERTIFICATE#{code}"), "").await.unwrap();
+    let lookup = records::certificate_key(&code);
+    let certificates = chain.app.services.store.query(&lookup.partition, "").await.unwrap();
     assert_eq!(certificates.len(), 1);
 }
 

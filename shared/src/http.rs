@@ -93,6 +93,23 @@ pub fn field_messages(lang: Lang, errors: &FieldErrors) -> BTreeMap<String, Stri
         .collect()
 }
 
+/// The address a request came from as the front door saw it (API Gateway's `sourceIp`, the
+/// local runtime's peer), put into the request's extensions there: for per-client limits only,
+/// never stored or logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
+/// The caller's [`ClientAddress`], where the front door told it.
+pub struct Client(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Client(parts.extensions.get::<ClientAddress>().map(|address| address.0)))
+    }
+}
+
 /// Every error of the API, as the contract shapes it.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"error": {"code": "invalid_input", "message": "Bitte prüfen Sie Ihre Angaben.",

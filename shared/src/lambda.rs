@@ -128,8 +128,8 @@ where
     })
 }
 
-/// The router as a function serves it: with `/health`, the contract's 404 and 405, and the
-/// services as state.
+/// The router as a function serves it: with `/health`, the contract's 404 and 405, the
+/// client's address from API Gateway's request context, and the services as state.
 pub fn api(router: Router<Services>, services: Services) -> Router {
     http::contract_errors(
         router
@@ -138,6 +138,20 @@ pub fn api(router: Router<Services>, services: Services) -> Router {
             .method_not_allowed_fallback(http::method_not_allowed)
             .with_state(services),
     )
+    .layer(axum::middleware::from_fn(client_address))
+}
+
+/// API Gateway's `sourceIp` as the request's [`http::ClientAddress`].
+async fn client_address(mut request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use lambda_http::request::RequestContext;
+    let source = match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.as_deref().and_then(|ip| ip.parse().ok()),
+        _ => None,
+    };
+    if let Some(address) = source {
+        request.extensions_mut().insert(http::ClientAddress(address));
+    }
+    next.run(request).await
 }
 
 /// One SQS batch through a queue function: the failed messages are reported by id, so SQS

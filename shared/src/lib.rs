@@ -46,6 +46,7 @@ pub mod steps;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod texts;
+pub mod throttle;
 pub mod upload_policy;
 pub mod web;
 pub mod xfamilie;

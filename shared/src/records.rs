@@ -11,7 +11,7 @@
 //! | request | `REQUEST#<id>` | `REQUEST` | `OFFICE#<office>` / `<status>#<id>` |
 //! | her request, for her list | `CITIZEN#<sub>` | `REQUEST#<submitted, ms>#<id>` | |
 //! | register entry | `REGISTER#<office>` | `<child's birth date>#<id>` | |
-//! | certificate | `CERTIFICATE#<code>` | `CERTIFICATE` | |
+//! | certificate verification record | `CERTIFICATE#<sha256 of the code>` | `CERTIFICATE` | |
 //! | message | `REQUEST#<id>` | `MESSAGE#<time>#<id>` | |
 //! | news she was told of | `REQUEST#<id>` | `NOTICE#<key>` | |
 //! | a bounce or complaint about her mail | `REQUEST#<id>` | `NOTICE#feedback:<feedback id>` | |
@@ -32,6 +32,7 @@ use crate::domain::office::Office;
 use crate::domain::register::RegisterEntry;
 use crate::domain::request::{Request, Status};
 use crate::domain::values::{ClientId, format_date};
+use crate::domain::verification::{VerificationRecord, code_hash};
 use crate::ports::{Condition, Item, Key, PageSpec, StateStore, StoreError, Write};
 use crate::texts::Lang;
 
@@ -557,77 +558,87 @@ pub async fn register_entries_born_on(
 
 // --- certificates ---------------------------------------------------------------------------
 
-/// What the public verification of a code may tell: nothing personal.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CertificateRecord {
-    pub request_id: String,
-    pub office_id: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub issued_at: OffsetDateTime,
-    /// Once revoked, the code verifies as revoked, no longer as valid.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
-    pub revoked_at: Option<OffsetDateTime>,
-}
-
-impl CertificateRecord {
-    fn of(request: &Request) -> Option<(String, CertificateRecord)> {
-        let certificate = request.certificate.as_ref()?;
-        let record = CertificateRecord {
-            request_id: request.id.clone(),
-            office_id: request.office_id.clone(),
-            issued_at: certificate.issued_at,
-            revoked_at: certificate.revoked.as_ref().map(|revocation| revocation.at),
-        };
-        Some((certificate.code.clone(), record))
-    }
-}
-
+/// The verification record of a certificate, found by its code's hash (the code is never stored
+/// as a key).
 pub fn certificate_key(code: &str) -> Key {
-    Key::new(format!("CERTIFICATE#{code}"), "CERTIFICATE")
+    Key::new(format!("CERTIFICATE#{}", code_hash(code)), "CERTIFICATE")
 }
 
-pub async fn certificate(store: &dyn StateStore, code: &str) -> Result<Option<CertificateRecord>, StoreError> {
-    store.get(&certificate_key(code)).await?.map(|item| decode(item).map(|v| v.value)).transpose()
+pub async fn certificate(
+    store: &dyn StateStore,
+    code: &str,
+) -> Result<Option<Versioned<VerificationRecord>>, StoreError> {
+    store.get(&certificate_key(code)).await?.map(decode).transpose()
 }
 
-/// Records an issued certificate: the request (if unchanged since `version`), the code lookup
-/// and the audit entry in one transaction, so a request never gets two certificates.
+/// A check counted on the record read at `version` (a conflict: someone checked at the same
+/// moment; read again).
+pub async fn count_check(
+    store: &dyn StateStore,
+    code: &str,
+    record: &VerificationRecord,
+    version: u64,
+) -> Result<(), StoreError> {
+    let mut item = Item::new(certificate_key(code), encode(record));
+    item.expires_at = record.kept_until;
+    store.write(vec![Write::Put { item, condition: Condition::Version(version) }]).await
+}
+
+/// Records an issued certificate: the request (if unchanged since `version`), its verification
+/// record and the audit entry in one transaction, so a request never gets two certificates.
 pub async fn issue_certificate(
     store: &dyn StateStore,
     request: &Request,
     version: u64,
     audit: Audit<'_>,
 ) -> Result<(), StoreError> {
-    write_certificate(store, request, version, audit, Condition::Absent).await
+    let (code, record) = VerificationRecord::of(request).expect("an issued request has its certificate");
+    store
+        .write(vec![
+            Write::Put { item: request_item(request), condition: Condition::Version(version) },
+            Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition: Condition::Absent },
+            next_audit_write(store, &request.id, audit).await?,
+        ])
+        .await
 }
 
-/// Records a revoked certificate: the request (if unchanged since `version`), its code lookup
-/// (which then verifies as revoked) and the audit entry, in one transaction.
+/// Records a revoked certificate: the request (if unchanged since `version`), its verification
+/// record (which then answers revoked, its counts kept) and the audit entry, in one transaction.
 pub async fn revoke_certificate(
     store: &dyn StateStore,
     request: &Request,
     version: u64,
     audit: Audit<'_>,
 ) -> Result<(), StoreError> {
-    write_certificate(store, request, version, audit, Condition::Always).await
-}
-
-/// The request with its certificate's code lookup (created `lookup`: `Absent` when issued).
-async fn write_certificate(
-    store: &dyn StateStore,
-    request: &Request,
-    version: u64,
-    audit: Audit<'_>,
-    lookup: Condition,
-) -> Result<(), StoreError> {
-    let (code, record) = CertificateRecord::of(request).expect("the request has its certificate");
+    let (code, fresh) = VerificationRecord::of(request).expect("a revoked request has its certificate");
+    let (record, condition) = match certificate(store, &code).await? {
+        Some(Versioned { mut value, version }) => {
+            value.revoked_at = fresh.revoked_at;
+            (value, Condition::Version(version))
+        }
+        None => (fresh, Condition::Absent),
+    };
     store
         .write(vec![
             Write::Put { item: request_item(request), condition: Condition::Version(version) },
-            Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition: lookup },
+            Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition },
             next_audit_write(store, &request.id, audit).await?,
         ])
         .await
+}
+
+/// What stays of a deleted request's certificate: its verification record without the child,
+/// until `keep_until` (genuine old certificates still verify). `None`: there is none.
+pub async fn verification_to_keep(
+    store: &dyn StateStore,
+    request: &Request,
+    keep_until: OffsetDateTime,
+) -> Result<Option<Write>, StoreError> {
+    let Some(code) = request.certificate.as_ref().map(|c| c.code.as_str()) else { return Ok(None) };
+    let Some(Versioned { value, version }) = certificate(store, code).await? else { return Ok(None) };
+    let mut item = Item::new(certificate_key(code), encode(&value.without_the_request(keep_until)));
+    item.expires_at = Some(keep_until);
+    Ok(Some(Write::Put { item, condition: Condition::Version(version) }))
 }
 
 /// Requests of an office, optionally only those in `status`.

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { FILES, LANGUAGES, WIDTHS, axeViolations, screenshot, startBrowser, startRuntime } from "./support.mjs";
+import { FILES, LANGUAGES, WIDTHS, axeViolations, checkCertificate, screenshot, startBrowser, startRuntime } from "./support.mjs";
 
 let runtime;
 let chromium;
@@ -60,9 +60,10 @@ for (const lang of LANGUAGES) {
         await page.goto(path);
         await audit(path.slice(1), { shot: path === "/faq" });
       }
-      await page.goto("/pruefen?code=12");
+      await page.fill('input[name="code"]', "12");
+      await page.locator('form[action="/pruefen"] button[type=submit]').click();
       await audit("pruefen-fehler", { expectError: true });
-      await page.goto("/pruefen/AAAAAAAAAAAAAAAAAAAA");
+      await checkCertificate(page, "AAAAAAAAAAAAAAAAAAAA", "2021-03-14");
       await audit("pruefen-unbekannt");
       await page.goto("/gibt-es-nicht");
       await audit("nicht-gefunden", { errorPage: "not_found" });
@@ -214,6 +215,9 @@ for (const lang of LANGUAGES) {
       await page.goto(status);
       const code = (await page.locator("strong.code").textContent()).replaceAll(" ", "");
       await page.goto(`/pruefen/${code}`);
+      await audit("pruefen-datum");
+      await checkCertificate(page, code, "2021-03-14");
+      assert.equal(await page.locator(".notice--success").count(), 1, "genuine");
       await audit("pruefen-echt", { shot: true });
 
       await context.close();

@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
-import { LANGUAGES, axeViolations, screenshot, startBrowser, startRuntime } from "./support.mjs";
+import { LANGUAGES, axeViolations, checkCertificate, screenshot, startBrowser, startRuntime } from "./support.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 let runtime;
@@ -158,7 +158,7 @@ async function persona(name) {
   return (await response.json()).token;
 }
 
-/** A request of Sophia's at Bremen, issued at once: its id and certificate code. */
+/** A request of Sophia's at Bremen, issued at once: its id, certificate code and child's date of birth. */
 async function issuedRequest() {
   const mother = await persona("mother");
   const document = await fetch(`${runtime.url}/api/v1/openapi.json`).then((r) => r.json());
@@ -167,14 +167,16 @@ async function issuedRequest() {
   const supervisor = await persona("supervisor-bremen");
   for (let attempt = 0; attempt < 150; attempt += 1) {
     const { json } = await api("GET", `/api/v1/staff/requests/${created.json.id}`, supervisor);
-    if (json.certificate) return { id: created.json.id, code: json.certificate.code };
+    if (json.certificate) {
+      return { id: created.json.id, code: json.certificate.code, birthDate: json.application.child.birth_date };
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error("no certificate");
 }
 
 test("a supervisor revokes a certificate on the page; a case worker is not offered to", async () => {
-  const { id, code } = await issuedRequest();
+  const { id, code, birthDate } = await issuedRequest();
   const worker = await newPage();
   await worker.goto(`/amt/anmelden?office=jugendamt-bremen&next=/amt/antraege/${id}`);
   await atProvider(worker, "k.meyer");
@@ -193,7 +195,7 @@ test("a supervisor revokes a certificate on the page; a case worker is not offer
   await supervisor.waitForURL("**erledigt=widerruf**");
   assert.match(await supervisor.locator("#widerruf").textContent(), /widerrufen/);
   await audit(supervisor, "revoked");
-  await supervisor.goto(`/pruefen/${code}`);
+  await checkCertificate(supervisor, code, birthDate);
   assert.equal(await supervisor.locator("h1").textContent(), "Die Bescheinigung wurde widerrufen");
   await audit(supervisor, "verify-revoked");
 });

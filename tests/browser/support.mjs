@@ -148,3 +148,15 @@ export const FILES = {
     return { name: "foto.jpg", mimeType: "image/jpeg", buffer };
   },
 };
+
+/** Checks a certificate as a Kita does: the QR code's page (`/pruefen/{code}`), then the child's
+ * date of birth (`YYYY-MM-DD`) typed into its boxes and the form sent. */
+export async function checkCertificate(page, code, birthDate) {
+  await page.goto(`/pruefen/${code}`);
+  const [year, month, day] = birthDate.split("-");
+  await page.fill('input[name="geburtsdatum.day"]', String(Number(day)));
+  await page.fill('input[name="geburtsdatum.month"]', String(Number(month)));
+  await page.fill('input[name="geburtsdatum.year"]', year);
+  await page.locator('form[action="/pruefen"] button[type=submit]').click();
+  await page.waitForLoadState();
+}

@@ -1,13 +1,14 @@
 //! Retention: deletes finished requests with their documents and messages once the office's
 //! retention period has passed since the last step, and drafts after 30 days (TTL). The audit
-//! trail keeps a `deleted:retention` entry, without personal data. Runs on a schedule
-//! (EventBridge on AWS, a periodic task locally).
+//! trail keeps a `deleted:retention` entry, without personal data; a certificate's verification
+//! record stays without the child's name for [`Settings::verification_kept`], so that genuine
+//! old certificates still verify. Runs on a schedule (EventBridge on AWS, a periodic task locally).
 
 use shared::domain::request::{Request, Status};
 use shared::ports::{Condition, StoreError, Write};
 use shared::records::{self, Audit};
 use shared::services::Services;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 /// What a run deleted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +20,36 @@ pub struct Report {
 
 const FINISHED: [Status; 4] = [Status::Issued, Status::Rejected, Status::Posted, Status::Failed];
 
-pub async fn run(services: &Services) -> Result<Report, StoreError> {
+/// How retention treats what outlives a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// How long a deleted request's certificate still verifies (`VERIFICATION_KEPT_DAYS`,
+    /// default two years).
+    pub verification_kept: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { verification_kept: Duration::days(730) }
+    }
+}
+
+impl Settings {
+    /// From `VERIFICATION_KEPT_DAYS`, else the defaults; a value that is no number of days is
+    /// refused rather than ignored.
+    pub fn from_env() -> Result<Settings, String> {
+        match std::env::var("VERIFICATION_KEPT_DAYS") {
+            Err(_) => Ok(Settings::default()),
+            Ok(days) => days
+                .trim()
+                .parse::<u16>()
+                .map(|days| Settings { verification_kept: Duration::days(i64::from(days)) })
+                .map_err(|_| format!("VERIFICATION_KEPT_DAYS is no number of days: {days:?}")),
+        }
+    }
+}
+
+pub async fn run(services: &Services, settings: &Settings) -> Result<Report, StoreError> {
     let store = &*services.store;
     let now = services.clock.now();
     let mut report = Report { expired_items: store.purge_expired().await?, ..Report::default() };
@@ -29,7 +59,7 @@ pub async fn run(services: &Services) -> Result<Report, StoreError> {
             for request in records::office_requests(store, &office.id, Some(status)).await? {
                 let finished_at = request.timeline.last().map(|entry| entry.at).unwrap_or(now);
                 if now - finished_at >= keep {
-                    report.documents += delete_request(services, &request).await?;
+                    report.documents += delete_request(services, &request, now + settings.verification_kept).await?;
                     report.requests += 1;
                 }
             }
@@ -48,7 +78,11 @@ pub async fn run(services: &Services) -> Result<Report, StoreError> {
 
 /// Deletes the documents first: a crash in between leaves a request that the next run deletes
 /// again, never a document nobody knows of.
-async fn delete_request(services: &Services, request: &Request) -> Result<usize, StoreError> {
+async fn delete_request(
+    services: &Services,
+    request: &Request,
+    verification_until: OffsetDateTime,
+) -> Result<usize, StoreError> {
     let store = &*services.store;
     let keys = request.document_keys();
     for key in &keys {
@@ -64,9 +98,7 @@ async fn delete_request(services: &Services, request: &Request) -> Result<usize,
         .filter(|item| item.key != request_key)
         .map(|item| Write::Delete { key: item.key, condition: Condition::Always })
         .collect();
-    if let Some(certificate) = &request.certificate {
-        writes.push(Write::Delete { key: records::certificate_key(&certificate.code), condition: Condition::Always });
-    }
+    writes.extend(records::verification_to_keep(store, request, verification_until).await?);
     writes.push(Write::Delete { key: records::citizen_request_key(request), condition: Condition::Always });
     // Only if nobody changed the request since this run read it.
     writes.push(Write::Delete { key: request_key, condition: Condition::Version(current.version) });

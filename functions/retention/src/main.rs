@@ -2,7 +2,7 @@
 
 fn main() -> Result<(), shared::lambda::Error> {
     shared::lambda::run_scheduled(
-        |services, _| Ok(services),
-        |services| async move { Ok(retention::run(&services).await.map(drop)?) },
+        |services, _| Ok((services, retention::Settings::from_env()?)),
+        |(services, settings)| async move { Ok(retention::run(&services, &settings).await.map(drop)?) },
     )
 }

@@ -1,20 +1,30 @@
-//! Public verification of a certificate code (`GET /api/v1/verify/{code}`, and the page
-//! `/pruefen/{code}` the certificate's QR code leads to), for a Kita, a school or a bank. It
-//! says whether the code is genuine, when and by which office it was issued — nothing about the
-//! child.
+//! Public verification of a certificate (`GET /api/v1/verify/{code}?birth_date=`, and the page
+//! `/pruefen/{code}` the certificate's QR code leads to), for a Kita, a school or a bank. Only
+//! with the child's date of birth as the paper shows it does a code say anything: valid or
+//! revoked, when and by which office it was issued, and the child's first name to compare with
+//! the paper. Without the date or with a wrong one the answer is the one an unknown code gets
+//! (`shared::domain::verification`). Each client has a limited number of checks a minute.
 
-use axum::extract::{Path, State};
+use std::sync::LazyLock;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shared::domain::office::Office;
-use shared::http::{ApiError, OfficeContact};
+use shared::domain::values::parse_date;
+use shared::domain::verification::{Answer, VerificationRecord};
+use shared::http::{ApiError, Client, OfficeContact};
+use shared::input::FieldErrors;
 use shared::openapi::tag;
 use shared::ports::StoreError;
-use shared::records::{self, CertificateRecord};
+use shared::records::{self, Versioned};
 use shared::services::Services;
 use shared::texts::Lang;
-use time::OffsetDateTime;
-use utoipa::ToSchema;
+use shared::throttle::PerClient;
+use time::{Date, Duration, OffsetDateTime};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -46,56 +56,159 @@ pub fn normalize_code(raw: &str) -> String {
         .collect()
 }
 
-/// A certificate found by its code, with the office that issued it.
-pub struct Verified {
-    pub record: CertificateRecord,
+/// Checks a client may make a minute, in each process: plenty for a Kita checking papers, few
+/// for someone trying dates of birth (who is stopped per certificate as well).
+pub const CHECKS_PER_MINUTE: u32 = 20;
+
+static CHECKS: LazyLock<PerClient> = LazyLock::new(|| PerClient::new(CHECKS_PER_MINUTE, Duration::minutes(1)));
+
+/// What a check found, with the office that issued the certificate.
+pub struct Checked {
+    pub answer: Answer,
+    pub record: Option<VerificationRecord>,
     pub office: Option<Office>,
 }
 
-/// Looks a printed code up (the API and the check page): `None` if no certificate has it.
-pub async fn lookup(services: &Services, raw_code: &str) -> Result<Option<Verified>, StoreError> {
-    let store = &*services.store;
-    let code = normalize_code(raw_code);
-    if code.len() != CODE_LENGTH {
-        return Ok(None);
+impl Checked {
+    fn unknown() -> Checked {
+        Checked { answer: Answer::Unknown, record: None, office: None }
     }
-    let Some(record) = records::certificate(store, &code).await? else { return Ok(None) };
-    let office = services.directory.get().await?.get(&record.office_id).cloned();
-    Ok(Some(Verified { record, office }))
 }
 
-/// What a certificate code says: genuine or not, and if so when and by which office it was
-/// issued — nothing about the child.
+/// Too many checks from this client: 429 with `Retry-After`.
+pub struct TooMany(pub Duration);
+
+/// Checks a printed code with the child's date of birth (the API and the check page), and
+/// counts the check on the certificate.
+pub async fn check(
+    services: &Services,
+    client: &Client,
+    raw_code: &str,
+    birth_date: Option<Date>,
+) -> Result<Result<Checked, TooMany>, StoreError> {
+    let now = services.clock.now();
+    if let Err(wait) = CHECKS.allow(client.0, now) {
+        return Ok(Err(TooMany(wait)));
+    }
+    let code = normalize_code(raw_code);
+    if code.len() != CODE_LENGTH {
+        return Ok(Ok(Checked::unknown()));
+    }
+    let store = &*services.store;
+    // Someone checking the same certificate at the same moment: count on what they left.
+    for _ in 0..3 {
+        let Some(Versioned { value: mut record, version }) = records::certificate(store, &code).await? else {
+            return Ok(Ok(Checked::unknown()));
+        };
+        let answer = record.check(&code, birth_date, now).answer();
+        match records::count_check(store, &code, &record, version).await {
+            Err(StoreError::ConditionFailed) => continue,
+            Err(error) => return Err(error),
+            Ok(()) => {}
+        }
+        if answer == Answer::Unknown {
+            return Ok(Ok(Checked::unknown()));
+        }
+        let office = services.directory.get().await?.get(&record.office_id).cloned();
+        return Ok(Ok(Checked { answer, record: Some(record), office }));
+    }
+    Err(StoreError::Backend("the verification record kept changing".into()))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct VerifyQuery {
+    /// The child's date of birth as the certificate shows it (`YYYY-MM-DD`). Without it, or
+    /// with another date, the answer is the one an unknown code gets.
+    birth_date: Option<String>,
+}
+
+/// What a certificate check says.
 #[derive(Serialize, ToSchema)]
 pub struct Verification {
     /// Genuine and not revoked.
     pub valid: bool,
-    /// Genuine, but the office revoked it then: it proves nothing any more.
-    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
-    pub revoked_at: Option<OffsetDateTime>,
+    pub status: VerificationStatus,
     #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
     pub issued_at: Option<OffsetDateTime>,
+    /// When the office revoked it: from then on it proves nothing.
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub office: Option<OfficeContact>,
+    /// The child's first name(s), to compare with the paper (not after the request's retention).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub child_given_names: Option<String>,
 }
 
-/// Checks the code printed on a certificate (groups, case and the letters O, I, L do not matter).
+/// `unknown` also for a wrong or missing date of birth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationStatus {
+    Valid,
+    Revoked,
+    Unknown,
+}
+
+impl From<&Checked> for Verification {
+    fn from(checked: &Checked) -> Self {
+        let status = match checked.answer {
+            Answer::Valid => VerificationStatus::Valid,
+            Answer::Revoked => VerificationStatus::Revoked,
+            Answer::Unknown => VerificationStatus::Unknown,
+        };
+        let record = checked.record.as_ref();
+        Verification {
+            valid: status == VerificationStatus::Valid,
+            status,
+            issued_at: record.map(|r| r.issued_at),
+            revoked_at: record.and_then(|r| r.revoked_at),
+            office: checked.office.as_ref().map(OfficeContact::from),
+            child_given_names: record.and_then(|r| r.child_given_names.clone()),
+        }
+    }
+}
+
+/// The date of birth of a check, if given: 422 for one that is no date (whatever the code).
+pub fn birth_date_of(raw: Option<&str>) -> Result<Option<Date>, FieldErrors> {
+    let Some(raw) = raw.map(str::trim).filter(|raw| !raw.is_empty()) else { return Ok(None) };
+    parse_date(raw).map(Some).map_err(|problem| {
+        let mut errors = FieldErrors::default();
+        errors.add("birth_date", problem);
+        errors
+    })
+}
+
+/// Checks the code printed on a certificate with the child's date of birth (groups, case and
+/// the letters O, I, L of the code do not matter).
 #[utoipa::path(get, operation_id = "verifyCertificate", path = "/api/v1/verify/{code}", tag = tag::PUBLIC,
-    params(("code" = String, Path, description = "As printed, e.g. `7K3Q-9XPA-M2RD-4TVE-HW8N`.")),
-    responses((status = 200, description = "`valid: false` for a code no certificate has, and, with \
-        `revoked_at`, for a certificate its office revoked.", body = Verification)))]
+    params(("code" = String, Path, description = "As printed, e.g. `7K3Q-9XPA-M2RD-4TVE-HW8N`."), VerifyQuery),
+    responses(
+        (status = 200, description = "`valid` or `revoked` only for a genuine code with the child's date of \
+            birth; `unknown` for a code no certificate has, and for a missing or wrong date.", body = Verification),
+        (status = 422, description = "`birth_date` is no date (`YYYY-MM-DD`).", body = shared::http::ErrorBody),
+        (status = 429, description = "Too many checks from this client; `Retry-After` says when to try again.",
+            body = shared::http::ErrorBody),
+    ))]
 async fn verify(
     State(services): State<Services>,
     lang: Lang,
+    client: Client,
     Path(code): Path<String>,
-) -> Result<Json<Verification>, ApiError> {
-    let Some(verified) = lookup(&services, &code).await.map_err(|e| ApiError::store(lang, e))? else {
-        return Ok(Json(Verification { valid: false, revoked_at: None, issued_at: None, office: None }));
-    };
-    Ok(Json(Verification {
-        valid: verified.record.revoked_at.is_none(),
-        revoked_at: verified.record.revoked_at,
-        issued_at: Some(verified.record.issued_at),
-        office: verified.office.as_ref().map(OfficeContact::from),
-    }))
+    Query(query): Query<VerifyQuery>,
+) -> Result<Response, ApiError> {
+    let birth_date = birth_date_of(query.birth_date.as_deref()).map_err(|errors| ApiError::invalid(lang, &errors))?;
+    match check(&services, &client, &code, birth_date).await.map_err(|e| ApiError::store(lang, e))? {
+        Ok(checked) => Ok(Json(Verification::from(&checked)).into_response()),
+        Err(TooMany(wait)) => {
+            Ok(too_many(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", lang).into_response(), wait))
+        }
+    }
+}
+
+/// `response` with `Retry-After` (whole seconds, at least one).
+pub fn too_many(mut response: Response, wait: Duration) -> Response {
+    let seconds = wait.whole_seconds().max(1);
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }

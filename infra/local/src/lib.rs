@@ -421,7 +421,7 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
         .fallback(shared::web::fallback)
         .method_not_allowed_fallback(shared::web::method_not_allowed)
         .with_state(services.clone());
-    let app = shared::http::contract_errors(app);
+    let app = shared::http::contract_errors(app).layer(axum::middleware::from_fn(client_address));
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -430,6 +430,7 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
         let shutdown = async move {
             let _ = on_stop.wait_for(|stop| *stop).await;
         };
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
             tracing::error!(%error, "HTTP server failed");
         }
@@ -441,11 +442,12 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
         tasks.spawn(workers::poll(services.queue.clone(), handler, stopped.clone()));
     }
     let retained = functions.of("RetentionFunction");
+    let retention_settings = retention::Settings::from_env().map_err(StartError::Config)?;
     tasks.spawn(workers::scheduled(
         "retention",
         move || {
             let services = retained.clone();
-            async move { retention::run(&services).await }
+            async move { retention::run(&services, &retention_settings).await }
         },
         stopped.clone(),
     ));
@@ -463,4 +465,14 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
         stopped,
     ));
     Ok(Runtime { address, stop, tasks })
+}
+
+/// The peer's address as the request's [`shared::http::ClientAddress`], as API Gateway's
+/// `sourceIp` is on AWS.
+async fn client_address(mut request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip());
+    if let Some(address) = peer {
+        request.extensions_mut().insert(shared::http::ClientAddress(address));
+    }
+    next.run(request).await
 }

@@ -15,3 +15,4 @@ pub mod request;
 pub mod routing;
 pub mod upload;
 pub mod values;
+pub mod verification;
