@@ -351,3 +351,32 @@ async fn a_draft_saved_again_is_reminded_before_its_new_end_and_not_before_the_o
     let text = body(&outbox_mails(&outbox)[0]);
     assert!(text.contains("Ihr angefangener Antrag wird am"), "{text}");
 }
+
+#[tokio::test]
+async fn a_revoked_certificate_is_news_and_her_page_says_it_no_longer_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    let chain = Chain::telling_her(Arc::new(Outbox::new(&outbox, from()))).await;
+    let id = with_contact(&chain, "de").await;
+    chain.run(false).await;
+    assert_eq!(outbox_mails(&outbox).len(), 2, "received and ready");
+
+    let reason = "Nach der Ausstellung wurde eine Sorgeerklärung nachgetragen.";
+    let supervisor = chain.app.supervisor("jugendamt-bremen");
+    let revoke = format!("/api/v1/staff/requests/{id}/certificate/revoke");
+    assert_eq!(chain.app.call("POST", &revoke, Some(&supervisor), Some(json!({"reason": reason}))).await.0, 200);
+    chain.run(true).await;
+    let mails = outbox_mails(&outbox);
+    assert_eq!(mails.len(), 3, "one mail more, once though delivered twice");
+    let told = mails.iter().find(|m| m.contains("Subject: Ihre Bescheinigung gilt nicht mehr")).expect("the news");
+    assert!(!body(told).contains("Sorgeerkl"), "never the reason itself");
+    assert_tells_nothing(told);
+
+    let mother = chain.app.mother();
+    let (_, status) = chain.app.call("GET", &format!("/api/v1/requests/{id}"), Some(&mother), None).await;
+    assert_eq!(status["certificate"]["revocation_reason"], reason, "{status}");
+    assert!(status["certificate"]["revoked_at"].is_string());
+    let page = chain.app.page_get(&format!("/antraege/{id}"), &session(&mother)).await.text();
+    assert!(page.contains("widerrufen. Sie gilt nicht mehr") && page.contains(reason), "{page}");
+    assert!(!page.contains(&format!("/antraege/{id}/bescheinigung\"")), "no download of what proves nothing");
+}

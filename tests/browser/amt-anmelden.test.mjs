@@ -198,6 +198,15 @@ test("a supervisor revokes a certificate on the page; a case worker is not offer
   await checkCertificate(supervisor, code, birthDate);
   assert.equal(await supervisor.locator("h1").textContent(), "Die Bescheinigung wurde widerrufen");
   await audit(supervisor, "verify-revoked");
+
+  // Her status page says so, with the reason, and offers no download of what proves nothing.
+  const mother = await newPage();
+  const cookie = { name: "session", value: await persona("mother"), url: runtime.url, httpOnly: true, sameSite: "Lax" };
+  await mother.context().addCookies([cookie]);
+  await mother.goto(`/antraege/${id}`);
+  assert.match(await mother.locator("#widerruf").textContent(), /Eine Sorgeerklärung wurde nachgetragen\./);
+  assert.equal(await mother.locator(`a[href="/antraege/${id}/bescheinigung"]`).count(), 0);
+  await audit(mother, "status-revoked");
 });
 
 for (const lang of LANGUAGES) {

@@ -257,6 +257,7 @@ async fn revoke_certificate(call: &StaffCall, id: &str, reason: LongText) -> Res
     let audit = Audit { actor: &call.who.sub, action: "revoke_certificate", at: now };
     update_or_conflict(call, records::revoke_certificate(&*call.services.store, &request, version, audit).await)?;
     tracing::info!(request_id = %id, staff = %call.who.sub, "certificate revoked");
+    tell_her(&*call.services.queue, id).await;
     Ok(request)
 }
 

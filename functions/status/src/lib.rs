@@ -136,6 +136,12 @@ pub struct CertificateLink {
     pub url: String,
     /// The verification code printed on it.
     pub code: String,
+    /// Once the office revoked it: from then on it proves nothing.
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    /// Why, in the office's words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_reason: Option<String>,
 }
 
 /// Her request: its status, its office, its way so far, and the certificate once issued.
@@ -159,6 +165,8 @@ async fn status(call: CitizenCall, Path(id): Path<String>) -> Result<Json<Reques
         certificate: request.certificate.as_ref().map(|c| CertificateLink {
             url: format!("/api/v1/requests/{}/certificate", request.id),
             code: c.code.clone(),
+            revoked_at: c.revoked.as_ref().map(|revocation| revocation.at),
+            revocation_reason: c.revoked.as_ref().map(|revocation| revocation.reason.as_str().to_owned()),
         }),
         id: request.id,
         status: request.status,

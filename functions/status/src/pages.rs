@@ -148,6 +148,10 @@ async fn render_status(view: &CitizenPage, id: &str, entered: Entered) -> PageRe
                 code => web::code_groups(&c.code),
                 href => format!("/antraege/{}/bescheinigung", request.id),
                 issued => web::format_date(lang, shared::domain::values::today_in_germany(c.issued_at)),
+                revoked => c.revoked.as_ref().map(|r| context! {
+                    date => web::format_date(lang, shared::domain::values::today_in_germany(r.at)),
+                    reason => r.reason.as_str(),
+                }),
             }),
             office => directory.get(&request.office_id).map(OfficeView::from),
             mail => request.application.contact.email.as_ref().map(|address| context! {

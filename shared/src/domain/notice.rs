@@ -22,6 +22,8 @@ pub enum News {
     OfficeWrote,
     /// The office asks her for a document.
     ProofRequested,
+    /// The office revoked her certificate: it proves nothing any more.
+    CertificateRevoked,
 }
 
 impl News {
@@ -33,6 +35,7 @@ impl News {
             News::Rejected => "rejected",
             News::OfficeWrote => "office_wrote",
             News::ProofRequested => "proof_requested",
+            News::CertificateRevoked => "certificate_revoked",
         }
     }
 }
@@ -97,6 +100,9 @@ pub fn news_of(request: &Request, messages: &[Message]) -> Vec<Notice> {
             let news = if message.asks_for.is_some() { News::ProofRequested } else { News::OfficeWrote };
             notices.push(Notice { news, key: format!("message:{}", message.id) });
         }
+    }
+    if request.certificate.as_ref().is_some_and(|certificate| certificate.revoked.is_some()) {
+        notices.push(Notice { news: News::CertificateRevoked, key: "certificate:revoked".into() });
     }
     notices
 }
@@ -175,6 +181,20 @@ mod tests {
             keys(&news_of(&request, &[])),
             [("received", News::Received), ("status:posted", News::CertificatePosted)]
         );
+    }
+
+    #[test]
+    fn a_revoked_certificate_is_news_once() {
+        use crate::domain::request::{Certificate, Revocation};
+        let mut request = sample_request();
+        let at = time::OffsetDateTime::UNIX_EPOCH;
+        request.timeline.push(TimelineEntry { at, status: Status::Issued });
+        request.certificate =
+            Some(Certificate { code: "C".into(), issued_at: at, document: "d".into(), revoked: None });
+        assert_eq!(news_of(&request, &[]).len(), 2, "received and ready");
+        let reason = LongText::parse("Eine Sorgeerklärung wurde nachgetragen.").unwrap();
+        request.certificate.as_mut().unwrap().revoked = Some(Revocation { reason, by: "s".into(), at });
+        assert_eq!(keys(&news_of(&request, &[]))[2], ("certificate:revoked", News::CertificateRevoked));
     }
 
     #[test]
