@@ -37,7 +37,58 @@ pub struct TrustedIssuer {
     pub issuer: String,
     pub audience: String,
     pub kind: PrincipalKind,
-    pub keys: JwkSet,
+    pub keys: VerifyingKeys,
+}
+
+/// A key set parsed for verification once, when it is configured or fetched, rather than for
+/// every token. Keys without a `kid` or that do not parse are left out (a token naming one
+/// then has an unknown key).
+#[derive(Clone)]
+pub struct VerifyingKeys(Arc<Vec<VerifyingKey>>);
+
+struct VerifyingKey {
+    kid: String,
+    /// The algorithm the key itself pins, if it does: the token must not choose another one.
+    pinned: Option<Algorithm>,
+    key: DecodingKey,
+}
+
+impl From<&JwkSet> for VerifyingKeys {
+    fn from(set: &JwkSet) -> Self {
+        let parsed = set.keys.iter().filter_map(|jwk| {
+            let kid = jwk.common.key_id.clone()?;
+            let pinned = jwk.common.key_algorithm.map(Algorithm::try_from);
+            match (DecodingKey::from_jwk(jwk), pinned) {
+                (Ok(key), None) => Some(VerifyingKey { kid, pinned: None, key }),
+                (Ok(key), Some(Ok(algorithm))) => Some(VerifyingKey { kid, pinned: Some(algorithm), key }),
+                (Err(error), _) => {
+                    tracing::warn!(%kid, %error, "a key of the set does not parse; left out");
+                    None
+                }
+                // A pinned algorithm that signs nothing (an encryption key): no token uses it.
+                (Ok(_), Some(Err(_))) => None,
+            }
+        });
+        VerifyingKeys(Arc::new(parsed.collect()))
+    }
+}
+
+impl From<JwkSet> for VerifyingKeys {
+    fn from(set: JwkSet) -> Self {
+        VerifyingKeys::from(&set)
+    }
+}
+
+impl VerifyingKeys {
+    fn find(&self, kid: &str) -> Option<&VerifyingKey> {
+        self.0.iter().find(|key| key.kid == kid)
+    }
+}
+
+impl std::fmt::Debug for VerifyingKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|key| &key.kid)).finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -344,21 +395,17 @@ pub fn verify_claims(token: &str, trusted: &TrustedIssuer) -> Result<serde_json:
         return Err(AuthError::AlgorithmNotAllowed);
     }
     let kid = header.kid.ok_or(AuthError::UnknownKey)?;
-    let jwk = trusted.keys.find(&kid).ok_or(AuthError::UnknownKey)?;
-    // The key itself may pin its algorithm; the token must not choose another one.
-    if let Some(pinned) = jwk.common.key_algorithm {
-        if Algorithm::try_from(pinned).ok() != Some(header.alg) {
-            return Err(AuthError::AlgorithmNotAllowed);
-        }
+    let key = trusted.keys.find(&kid).ok_or(AuthError::UnknownKey)?;
+    if key.pinned.is_some_and(|pinned| pinned != header.alg) {
+        return Err(AuthError::AlgorithmNotAllowed);
     }
-    let key = DecodingKey::from_jwk(jwk).map_err(|e| AuthError::Invalid(e.to_string()))?;
     let mut validation = Validation::new(header.alg);
     validation.set_issuer(&[&trusted.issuer]);
     validation.set_audience(&[&trusted.audience]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.validate_nbf = true;
     validation.leeway = LEEWAY_SECONDS;
-    decode::<serde_json::Value>(token, &key, &validation)
+    decode::<serde_json::Value>(token, &key.key, &validation)
         .map(|data| data.claims)
         .map_err(|e| AuthError::Invalid(e.to_string()))
 }
@@ -449,6 +496,8 @@ const RENEWAL_STEP: Duration = Duration::minutes(5);
 /// never past `max` after the sign-in at the provider.
 pub struct SessionSigner {
     key: SigningKey,
+    /// The key's public half, parsed once for the sessions' verifier.
+    keys: VerifyingKeys,
     issuer: String,
     audience: &'static str,
     kind: PrincipalKind,
@@ -464,7 +513,8 @@ impl SessionSigner {
         lifetime: Duration,
         max: Duration,
     ) -> Self {
-        Self { key, issuer, audience, kind, lifetime, max }
+        let keys = VerifyingKeys::from(key.jwks());
+        Self { key, keys, issuer, audience, kind, lifetime, max }
     }
 
     /// The issuer the API functions trust for these sessions.
@@ -473,7 +523,7 @@ impl SessionSigner {
             issuer: self.issuer.clone(),
             audience: self.audience.into(),
             kind: self.kind,
-            keys: self.key.jwks(),
+            keys: self.keys.clone(),
         }
     }
 
@@ -553,7 +603,7 @@ mod tests {
             issuer: ISSUER.into(),
             audience: AUDIENCE.into(),
             kind: PrincipalKind::Citizen,
-            keys: JwkSet { keys: vec![idp.jwk.clone()] },
+            keys: JwkSet { keys: vec![idp.jwk.clone()] }.into(),
         }])
     }
 

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use jsonwebtoken::jwk::JwkSet;
 use time::{Duration, OffsetDateTime};
 
+use crate::auth::VerifyingKeys;
 use crate::ports::Clock;
 
 /// How long fetched keys are used before they are fetched again.
@@ -39,8 +40,8 @@ pub struct JwksCache {
 
 #[derive(Clone, Default)]
 struct Entry {
-    /// The last set fetched, and when.
-    keys: Option<(OffsetDateTime, JwkSet)>,
+    /// The last set fetched (parsed once), and when.
+    keys: Option<(OffsetDateTime, VerifyingKeys)>,
     /// The last fetch tried, whether it worked or not.
     attempted_at: Option<OffsetDateTime>,
 }
@@ -65,10 +66,10 @@ impl JwksCache {
     }
 
     /// One fetch of `url`, remembered whether it works or not.
-    async fn fetch(&self, url: &str) -> Result<JwkSet, JwksError> {
+    async fn fetch(&self, url: &str) -> Result<VerifyingKeys, JwksError> {
         let now = self.clock.now();
         self.entries.lock().expect("key cache lock").entry(url.to_owned()).or_default().attempted_at = Some(now);
-        let keys = self.source.fetch(url).await?;
+        let keys = VerifyingKeys::from(self.source.fetch(url).await?);
         self.entries.lock().expect("key cache lock").entry(url.to_owned()).or_default().keys =
             Some((now, keys.clone()));
         Ok(keys)
@@ -76,7 +77,7 @@ impl JwksCache {
 
     /// The keys of `url`: cached while they live, else fetched. While the provider does not
     /// answer, the last keys it gave stay in use, and it is asked at most once a minute.
-    pub async fn keys(&self, url: &str) -> Result<JwkSet, JwksError> {
+    pub async fn keys(&self, url: &str) -> Result<VerifyingKeys, JwksError> {
         let entry = self.entry(url);
         match entry.keys {
             Some((fetched_at, keys)) if self.clock.now() - fetched_at < KEYS_LIFETIME => Ok(keys),
@@ -96,7 +97,7 @@ impl JwksCache {
 
     /// The keys of `url` fetched again, because a token names a key the cached set lacks; `None`
     /// when they were asked for less than [`REFETCH_INTERVAL`] ago.
-    pub async fn refetch(&self, url: &str) -> Result<Option<JwkSet>, JwksError> {
+    pub async fn refetch(&self, url: &str) -> Result<Option<VerifyingKeys>, JwksError> {
         if self.tried_lately(&self.entry(url)) {
             return Ok(None);
         }
@@ -108,7 +109,7 @@ impl JwksCache {
     pub async fn verify<T>(
         &self,
         url: &str,
-        verify: impl Fn(&JwkSet) -> Result<T, crate::auth::AuthError>,
+        verify: impl Fn(&VerifyingKeys) -> Result<T, crate::auth::AuthError>,
     ) -> Result<T, crate::auth::AuthError> {
         use crate::auth::AuthError;
         let unavailable = |error: JwksError| {

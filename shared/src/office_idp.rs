@@ -375,7 +375,7 @@ mod tests {
             issuer: "urn:sorgeregister:platform".into(),
             audience: "staff".into(),
             kind: PrincipalKind::Staff,
-            keys: platform.jwks(),
+            keys: platform.jwks().into(),
         };
         let verifier = Verifier::new(vec![trusted]).with_office_providers(Arc::new(setup.providers));
         let admin = token(&platform, "urn:sorgeregister:platform", "staff", json!({"sub": "admin", "role": "admin"}));

@@ -15,7 +15,6 @@ use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::JwkSet;
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
@@ -224,7 +223,7 @@ pub async fn redeem(
 pub fn check_id_token(
     id_token: &str,
     provider: &StaffIdentityProvider,
-    keys: &JwkSet,
+    keys: &crate::auth::VerifyingKeys,
     nonce: &str,
     now: OffsetDateTime,
 ) -> Result<serde_json::Value, AuthError> {
@@ -341,7 +340,7 @@ mod tests {
         let key = SigningKey::generate().unwrap();
         let now = OffsetDateTime::now_utc();
         let claims = json!({"sub": "k.meyer", "nonce": "n-1", "roles": ["case_worker"]});
-        let check = |token: &str| check_id_token(token, &provider(), &key.jwks(), "n-1", now);
+        let check = |token: &str| check_id_token(token, &provider(), &key.jwks().into(), "n-1", now);
         assert_eq!(check(&id_token(&key, claims.clone(), now)).unwrap()["sub"], "k.meyer");
 
         let mut wrong_nonce = claims.clone();
@@ -387,12 +386,12 @@ mod tests {
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         payload["roles"] = json!(["supervisor"]);
         let tampered = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload.to_string()), parts[2]);
-        assert!(check_id_token(&tampered, &provider(), &key.jwks(), "n-1", now).is_err());
+        assert!(check_id_token(&tampered, &provider(), &key.jwks().into(), "n-1", now).is_err());
         let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
         let none = json!({"alg": "none", "kid": header["kid"]});
         let unsigned = format!("{}.{}.", URL_SAFE_NO_PAD.encode(none.to_string()), parts[1]);
         assert!(matches!(
-            check_id_token(&unsigned, &provider(), &key.jwks(), "n-1", now),
+            check_id_token(&unsigned, &provider(), &key.jwks().into(), "n-1", now),
             Err(AuthError::Malformed | AuthError::AlgorithmNotAllowed)
         ));
     }

@@ -87,7 +87,7 @@ impl TestApp {
             issuer: ISSUER.into(),
             audience: audience.into(),
             kind,
-            keys: key.jwks(),
+            keys: key.jwks().into(),
         };
         let documents = Arc::new(FsDocumentStore::new(dir.path().join("documents"), clock.clone()));
         let services = Services::new(

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::auth::{
     CitizenClaims, ClaimAddress, KeyError, PrincipalKind, SigningKey, StaffClaims, StaffRole, TrustedIssuer,
+    VerifyingKeys,
 };
 use shared::domain::request::TrustLevel;
 use shared::http::ApiError;
@@ -200,11 +201,12 @@ impl DevIdentityProvider {
 
     /// The issuers the verifier trusts in local mode.
     pub fn trusted_issuers(&self) -> Vec<TrustedIssuer> {
+        let keys = VerifyingKeys::from(self.key.jwks());
         let trusted = |audience: &str, kind| TrustedIssuer {
             issuer: ISSUER.into(),
             audience: audience.into(),
             kind,
-            keys: self.key.jwks(),
+            keys: keys.clone(),
         };
         vec![trusted(CITIZEN_AUDIENCE, PrincipalKind::Citizen), trusted(STAFF_AUDIENCE, PrincipalKind::Staff)]
     }
