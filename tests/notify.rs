@@ -379,4 +379,8 @@ async fn a_revoked_certificate_is_news_and_her_page_says_it_no_longer_counts() {
     let page = chain.app.page_get(&format!("/antraege/{id}"), &session(&mother)).await.text();
     assert!(page.contains("widerrufen. Sie gilt nicht mehr") && page.contains(reason), "{page}");
     assert!(!page.contains(&format!("/antraege/{id}/bescheinigung\"")), "no download of what proves nothing");
+    let (status, _) = chain.app.call("GET", &format!("/api/v1/requests/{id}/certificate"), Some(&mother), None).await;
+    assert_eq!(status, 404, "nor through the API");
+    let page = chain.app.page_get(&format!("/antraege/{id}/bescheinigung"), &session(&mother)).await;
+    assert_eq!(page.status, 404, "nor by its address");
 }

@@ -584,6 +584,16 @@ pub async fn count_check(
     store.write(vec![Write::Put { item, condition: Condition::Version(version) }]).await
 }
 
+/// The write [`count_check`] makes, for a code no certificate has: conditioned on a version no
+/// item has, so it never holds and writes nothing.
+pub async fn count_check_of_nothing(store: &dyn StateStore, code: &str) -> Result<(), StoreError> {
+    let item = Item::new(certificate_key(code), json!({}));
+    match store.write(vec![Write::Put { item, condition: Condition::Version(u64::MAX) }]).await {
+        Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
 /// Records an issued certificate: the request (if unchanged since `version`), its verification
 /// record and the audit entry in one transaction, so a request never gets two certificates.
 pub async fn issue_certificate(
@@ -604,6 +614,8 @@ pub async fn issue_certificate(
 
 /// Records a revoked certificate: the request (if unchanged since `version`), its verification
 /// record (which then answers revoked, its counts kept) and the audit entry, in one transaction.
+/// A check counted on the record meanwhile is read again; a changed request is the caller's
+/// conflict.
 pub async fn revoke_certificate(
     store: &dyn StateStore,
     request: &Request,
@@ -611,20 +623,30 @@ pub async fn revoke_certificate(
     audit: Audit<'_>,
 ) -> Result<(), StoreError> {
     let (code, fresh) = VerificationRecord::of(request).expect("a revoked request has its certificate");
-    let (record, condition) = match certificate(store, &code).await? {
-        Some(Versioned { mut value, version }) => {
-            value.revoked_at = fresh.revoked_at;
-            (value, Condition::Version(version))
+    let mut result = Err(StoreError::ConditionFailed);
+    for _ in 0..3 {
+        let (record, condition) = match certificate(store, &code).await? {
+            Some(Versioned { mut value, version }) => {
+                value.revoked_at = fresh.revoked_at;
+                (value, Condition::Version(version))
+            }
+            None => (fresh.clone(), Condition::Absent),
+        };
+        result = store
+            .write(vec![
+                Write::Put { item: request_item(request), condition: Condition::Version(version) },
+                Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition },
+                next_audit_write(store, &request.id, audit).await?,
+            ])
+            .await;
+        if !matches!(result, Err(StoreError::ConditionFailed)) {
+            break;
         }
-        None => (fresh, Condition::Absent),
-    };
-    store
-        .write(vec![
-            Write::Put { item: request_item(request), condition: Condition::Version(version) },
-            Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition },
-            next_audit_write(store, &request.id, audit).await?,
-        ])
-        .await
+        if self::request(store, &request.id).await?.map(|stored| stored.version) != Some(version) {
+            break;
+        }
+    }
+    result
 }
 
 /// What stays of a deleted request's certificate: its verification record without the child,

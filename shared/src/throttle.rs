@@ -1,5 +1,7 @@
 //! A per-client limit on attempts (the public certificate check): in each process, a fixed
-//! window per client address. Addresses live in memory for their window only; none is stored.
+//! window per client (an IPv4 address, or an IPv6 /64, which one household or host holds).
+//! Clients live in this process's memory only, and are forgotten once their window has passed
+//! and room is needed; none is stored.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -7,7 +9,8 @@ use std::sync::Mutex;
 
 use time::{Duration, OffsetDateTime};
 
-/// How many clients a process remembers before it forgets those whose window has passed.
+/// How many clients a process remembers: beyond, it forgets those whose window has passed, and
+/// if all are current, all of them (memory stays bounded under a flood of addresses).
 const REMEMBERED: usize = 10_000;
 
 pub struct PerClient {
@@ -24,10 +27,17 @@ impl PerClient {
     /// Whether `client` may try once more at `now`; if not, how long until it may. Requests
     /// whose address is unknown share one allowance.
     pub fn allow(&self, client: Option<IpAddr>, now: OffsetDateTime) -> Result<(), Duration> {
-        let client = client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let client = match client {
+            None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            Some(IpAddr::V6(address)) => IpAddr::V6((u128::from(address) & !u128::from(u64::MAX)).into()),
+            Some(address) => address,
+        };
         let mut seen = self.seen.lock().expect("throttle lock");
         if seen.len() >= REMEMBERED {
             seen.retain(|_, (since, _)| now - *since < self.window);
+            if seen.len() >= REMEMBERED {
+                seen.clear();
+            }
         }
         let (since, count) = seen.entry(client).or_insert((now, 0));
         if now - *since >= self.window {
@@ -61,6 +71,12 @@ mod tests {
             assert_eq!(limit.allow(None, now), Ok(()));
         }
         assert!(limit.allow(None, now).is_err(), "unknown addresses share one allowance");
+        let neighbour: IpAddr = "2001:db8::ffff:1".parse().unwrap();
+        for _ in 0..2 {
+            assert_eq!(limit.allow(Some(neighbour), now), Ok(()), "the rest of 2001:db8::1's allowance");
+        }
+        assert!(limit.allow(Some(neighbour), now).is_err(), "one IPv6 /64 is one client");
+        assert_eq!(limit.allow(Some("2001:db8:0:1::1".parse().unwrap()), now), Ok(()), "the next /64 is another");
     }
 
     #[test]
@@ -72,5 +88,10 @@ mod tests {
         }
         limit.allow(Some("198.51.100.7".parse().unwrap()), now + Duration::minutes(2)).unwrap();
         assert_eq!(limit.seen.lock().unwrap().len(), 1);
+        // A flood of current addresses: memory stays bounded all the same.
+        for i in 0..2 * REMEMBERED as u32 {
+            let _ = limit.allow(Some(IpAddr::V4(Ipv4Addr::from(i))), now + Duration::minutes(2));
+        }
+        assert!(limit.seen.lock().unwrap().len() <= REMEMBERED);
     }
 }

@@ -532,10 +532,13 @@ async fn assignment(StaffPage { call, page }: StaffPage, Path(id): Path<String>,
     }
 }
 
-/// The inbox's checked requests (`id`, repeated), taken at once; those someone else holds stay
-/// theirs (a supervisor takes them over). Back to the inbox, saying how many were taken.
+/// The inbox's checked requests (`id`, repeated, each once), taken at once; those someone else
+/// holds stay theirs (a supervisor takes them over), and one that is gone or not the office's is
+/// passed over. Back to the inbox, saying how many were taken and how many not.
 async fn take_selected(StaffPage { call, page }: StaffPage, form: FormData) -> PageResult {
-    let ids: Vec<&str> = form.all("id").take(200).collect();
+    let mut ids: Vec<&str> = form.all("id").take(200).collect();
+    ids.sort_unstable();
+    ids.dedup();
     if ids.is_empty() {
         return Err(PageError::bad_request());
     }
@@ -543,7 +546,7 @@ async fn take_selected(StaffPage { call, page }: StaffPage, form: FormData) -> P
     for id in &ids {
         match change_assignment(&call, id, AssignmentChange::Take).await {
             Ok(_) => taken += 1,
-            Err(error) if error.status() == StatusCode::CONFLICT => {}
+            Err(error) if matches!(error.status(), StatusCode::CONFLICT | StatusCode::NOT_FOUND) => {}
             Err(error) => return Err(error.into()),
         }
     }

@@ -132,7 +132,7 @@ pub struct TimelineStep {
 
 #[derive(Serialize, ToSchema)]
 pub struct CertificateLink {
-    /// Where to download the PDF (a redirect to a short-lived link).
+    /// Where to download the PDF (a redirect to a short-lived link; 404 once revoked).
     pub url: String,
     /// The verification code printed on it.
     pub code: String,
@@ -173,7 +173,8 @@ async fn status(call: CitizenCall, Path(id): Path<String>) -> Result<Json<Reques
     }))
 }
 
-/// Redirects to a short-lived link to the certificate PDF.
+/// Redirects to a short-lived link to the certificate PDF (404 before it is issued and once it
+/// is revoked).
 #[utoipa::path(get, operation_id = "downloadCertificate", path = "/api/v1/requests/{id}/certificate", tag = tag::CITIZEN, security(("citizen" = [])),
     params(("id" = String, Path)),
     responses((status = 302, description = "To a link to the PDF that works for a minute.",
@@ -193,7 +194,8 @@ async fn certificate(call: CitizenCall, Path(id): Path<String>) -> Result<Respon
 /// The redirect to a short-lived link to the request's certificate, if it has one (the API and
 /// the status page's download button).
 async fn certificate_download(services: &Services, request: &Request) -> Result<Option<Response>, DocumentError> {
-    let Some(certificate) = &request.certificate else { return Ok(None) };
+    // A revoked certificate proves nothing: it is no longer handed out.
+    let Some(certificate) = request.certificate.as_ref().filter(|c| c.revoked.is_none()) else { return Ok(None) };
     let link = services
         .documents
         .download_link(&certificate.document, "Bescheinigung-Sorgeregister.pdf", DOWNLOAD_LINK_LIFETIME)

@@ -51,6 +51,8 @@ async fn a_genuine_code_with_another_date_answers_as_an_unknown_code_does() {
     let strip = |page: &str| page.replace("AAAA AAAA AAAA AAAA AAAA", "").replace("K7QM 2XWA 9TZP 4HBN 3XYZ", "");
     assert_eq!(strip(&wrong.text()), strip(&unknown), "nothing tells a genuine code from an unknown one");
     assert!(!wrong.text().contains("Mia") && !wrong.text().contains("Jugendamt Bremen"));
+    let unknown_key = records::certificate_key("AAAAAAAAAAAAAAAAAAAA");
+    assert!(app.services.store.get(&unknown_key).await.unwrap().is_none(), "an unknown code leaves nothing behind");
 }
 
 #[tokio::test]

@@ -170,7 +170,10 @@ impl VerificationRecord {
             self.locked_until = None;
             if self.revoked_at.is_some() { CheckResult::Revoked } else { CheckResult::Valid }
         } else {
-            self.wrong_in_a_row += 1;
+            // A check without a date guesses nothing: it is counted, but does not lock.
+            if birth_date.is_some() {
+                self.wrong_in_a_row += 1;
+            }
             if self.wrong_in_a_row >= WRONG_DATES_ALLOWED {
                 self.wrong_in_a_row = 0;
                 self.locked_until = Some(now + LOCKED_FOR);
@@ -246,6 +249,10 @@ mod tests {
         );
         assert_eq!(record.check(CODE, Some(born), NOW + LOCKED_FOR), CheckResult::Valid, "the lock ends");
         assert_eq!(record.counts.locked, 1);
+        for _ in 0..2 * WRONG_DATES_ALLOWED {
+            assert_eq!(record.check(CODE, None, NOW + LOCKED_FOR).answer(), Answer::Unknown);
+        }
+        assert_eq!(record.check(CODE, Some(born), NOW + LOCKED_FOR), CheckResult::Valid, "no date, no guess");
     }
 
     #[test]
