@@ -548,3 +548,30 @@ async fn the_inbox_page_takes_the_checked_requests_and_leaves_others_theirs() {
     assert!(chain.request(&first).await.assignment.is_none());
     assert_eq!(post(path(&first, "/bearbeitung"), &meyer, &[("action", "steal")]).await.status.as_u16(), 400);
 }
+
+#[tokio::test]
+async fn certificates_issued_before_the_hashed_lookup_verify_again_after_the_migration() {
+    let chain = Chain::new().await;
+    let id = chain.submit(&chain.app.mother(), &[]).await;
+    chain.run(false).await;
+    let request = chain.request(&id).await;
+    let code = request.certificate.clone().unwrap().code;
+    // As such a certificate was stored: found by the code in clear, no verification record.
+    let store = &*chain.app.services.store;
+    let old = Key::new(format!("CERTIFICATE#{code}"), "CERTIFICATE");
+    let old_body = json!({"request_id": id, "office_id": "jugendamt-bremen", "issued_at": "2026-11-23T09:30:00Z"});
+    store
+        .write(vec![
+            Write::Delete { key: shared::records::certificate_key(&code), condition: Condition::Always },
+            Write::Put { item: Item::new(old.clone(), old_body), condition: Condition::Always },
+        ])
+        .await
+        .unwrap();
+    let verify = format!("/api/v1/verify/{code}?birth_date=2021-03-14");
+    assert_eq!(chain.app.call("GET", &verify, None, None).await.1["status"], "unknown", "not found before");
+
+    assert!(shared::records::migrate_certificate_lookup(store, &request).await.unwrap());
+    assert!(!shared::records::migrate_certificate_lookup(store, &request).await.unwrap(), "once");
+    assert!(store.get(&old).await.unwrap().is_none(), "the code in clear is gone");
+    assert_eq!(chain.app.call("GET", &verify, None, None).await.1["status"], "valid");
+}

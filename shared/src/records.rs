@@ -584,6 +584,27 @@ pub async fn count_check(
     store.write(vec![Write::Put { item, condition: Condition::Version(version) }]).await
 }
 
+/// Where certificates issued before the verification record was keyed by the code's hash were
+/// found: by the code in clear.
+fn legacy_certificate_key(code: &str) -> Key {
+    Key::new(format!("CERTIFICATE#{code}"), "CERTIFICATE")
+}
+
+/// Moves the request's certificate lookup from its old key (the code in clear) to its
+/// verification record, in one transaction; `true` if a record was written. Idempotent: once
+/// moved, it only makes sure the old key is gone.
+pub async fn migrate_certificate_lookup(store: &dyn StateStore, request: &Request) -> Result<bool, StoreError> {
+    let Some((code, record)) = VerificationRecord::of(request) else { return Ok(false) };
+    let forget_old = Write::Delete { key: legacy_certificate_key(&code), condition: Condition::Always };
+    if certificate(store, &code).await?.is_some() {
+        store.write(vec![forget_old]).await?;
+        return Ok(false);
+    }
+    let put = Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition: Condition::Absent };
+    store.write(vec![put, forget_old]).await?;
+    Ok(true)
+}
+
 /// The write [`count_check`] makes, for a code no certificate has: conditioned on a version no
 /// item has, so it never holds and writes nothing.
 pub async fn count_check_of_nothing(store: &dyn StateStore, code: &str) -> Result<(), StoreError> {

@@ -3,6 +3,7 @@
 //! development identity provider. `cargo run` at the workspace root starts it.
 
 mod aws;
+pub mod certificates_cli;
 pub mod dev_idp;
 mod documents;
 mod faults;
