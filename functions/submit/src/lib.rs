@@ -167,10 +167,15 @@ pub async fn submit_application(
             let key = idempotency_key.expect("checked above");
             return replay(services, &citizen.sub, key, &fingerprint).await?.ok_or(SubmitError::Inconsistent);
         }
-        Err(e) => {
-            discard(services, &request.documents.uploads).await;
-            return Err(e.into());
-        }
+        // An error may come after the commit (its answer lost): ask the store before discarding
+        // the documents of what may be a stored request.
+        Err(e) => match records::request(store, &request.id).await {
+            Ok(Some(_)) => tracing::warn!(request_id = %request.id, error = %e, "stored despite the error"),
+            _ => {
+                discard(services, &request.documents.uploads).await;
+                return Err(e.into());
+            }
+        },
     }
     // The request has its own copies now; the draft's are no longer needed.
     discard(services, uploads).await;

@@ -257,3 +257,76 @@ async fn a_postcode_across_two_offices_asks_for_her_municipality() {
         shared::records::request(&*app.services.store, answer["id"].as_str().unwrap()).await.unwrap().unwrap().value;
     assert_eq!(stored.office_id, "jugendamt-msh");
 }
+
+/// A state store whose first transaction commits but whose answer is lost, as when the
+/// connection drops after DynamoDB committed.
+struct AnswerLostAfterCommit {
+    inner: std::sync::Arc<dyn shared::ports::StateStore>,
+    lost: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl shared::ports::StateStore for AnswerLostAfterCommit {
+    async fn get(&self, key: &shared::ports::Key) -> Result<Option<shared::ports::Item>, shared::ports::StoreError> {
+        self.inner.get(key).await
+    }
+    async fn write(&self, writes: Vec<shared::ports::Write>) -> Result<(), shared::ports::StoreError> {
+        self.inner.write(writes).await?;
+        match self.lost.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            false => Err(shared::ports::StoreError::Backend("connection reset after the commit".into())),
+            true => Ok(()),
+        }
+    }
+    async fn query(
+        &self,
+        partition: &str,
+        prefix: &str,
+    ) -> Result<Vec<shared::ports::Item>, shared::ports::StoreError> {
+        self.inner.query(partition, prefix).await
+    }
+    async fn query_index(
+        &self,
+        partition: &str,
+        prefix: &str,
+    ) -> Result<Vec<shared::ports::Item>, shared::ports::StoreError> {
+        self.inner.query_index(partition, prefix).await
+    }
+    async fn query_page(
+        &self,
+        partition: &str,
+        prefix: &str,
+        page: &shared::ports::PageSpec,
+    ) -> Result<shared::ports::ItemPage, shared::ports::StoreError> {
+        self.inner.query_page(partition, prefix, page).await
+    }
+    async fn purge_expired(&self) -> Result<usize, shared::ports::StoreError> {
+        self.inner.purge_expired().await
+    }
+}
+
+#[tokio::test]
+async fn an_answer_lost_after_the_commit_keeps_the_request_and_her_proof() {
+    use shared::domain::upload::{DocumentKind, FileType, Upload};
+    let app = TestApp::new(submit::router()).await;
+    let proof = Upload {
+        kind: DocumentKind::BirthCertificate,
+        key: "drafts/sophia/geburtsurkunde.pdf".into(),
+        file_type: FileType::Pdf,
+        file_name: "urkunde.pdf".into(),
+        size: 9,
+    };
+    app.services.documents.put(&proof.key, b"%PDF-1.7\n".to_vec(), "application/pdf").await.unwrap();
+    let mut services = app.services.clone();
+    let lost = std::sync::atomic::AtomicBool::new(false);
+    services.store = std::sync::Arc::new(AnswerLostAfterCommit { inner: app.services.store.clone(), lost });
+    let shared::auth::Principal::Citizen(mother) = services.verifier.verify(&app.mother()).await.unwrap() else {
+        panic!("a citizen")
+    };
+    let lang = shared::texts::Lang::De;
+    let accepted = submit::submit_application(&services, &mother, lang, &application(), None, &[proof]).await;
+    let accepted = accepted.unwrap_or_else(|_| panic!("accepted: the request is stored"));
+    let stored = shared::records::request(&*app.services.store, &accepted.id).await.unwrap().unwrap().value;
+    let copy = &stored.documents.uploads[0].key;
+    assert!(app.services.documents.get(copy).await.unwrap().is_some(), "her proof is kept with the request");
+    assert_eq!(queued(&app).await, [json!({"request_id": accepted.id})], "and handed on");
+}
