@@ -509,7 +509,8 @@ impl SessionSigner {
     pub fn new(
         key: SigningKey,
         issuer: String,
-        (audience, kind): (&'static str, PrincipalKind),
+        audience: &'static str,
+        kind: PrincipalKind,
         lifetime: Duration,
         max: Duration,
     ) -> Self {

@@ -106,8 +106,8 @@ impl BundIdLogin {
             .await
             .map_err(|e| SetupError::Keys(e.to_string()))?;
         let session_key = SigningKey::from_pkcs8(&session_key).map_err(|e| SetupError::Keys(e.to_string()))?;
-        let kind = (SESSION_AUDIENCE, PrincipalKind::Citizen);
-        let session = SessionSigner::new(session_key, format!("{base}/saml"), kind, SESSION_LIFETIME, SESSION_MAX);
+        let (issuer, kind) = (format!("{base}/saml"), PrincipalKind::Citizen);
+        let session = SessionSigner::new(session_key, issuer, SESSION_AUDIENCE, kind, SESSION_LIFETIME, SESSION_MAX);
         let sessions = Verifier::new(vec![session.trusted()]);
         Ok(BundIdLogin {
             sp: ServiceProvider {

@@ -36,9 +36,9 @@ impl StaffLogin {
             .map_err(|e| SetupError(e.to_string()))?;
         let session_key = SigningKey::from_pkcs8(&pkcs8).map_err(|e| SetupError(e.to_string()))?;
         let base = public_base_url.trim_end_matches('/').to_owned();
-        let kind = (STAFF_SESSION_AUDIENCE, PrincipalKind::Staff);
         let issuer = shared::auth::staff_sessions(&base).issuer;
-        let session = SessionSigner::new(session_key, issuer, kind, SESSION_IDLE, SESSION_MAX);
+        let (audience, kind) = (STAFF_SESSION_AUDIENCE, PrincipalKind::Staff);
+        let session = SessionSigner::new(session_key, issuer, audience, kind, SESSION_IDLE, SESSION_MAX);
         let discovery = Arc::new(Discovery::new(client, clock.clone()));
         let providers = OfficeIdentityProviders::new(Arc::new(client), clock).discovering(discovery.clone());
         Ok(StaffLogin {

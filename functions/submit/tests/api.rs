@@ -1,7 +1,9 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration as StdDuration;
 
 use serde_json::{Value, json};
-use shared::ports::QueueName;
+use shared::ports::{Item, ItemPage, Key, PageSpec, QueueName, StateStore, StoreError, Write};
 use shared::testing::TestApp;
 
 fn application() -> Value {
@@ -261,45 +263,32 @@ async fn a_postcode_across_two_offices_asks_for_her_municipality() {
 /// A state store whose first transaction commits but whose answer is lost, as when the
 /// connection drops after DynamoDB committed.
 struct AnswerLostAfterCommit {
-    inner: std::sync::Arc<dyn shared::ports::StateStore>,
-    lost: std::sync::atomic::AtomicBool,
+    inner: Arc<dyn StateStore>,
+    lost: AtomicBool,
 }
 
 #[async_trait::async_trait]
-impl shared::ports::StateStore for AnswerLostAfterCommit {
-    async fn get(&self, key: &shared::ports::Key) -> Result<Option<shared::ports::Item>, shared::ports::StoreError> {
+impl StateStore for AnswerLostAfterCommit {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         self.inner.get(key).await
     }
-    async fn write(&self, writes: Vec<shared::ports::Write>) -> Result<(), shared::ports::StoreError> {
+    async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         self.inner.write(writes).await?;
-        match self.lost.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            false => Err(shared::ports::StoreError::Backend("connection reset after the commit".into())),
+        match self.lost.swap(true, Ordering::SeqCst) {
+            false => Err(StoreError::Backend("connection reset after the commit".into())),
             true => Ok(()),
         }
     }
-    async fn query(
-        &self,
-        partition: &str,
-        prefix: &str,
-    ) -> Result<Vec<shared::ports::Item>, shared::ports::StoreError> {
+    async fn query(&self, partition: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
         self.inner.query(partition, prefix).await
     }
-    async fn query_index(
-        &self,
-        partition: &str,
-        prefix: &str,
-    ) -> Result<Vec<shared::ports::Item>, shared::ports::StoreError> {
+    async fn query_index(&self, partition: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
         self.inner.query_index(partition, prefix).await
     }
-    async fn query_page(
-        &self,
-        partition: &str,
-        prefix: &str,
-        page: &shared::ports::PageSpec,
-    ) -> Result<shared::ports::ItemPage, shared::ports::StoreError> {
+    async fn query_page(&self, partition: &str, prefix: &str, page: &PageSpec) -> Result<ItemPage, StoreError> {
         self.inner.query_page(partition, prefix, page).await
     }
-    async fn purge_expired(&self) -> Result<usize, shared::ports::StoreError> {
+    async fn purge_expired(&self) -> Result<usize, StoreError> {
         self.inner.purge_expired().await
     }
 }
@@ -317,8 +306,8 @@ async fn an_answer_lost_after_the_commit_keeps_the_request_and_her_proof() {
     };
     app.services.documents.put(&proof.key, b"%PDF-1.7\n".to_vec(), "application/pdf").await.unwrap();
     let mut services = app.services.clone();
-    let lost = std::sync::atomic::AtomicBool::new(false);
-    services.store = std::sync::Arc::new(AnswerLostAfterCommit { inner: app.services.store.clone(), lost });
+    let lost = AtomicBool::new(false);
+    services.store = Arc::new(AnswerLostAfterCommit { inner: app.services.store.clone(), lost });
     let shared::auth::Principal::Citizen(mother) = services.verifier.verify(&app.mother()).await.unwrap() else {
         panic!("a citizen")
     };

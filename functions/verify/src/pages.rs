@@ -15,7 +15,7 @@ use shared::domain::verification::Answer;
 use shared::http::Client;
 use shared::services::Services;
 use shared::texts::text;
-use shared::web::form::{FieldKind, FormView, date_parts, date_value, problem_message};
+use shared::web::form::{FieldKind, FormView, date_value, problem_message};
 use shared::web::{self, FormData, OfficeView, Page, PageResult, Templates, context};
 
 use crate::{CODE_LENGTH, TooMany, birth_date_of, check, normalize_code, too_many};
@@ -75,16 +75,9 @@ async fn answer(State(services): State<Services>, page: Page, client: Client, fo
         }
     };
     let page = page.clone().at("/pruefen");
+    // Shown again as she typed it, boxes and all.
     let form_again = |problems: Vec<(&str, String)>, status| {
-        let mut values: std::collections::BTreeMap<String, String> = form.values.clone();
-        if let Some((day, month, year)) = birth_date.and_then(|d| date_parts(&d.to_string())) {
-            values.extend([
-                ("geburtsdatum.day".into(), day),
-                ("geburtsdatum.month".into(), month),
-                ("geburtsdatum.year".into(), year),
-            ]);
-        }
-        let mut view = FormView::new(lang, values);
+        let mut view = FormView::new(lang, form.values.clone());
         for (path, message) in problems {
             view.problem(path, message);
         }
