@@ -982,3 +982,51 @@ fn the_template_is_operable() {
         assert!(throttled.contains_key(public), "{public} has a throttle of its own");
     }
 }
+
+/// A request whose hand-on was lost in a crash, on the emulator that enforces IAM: the sweep,
+/// with SweepFunction's policy, finds it and hands it on; a sweep refused the queue cannot, gives
+/// up after its hand-ons and marks it failed, and an operator's retry (RecoveryFunction's
+/// policy) brings it to its certificate.
+#[test]
+fn lost_hand_ons_are_swept_and_failed_requests_retried_with_their_functions_policies() {
+    let application = json!({
+        "applicant": {"role": "mother"},
+        "mother": {
+            "given_names": "Sophia", "family_name": "Beispiel", "birth_date": "1994-05-02", "birth_place": "Bremen",
+            "address": {"street": "Deichstraße", "house_number": "2", "postcode": "27472", "city": "Cuxhaven"}
+        },
+        "child": {"given_names": "Ida", "family_name": "Beispiel", "birth_date": "2022-02-02", "birth_place": "Cuxhaven", "born_abroad": false},
+        "delivery": "download"
+    });
+    for without in [&[][..], &["SweepFunction=sqs:SendMessage*"][..]] {
+        let dir = tempfile::tempdir().unwrap();
+        let env = emulator::fresh_resources_enforcing_iam(without);
+        let mut variables: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        variables.push(("BACKEND", "aws"));
+        let mut crashing =
+            Runtime::start_with(dir.path(), &[&variables[..], &[("CRASH_ON_SEND", "submitted")]].concat());
+        subscribe_offices(&crashing);
+        let mother = crashing.login("mother");
+        let answer = crashing.try_send_with_headers("POST", "/api/v1/requests", Some(&mother), &application, &[]);
+        let answer = answer.map(|answer| (answer.status, answer.body));
+        assert!(crashing.wait_for_exit(Duration::from_secs(20)), "no crash as it handed the request on: {answer:?}");
+
+        let swept = [("HANDON_DEADLINE_SECONDS", "1"), ("SWEEP_EVERY_SECONDS", "1")];
+        let runtime = Runtime::start_with(dir.path(), &[&variables[..], &swept].concat());
+        let listed = runtime.get("/api/v1/requests", Some(&mother));
+        let id = listed.body[0]["id"].as_str().unwrap_or_else(|| panic!("stored: {}", listed.body)).to_owned();
+        if without.is_empty() {
+            runtime.wait_for_status(&id, &mother, "issued", Duration::from_secs(60));
+            continue;
+        }
+        runtime.wait_for_status(&id, &mother, "failed", Duration::from_secs(60));
+        let retried = runtime.send(
+            "POST",
+            &format!("/api/v1/operators/requests/{id}/retry"),
+            Some(&runtime.login("admin")),
+            None,
+        );
+        assert_eq!((retried.status, retried.body["status"].as_str()), (200, Some("submitted")), "{}", retried.body);
+        runtime.wait_for_status(&id, &mother, "issued", Duration::from_secs(60));
+    }
+}

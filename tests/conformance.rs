@@ -215,6 +215,7 @@ conformance!(embedded:
     embedded_download_links => check_download_links,
     embedded_upload_forms => check_upload_forms,
     embedded_query_pages => check_query_pages,
+    embedded_index_pages => check_index_pages,
 );
 
 conformance!(aws:
@@ -228,6 +229,7 @@ conformance!(aws:
     aws_download_links => check_download_links,
     aws_upload_forms => check_upload_forms,
     aws_query_pages => check_query_pages,
+    aws_index_pages => check_index_pages,
 );
 
 fn put(item: Item, condition: Condition) -> Write {
@@ -577,6 +579,45 @@ async fn check_query_pages(b: &Backend) {
     let first = shared::ports::PageSpec { limit: 10, after: None, newest_first: true };
     let all = b.store.query_page("CITIZEN#p", "REQUEST#", &first).await.expect("page");
     assert_eq!((all.items.len(), all.next), (7, None), "one page when it fits");
+}
+
+/// The index read a page at a time, either way round, yields every live item of its prefix once
+/// and in index order, also where several items share one index key.
+async fn check_index_pages(b: &Backend) {
+    let indexed = |i: usize, index_sort: &str| Item {
+        index: Some(Key::new("HANDON#3", index_sort)),
+        ..plain(&Key::new(format!("REQUEST#{i}"), "HANDON"), json!({"i": i}))
+    };
+    let mut writes: Vec<Write> =
+        (0..5).map(|i| put(indexed(i, &format!("{:03}#r", i / 2)), Condition::Absent)).collect();
+    writes.push(put(indexed(9, "999#other"), Condition::Absent));
+    writes.push(put(
+        Item { index: Some(Key::new("HANDON#4", "000#r")), ..plain(&Key::new("REQUEST#x", "HANDON"), json!({})) },
+        Condition::Absent,
+    ));
+    b.store.write(writes).await.expect("write");
+    for newest_first in [false, true] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        for _ in 0..10 {
+            let spec = shared::ports::PageSpec { limit: 2, after: after.clone(), newest_first };
+            let page = b.store.query_index_page("HANDON#3", "0", &spec).await.expect("page");
+            assert!(page.items.len() <= 2, "{:?}", page.items);
+            seen.extend(page.items.into_iter().map(|item| item.body["i"].as_u64().unwrap()));
+            after = page.next;
+            if after.is_none() {
+                break;
+            }
+        }
+        let groups: Vec<u64> = seen.iter().map(|i| i / 2).collect();
+        let mut expected_groups = vec![0, 0, 1, 1, 2];
+        if newest_first {
+            expected_groups.reverse();
+        }
+        assert_eq!(groups, expected_groups, "in index order, newest first: {newest_first}");
+        seen.sort();
+        assert_eq!(seen, [0, 1, 2, 3, 4], "each once, newest first: {newest_first}");
+    }
 }
 
 /// A form lets a browser store one file under the key it fixes, within its size range and its

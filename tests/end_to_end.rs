@@ -272,3 +272,29 @@ fn a_crash_before_the_request_is_queued_is_healed_by_the_retried_submission() {
     let id = retried.body["id"].as_str().unwrap();
     restarted.wait_for_status(id, &mother, "issued", Duration::from_secs(30));
 }
+
+/// She pressed "Absenden" and lost the connection: the runtime died as it handed her request on,
+/// and nobody sends it again. The hand-on was stored with the request, so the sweep sends it
+/// after the deadline (60 s, swept every 15 s): the request is issued within 2 minutes.
+#[test]
+fn a_submission_whose_hand_on_was_lost_is_issued_by_the_sweep_without_a_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut crashing = Runtime::start_with(dir.path(), &[("CRASH_ON_SEND", "submitted")]);
+    let mother = crashing.login("mother");
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crashing.send("POST", "/api/v1/requests", Some(&mother), Some(&application()))
+    }));
+    assert!(crashing.wait_for_exit(Duration::from_secs(20)), "the runtime crashed as it handed the request on");
+
+    let started = std::time::Instant::now();
+    let restarted = Runtime::start(dir.path());
+    let listed = restarted.get("/api/v1/requests", Some(&mother));
+    let id =
+        listed.body[0]["id"].as_str().unwrap_or_else(|| panic!("her request is stored: {}", listed.body)).to_owned();
+    assert_eq!(listed.body[0]["status"], "submitted", "nothing handed it on yet");
+    let status = restarted.wait_for_status(&id, &mother, "issued", Duration::from_secs(120));
+    eprintln!("recovered by the sweep {:.0} s after the restart", started.elapsed().as_secs_f64());
+    let steps: Vec<&str> =
+        status["timeline"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["submitted", "prepared", "issued"], "every step once");
+}

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::json;
 use shared::domain::request::Status;
-use shared::ports::{DocumentError, DocumentStore, QueueName, UploadForm, UploadTerms};
+use shared::ports::{Clock, DocumentError, DocumentStore, QueueName, UploadForm, UploadTerms};
 use shared::records;
+use shared::steps::{SweepSettings, sweep};
 use system_tests::chain::{Chain, MAX_RECEIVES, handlers};
 use system_tests::pdftotext;
 use time::Duration;
@@ -190,27 +191,57 @@ impl DocumentStore for Unavailable {
     }
 }
 
+/// An outage that outlasts every delivery: the message ends in the dead-letter queue, the
+/// request keeps waiting for its step (never `failed` for an outage), and once the documents
+/// are back the sweep hands it on and it is issued.
 #[tokio::test]
-async fn a_step_that_keeps_failing_ends_in_the_dead_letter_queue_and_marks_the_request_failed() {
+async fn an_outage_outlasting_the_deliveries_leaves_the_request_to_the_sweep() {
     let mut chain = Chain::new().await;
     let id = chain.submit(&chain.app.mother(), &[]).await;
+    let working = handlers(&chain.app.services);
     let mut broken = chain.app.services.clone();
     broken.documents = Arc::new(Unavailable);
     chain.handlers = handlers(&broken);
+    for _ in 1..=MAX_RECEIVES {
+        chain.run(false).await;
+        chain.app.clock.advance(Duration::seconds(31));
+    }
+    chain.run(false).await;
+    let dead = chain.app.services.queue.dead_letters(QueueName::Submitted).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].body.contains(&id));
+    let request = chain.request(&id).await;
+    assert_eq!((request.status, request.failure), (Status::Submitted, None));
+    assert!(records::hand_on(&*chain.app.services.store, &id).await.unwrap().is_some(), "it waits for its step");
+
+    chain.handlers = working;
+    let settings = SweepSettings { deadline: Duration::minutes(20), give_up_after: 5 };
+    chain.app.clock.advance(Duration::minutes(20));
+    assert_eq!(sweep(&chain.app.services, &settings).await.unwrap().handed_on, 1);
+    chain.run(false).await;
+    assert_eq!(chain.request(&id).await.status, Status::Issued);
+}
+
+/// A step that cannot do its work for this request (its office is unknown) marks it failed on
+/// the last delivery, with the reason for operators; the message ends in the dead-letter queue.
+#[tokio::test]
+async fn a_step_that_cannot_do_its_work_marks_the_request_failed_on_the_last_delivery() {
+    let chain = Chain::new().await;
+    let id = chain.submit(&chain.app.mother(), &[]).await;
+    let store = &*chain.app.services.store;
+    let records::Versioned { value: mut request, version } = records::request(store, &id).await.unwrap().unwrap();
+    request.office_id = "jugendamt-nirgendwo".into();
+    let audit = records::Audit { actor: "test", action: "moved", at: chain.app.clock.now() };
+    records::update_request(store, &request, version, audit).await.unwrap();
     for attempt in 1..=MAX_RECEIVES {
         chain.run(false).await;
-        let request = chain.request(&id).await;
         let expected = if attempt < MAX_RECEIVES { Status::Submitted } else { Status::Failed };
-        assert_eq!(request.status, expected, "after attempt {attempt}");
+        assert_eq!(chain.request(&id).await.status, expected, "after attempt {attempt}");
         chain.app.clock.advance(Duration::seconds(31));
     }
     chain.run(false).await;
     let request = chain.request(&id).await;
-    assert_eq!(
-        request.failure.as_deref(),
-        Some("xfamilie: document store: document store unavailable: injected outage")
-    );
-    let dead = chain.app.services.queue.dead_letters(QueueName::Submitted).await.unwrap();
-    assert_eq!(dead.len(), 1);
-    assert!(dead[0].body.contains(&id));
+    assert_eq!(request.failure.as_deref(), Some("xfamilie: issuing office jugendamt-nirgendwo is unknown"));
+    assert!(records::hand_on(store, &id).await.unwrap().is_none(), "a failed request waits for no step");
+    assert_eq!(chain.app.services.queue.dead_letters(QueueName::Submitted).await.unwrap().len(), 1);
 }

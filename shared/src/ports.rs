@@ -152,6 +152,14 @@ pub trait StateStore: Send + Sync {
     /// while there may be more; a page may hold fewer items than the limit (expired items are
     /// left out, as DynamoDB filters after its limit).
     async fn query_page(&self, partition: &str, sort_prefix: &str, page: &PageSpec) -> Result<ItemPage, StoreError>;
+    /// One page of `query_index`, like `query_page` in index order; `page.after` is the `next`
+    /// of the page before, a cursor only the same store reads (index keys need not be unique).
+    async fn query_index_page(
+        &self,
+        partition: &str,
+        sort_prefix: &str,
+        page: &PageSpec,
+    ) -> Result<ItemPage, StoreError>;
     /// Deletes expired items for good; returns how many.
     async fn purge_expired(&self) -> Result<usize, StoreError>;
 }

@@ -9,6 +9,7 @@
 //! | the reminder she got | `CITIZEN#<sub>` | `REMINDED#<draft id>#<expiry day>` | |
 //! | idempotency key | `CITIZEN#<sub>` | `IDEMPOTENCY#<key>` | |
 //! | request | `REQUEST#<id>` | `REQUEST` | `OFFICE#<office>` / `<status>#<id>` |
+//! | the step of the chain it waits for (outbox) | `REQUEST#<id>` | `HANDON` | `HANDON#<shard>` / `<since, ms>#<id>` |
 //! | her request, for her list | `CITIZEN#<sub>` | `REQUEST#<submitted, ms>#<id>` | |
 //! | register entry | `REGISTER#<office>` | `<child's birth date>#<id>` | |
 //! | certificate verification record | `CERTIFICATE#<sha256 of the code>` | `CERTIFICATE` | |
@@ -245,6 +246,105 @@ fn request_item(request: &Request) -> Item {
     }
 }
 
+/// The writes that store a request changed at `at`: the request, and in the same transaction
+/// the step of the chain it waits for from then on (or that it waits for none), so that no
+/// hand-on is lost between a write and the message that passes it on.
+fn request_writes(request: &Request, condition: Condition, at: OffsetDateTime) -> [Write; 2] {
+    [Write::Put { item: request_item(request), condition }, hand_on_write(request, at)]
+}
+
+// --- hand-ons -------------------------------------------------------------------------------
+
+/// A request waits for a step of the chain ([`Request::next_step`]) since `since`: the outbox
+/// of the hand-ons. Written with every change of the request, it leaves the index once the
+/// request waits for no step; one that waits too long is handed on again by the sweep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct HandOn {
+    pub request_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
+    /// How often the sweep handed it on since its last change.
+    #[serde(default)]
+    pub swept: u32,
+}
+
+/// The index is spread over a few partitions, so that busy hours do not write one alone.
+const HAND_ON_SHARDS: u32 = 8;
+
+fn hand_on_key(request_id: &str) -> Key {
+    Key::new(request_partition(request_id), "HANDON")
+}
+
+fn hand_on_item(hand_on: &HandOn) -> Item {
+    let id = &hand_on.request_id;
+    let shard =
+        id.bytes().fold(0u32, |hash, byte| hash.wrapping_mul(31).wrapping_add(u32::from(byte))) % HAND_ON_SHARDS;
+    let since = hand_on.since.unix_timestamp_nanos() / 1_000_000;
+    Item {
+        index: Some(Key::new(format!("HANDON#{shard}"), format!("{since:013}#{id}"))),
+        ..Item::new(hand_on_key(id), encode(hand_on))
+    }
+}
+
+/// A request that waits for no step keeps its hand-on item without the index key, so that the
+/// sweep no longer finds it; a put rather than a delete, so that whoever writes requests needs
+/// no right to delete (retention deletes it with the request).
+fn hand_on_write(request: &Request, at: OffsetDateTime) -> Write {
+    let item = match request.next_step() {
+        Some(_) => hand_on_item(&HandOn { request_id: request.id.clone(), since: at, swept: 0 }),
+        None => Item::new(hand_on_key(&request.id), json!({})),
+    };
+    Write::Put { item, condition: Condition::Always }
+}
+
+/// The hand-ons of every shard waiting since before `before`, oldest first per shard, at most
+/// `limit` per shard. The index is read eventually consistent: what it names is read again.
+pub async fn overdue_hand_ons(
+    store: &dyn StateStore,
+    before: OffsetDateTime,
+    limit: usize,
+) -> Result<Vec<Versioned<HandOn>>, StoreError> {
+    let mut overdue = Vec::new();
+    for shard in 0..HAND_ON_SHARDS {
+        let mut after = None;
+        let mut found = 0;
+        'pages: loop {
+            let page = PageSpec { limit: limit.min(100), after, newest_first: false };
+            let listed = store.query_index_page(&format!("HANDON#{shard}"), "", &page).await?;
+            for item in listed.items {
+                let hand_on: Versioned<HandOn> = decode(item)?;
+                if hand_on.value.since >= before || found == limit {
+                    break 'pages;
+                }
+                found += 1;
+                overdue.push(hand_on);
+            }
+            match listed.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+    }
+    Ok(overdue)
+}
+
+/// The hand-on as the table holds it now (the index may lag).
+pub async fn hand_on(store: &dyn StateStore, request_id: &str) -> Result<Option<Versioned<HandOn>>, StoreError> {
+    store.get(&hand_on_key(request_id)).await?.filter(|item| item.index.is_some()).map(decode).transpose()
+}
+
+/// Records that the sweep hands the request on at `now`, if the hand-on is still the one read
+/// at `version` (else the request moved on meanwhile, or another sweep took it).
+pub async fn sweep_hand_on(
+    store: &dyn StateStore,
+    hand_on: &HandOn,
+    version: u64,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let swept = HandOn { since: now, swept: hand_on.swept + 1, ..hand_on.clone() };
+    store.write(vec![Write::Put { item: hand_on_item(&swept), condition: Condition::Version(version) }]).await
+}
+
 /// Where her list finds the request: under her partition, by the time it was submitted.
 pub fn citizen_request_key(request: &Request) -> Key {
     let submitted = request.timeline.first().map_or(0, |entry| entry.at.unix_timestamp_nanos() / 1_000_000);
@@ -310,8 +410,10 @@ async fn update_request_with(
     audit: Audit<'_>,
     more: Vec<Write>,
 ) -> Result<(), StoreError> {
+    let at = audit.at;
     let audit = next_audit_write(store, &request.id, audit).await?;
-    let mut writes = vec![Write::Put { item: request_item(request), condition: Condition::Version(version) }, audit];
+    let mut writes = Vec::from(request_writes(request, Condition::Version(version), at));
+    writes.push(audit);
     writes.extend(more);
     store.write(writes).await
 }
@@ -468,11 +570,9 @@ pub async fn create_request(
     let owner = &request.login.subject;
     let audit = Audit { actor: owner, action: "submitted", at: now };
     let listed = Item::new(citizen_request_key(request), json!({}));
-    let mut writes = vec![
-        Write::Put { item: request_item(request), condition: Condition::Absent },
-        Write::Put { item: listed, condition: Condition::Absent },
-        next_audit_write(store, &request.id, audit).await?,
-    ];
+    let mut writes = Vec::from(request_writes(request, Condition::Absent, now));
+    writes.push(Write::Put { item: listed, condition: Condition::Absent });
+    writes.push(next_audit_write(store, &request.id, audit).await?);
     if let Some((key, fingerprint)) = idempotency {
         let record = json!({"request_id": request.id, "fingerprint": fingerprint});
         let item =
@@ -624,13 +724,10 @@ pub async fn issue_certificate(
     audit: Audit<'_>,
 ) -> Result<(), StoreError> {
     let (code, record) = VerificationRecord::of(request).expect("an issued request has its certificate");
-    store
-        .write(vec![
-            Write::Put { item: request_item(request), condition: Condition::Version(version) },
-            Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition: Condition::Absent },
-            next_audit_write(store, &request.id, audit).await?,
-        ])
-        .await
+    let mut writes = Vec::from(request_writes(request, Condition::Version(version), audit.at));
+    writes.push(Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition: Condition::Absent });
+    writes.push(next_audit_write(store, &request.id, audit).await?);
+    store.write(writes).await
 }
 
 /// Records a revoked certificate: the request (if unchanged since `version`), its verification
@@ -653,13 +750,10 @@ pub async fn revoke_certificate(
             }
             None => (fresh.clone(), Condition::Absent),
         };
-        result = store
-            .write(vec![
-                Write::Put { item: request_item(request), condition: Condition::Version(version) },
-                Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition },
-                next_audit_write(store, &request.id, audit).await?,
-            ])
-            .await;
+        let mut writes = Vec::from(request_writes(request, Condition::Version(version), audit.at));
+        writes.push(Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition });
+        writes.push(next_audit_write(store, &request.id, audit).await?);
+        result = store.write(writes).await;
         if !matches!(result, Err(StoreError::ConditionFailed)) {
             break;
         }

@@ -1,18 +1,26 @@
 //! The steps of the document chain as queue functions: each works on one request per message,
 //! idempotently, and reports the messages that failed so they are delivered again. On the last
-//! allowed delivery a failing step marks the request `failed` with a reason for operators before
-//! the message moves to the dead-letter queue.
+//! allowed delivery a step that cannot do its work (not an outage: that is the sweep's to retry)
+//! marks the request `failed` with a reason for operators before the message moves to the
+//! dead-letter queue.
 //!
 //! Every hand-on (submit, the steps, a decision) is [`hand_on`]: the message names only the
 //! request, and each step loads the request itself, so a duplicate or late message only ever
 //! sees the current state.
+//!
+//! No hand-on is lost: every write of a request records in the same transaction the step it
+//! waits for ([`records::HandOn`]), and [`sweep`] hands on again every request that waited
+//! longer than the deadline, whatever crashed between the write and its message. A `failed`
+//! request is tried again by operators ([`retry`]), and by itself when a message for its step
+//! arrives again (a dead-letter redrive), at most [`AUTOMATIC_RETRIES`] times.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
 
-use crate::domain::request::{Request, Status};
+use crate::domain::request::{AUTOMATIC_RETRIES, NextStep, NotFailed, Request, Status};
 use crate::ports::{
     BatchHandler, Clock, DocumentError, Queue, QueueError, QueueMessage, QueueName, StateStore, StoreError,
 };
@@ -28,6 +36,15 @@ pub struct StepMessage {
 impl StepMessage {
     pub fn parse(body: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(body)
+    }
+}
+
+/// The queue of a step of the chain.
+pub fn queue_of(step: NextStep) -> QueueName {
+    match step {
+        NextStep::Prepare => QueueName::Submitted,
+        NextStep::CheckRegister => QueueName::Prepared,
+        NextStep::Certify => QueueName::Issue,
     }
 }
 
@@ -89,15 +106,26 @@ impl<S: Step> StepHandler<S> {
         Self { step, store: services.store.clone(), clock: services.clock.clone(), max_receives }
     }
 
-    async fn mark_failed(&self, request_id: &str, reason: &str) -> Result<(), StoreError> {
+    /// A message for a request that failed in this step tries it again (a message delivered
+    /// once more, a dead-letter redrive), unless it failed too often for that.
+    async fn reopen_if_failed_here(&self, request_id: &str) -> Result<(), StoreError> {
         let store = &*self.store;
         let Some(Versioned { value: mut request, version }) = records::request(store, request_id).await? else {
             return Ok(());
         };
-        if request.status.is_open() && request.advance(Status::Failed, self.clock.now()).is_ok() {
-            request.failure = Some(format!("{}: {reason}", self.step.name()));
-            let audit = records::Audit { actor: "system", action: "failed", at: self.clock.now() };
-            records::update_request(store, &request, version, audit).await?;
+        if request.status != Status::Failed || request.failures() > AUTOMATIC_RETRIES {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let mut reopened = request.clone();
+        if reopened.retry(now).is_ok() && reopened.next_step().map(queue_of) == Some(self.step.queue()) {
+            request = reopened;
+            let audit = records::Audit { actor: "system", action: "retried", at: now };
+            match records::update_request(store, &request, version, audit).await {
+                // Changed meanwhile: the step reads it again anyway.
+                Err(StoreError::ConditionFailed) => {}
+                result => return result,
+            }
         }
         Ok(())
     }
@@ -114,14 +142,19 @@ impl<S: Step> BatchHandler for StepHandler<S> {
         for message in batch {
             let parsed = StepMessage::parse(&message.body);
             let outcome = match &parsed {
-                Ok(step_message) => self.step.run(&step_message.request_id).await.map_err(|e| e.to_string()),
-                Err(e) => Err(format!("unreadable message: {e}")),
+                Ok(step_message) => self.run(&step_message.request_id).await,
+                Err(e) => Err(StepError::Failed(format!("unreadable message: {e}"))),
             };
-            let Err(reason) = outcome else { continue };
+            let Err(error) = outcome else { continue };
             let request_id = parsed.as_ref().map(|m| m.request_id.as_str()).unwrap_or("-");
-            tracing::error!(step = self.step.name(), message_id = %message.message_id, %request_id, attempt = message.receive_count, %reason, "step failed");
-            if message.receive_count >= self.max_receives && self.step.fails_request() {
-                if let Err(error) = self.mark_failed(request_id, &reason).await {
+            tracing::error!(step = self.step.name(), message_id = %message.message_id, %request_id, attempt = message.receive_count, %error, "step failed");
+            let last = message.receive_count >= self.max_receives;
+            // An outage of the store, documents or queue may outlast the deliveries: the request
+            // stays where it is, and the sweep hands it on again later.
+            let lasting = matches!(error, StepError::Failed(_));
+            if last && lasting && self.step.fails_request() {
+                let reason = format!("{}: {error}", self.step.name());
+                if let Err(error) = fail_request(&*self.store, request_id, &reason, self.clock.now()).await {
                     tracing::error!(step = self.step.name(), %request_id, %error, "could not mark the request failed");
                 }
             }
@@ -129,6 +162,156 @@ impl<S: Step> BatchHandler for StepHandler<S> {
         }
         failed
     }
+}
+
+impl<S: Step> StepHandler<S> {
+    async fn run(&self, request_id: &str) -> Result<(), StepError> {
+        if self.step.fails_request() {
+            self.reopen_if_failed_here(request_id).await?;
+        }
+        self.step.run(request_id).await
+    }
+}
+
+/// Marks an open request `failed` with `reason` for operators (no personal data); a request
+/// that moved on or is gone is left alone.
+pub async fn fail_request(
+    store: &dyn StateStore,
+    request_id: &str,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let Some(Versioned { value: mut request, version }) = records::request(store, request_id).await? else {
+        return Ok(());
+    };
+    if request.status.is_open() && request.advance(Status::Failed, now).is_ok() {
+        request.failure = Some(reason.to_owned());
+        let audit = records::Audit { actor: "system", action: "failed", at: now };
+        records::update_request(store, &request, version, audit).await?;
+    }
+    Ok(())
+}
+
+/// How long a request may wait for a step before the sweep hands it on again: longer than a
+/// step takes with its retries, so that the sweep only catches what was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepSettings {
+    pub deadline: Duration,
+    /// Sweeps without progress after which the request is marked failed (for operators).
+    pub give_up_after: u32,
+}
+
+impl SweepSettings {
+    /// `HANDON_DEADLINE_SECONDS` (default `default_deadline`).
+    pub fn from_env(default_deadline: Duration) -> Result<Self, String> {
+        let deadline = match std::env::var("HANDON_DEADLINE_SECONDS") {
+            Ok(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|seconds| *seconds > 0)
+                .map(|seconds| Duration::seconds(i64::from(seconds)))
+                .ok_or_else(|| format!("HANDON_DEADLINE_SECONDS must be a positive number, not {raw:?}"))?,
+            Err(_) => default_deadline,
+        };
+        Ok(Self { deadline, give_up_after: 5 })
+    }
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// Requests that waited longer than the deadline.
+    pub overdue: usize,
+    /// Handed on again.
+    pub handed_on: usize,
+    /// Marked failed after sweeps without progress.
+    pub failed: usize,
+}
+
+/// Most hand-ons a sweep takes on per shard; the next sweep takes the rest.
+const SWEEP_LIMIT: usize = 500;
+
+/// Hands on again every request that waited for its step longer than the deadline, once per
+/// deadline; one that made no progress after `give_up_after` sweeps is marked failed. Safe to
+/// run often and in parallel: each hand-on is taken with a conditional write before it is sent.
+pub async fn sweep(services: &Services, settings: &SweepSettings) -> Result<SweepReport, StepError> {
+    let store = &*services.store;
+    let now = services.clock.now();
+    let mut report = SweepReport::default();
+    for Versioned { value: waiting, version } in
+        records::overdue_hand_ons(store, now - settings.deadline, SWEEP_LIMIT).await?
+    {
+        report.overdue += 1;
+        let id = &waiting.request_id;
+        let Some(Versioned { value: request, .. }) = records::request(store, id).await? else { continue };
+        let Some(step) = request.next_step() else { continue };
+        if waiting.swept >= settings.give_up_after {
+            let reason = format!("sweep: no progress in {} after {} hand-ons", step.as_str(), waiting.swept);
+            fail_request(store, id, &reason, now).await?;
+            report.failed += 1;
+            continue;
+        }
+        match records::sweep_hand_on(store, &waiting, version, now).await {
+            Ok(()) => {}
+            // It moved on, or another sweep took it.
+            Err(StoreError::ConditionFailed) => continue,
+            Err(error) => return Err(error.into()),
+        }
+        // Taken but not sent: the next sweep after the deadline tries again.
+        if let Err(error) = hand_on(&*services.queue, queue_of(step), id).await {
+            tracing::error!(request_id = %id, %error, "the sweep could not hand the request on");
+            continue;
+        }
+        tracing::warn!(request_id = %id, step = step.as_str(), swept = waiting.swept + 1, "request handed on again by the sweep");
+        report.handed_on += 1;
+    }
+    Ok(report)
+}
+
+/// Why an operator's retry did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum RetryError {
+    #[error("no such request")]
+    NotFound,
+    #[error("the request has not failed")]
+    NotFailed,
+    #[error("the request changed meanwhile")]
+    Changed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An operator tries a failed request again: it goes back to where it failed and is handed on
+/// to that step. Answers the state it is in again.
+pub async fn retry(services: &Services, request_id: &str, by: &str) -> Result<Status, RetryError> {
+    let store = &*services.store;
+    let Versioned { value: mut request, version } =
+        records::request(store, request_id).await?.ok_or(RetryError::NotFound)?;
+    let now = services.clock.now();
+    let status = request.retry(now).map_err(|NotFailed| RetryError::NotFailed)?;
+    let audit = records::Audit { actor: by, action: "retried", at: now };
+    match records::update_request(store, &request, version, audit).await {
+        Err(StoreError::ConditionFailed) => return Err(RetryError::Changed),
+        result => result?,
+    }
+    if let Some(step) = request.next_step() {
+        // Stored with its hand-on: a lost message is the sweep's.
+        if let Err(error) = hand_on(&*services.queue, queue_of(step), request_id).await {
+            tracing::warn!(%request_id, %error, "retried request not queued; the sweep hands it on");
+        }
+    }
+    Ok(status)
+}
+
+/// The failed requests of every office, for operators' retry of all.
+pub async fn failed_requests(services: &Services) -> Result<Vec<String>, StoreError> {
+    let store = &*services.store;
+    let mut ids = Vec::new();
+    for office in records::offices(store).await? {
+        let failed = records::office_requests(store, &office.id, Some(Status::Failed)).await?;
+        ids.extend(failed.into_iter().map(|request| request.id));
+    }
+    Ok(ids)
 }
 
 /// The request a queue message names. A message for a request that is gone (deleted by

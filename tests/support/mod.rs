@@ -154,6 +154,25 @@ impl Runtime {
         (response.status().as_u16(), headers, response.body_mut().read_to_vec().unwrap_or_default())
     }
 
+    /// Whether the process has ended (an injected crash).
+    pub fn has_exited(&mut self) -> bool {
+        self.child.try_wait().expect("process status").is_some()
+    }
+
+    /// Like `send_with_headers` with a JSON body, but `None` where the runtime does not answer
+    /// (it crashed).
+    pub fn try_send_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> Option<Response> {
+        let headers = [headers, &[("content-type", "application/json")]].concat();
+        self.try_send_raw(method, path, token, &headers, &body.to_string()).ok()
+    }
+
     /// Ends the process at once (SIGKILL), as a crash would.
     pub fn kill(mut self) {
         let _ = self.child.kill();
@@ -204,6 +223,17 @@ impl Runtime {
         headers: &[(&str, &str)],
         body: &str,
     ) -> Response {
+        self.try_send_raw(method, path, token, headers, body).expect("the runtime answers")
+    }
+
+    fn try_send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Result<Response, ureq::Error> {
         let mut request = ureq::http::Request::builder().method(method).uri(format!("{}{path}", self.url));
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
@@ -211,13 +241,12 @@ impl Runtime {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let mut response =
-            self.agent.run(request.body(body.to_owned()).expect("valid request")).expect("the runtime answers");
+        let mut response = self.agent.run(request.body(body.to_owned()).expect("valid request"))?;
         let status = response.status().as_u16();
         let text = response.body_mut().read_to_string().unwrap_or_default();
         let body =
             if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Response { status, body }
+        Ok(Response { status, body })
     }
 }
 

@@ -41,7 +41,7 @@ impl Step for CertificateStep {
     async fn run(&self, request_id: &str) -> Result<(), StepError> {
         let services = &self.services;
         let store = &*services.store;
-        let Some(Versioned { value: mut request, version }) = request_of_message(store, request_id).await? else {
+        let Some(Versioned { value: mut request, mut version }) = request_of_message(store, request_id).await? else {
             return Ok(());
         };
         let Some(approval) = request.approval.clone() else { return Ok(()) };
@@ -58,7 +58,18 @@ impl Step for CertificateStep {
             .get(&request.office_id)
             .ok_or_else(|| StepError::Failed(format!("issuing office {} is unknown", request.office_id)))?;
         let now = services.clock.now();
-        let code = services.ids.secret_code();
+        let code = match request.next_certificate_code.clone() {
+            Some(code) => code,
+            None => {
+                // Chosen and stored first, so that every rendering of this approval is the same.
+                let code = services.ids.secret_code();
+                request.next_certificate_code = Some(code.clone());
+                let audit = Audit { actor: "system", action: "certificate:code", at: now };
+                records::update_request(store, &request, version, audit).await?;
+                version += 1;
+                code
+            }
+        };
         let application = &request.application;
         let data = CertificateData {
             child_given_names: application.child.given_names.as_str().into(),
@@ -76,7 +87,7 @@ impl Step for CertificateStep {
         };
         let rendering_failed = |e: render::RenderError| StepError::Failed(format!("rendering failed: {e}"));
         let pdf = self.renderer.certificate(&data).map_err(rendering_failed)?;
-        // The code is part of the key: a racing duplicate writes its own file, never over ours.
+        // The code is part of the key: a repeated rendering writes the same file again.
         let key = format!("{}/requests/{}/bescheinigung-{code}.pdf", request.office_id, request.id);
         if application.delivery == Delivery::Post {
             // Rendered with the certificate, so the letter carries exactly the issued one.
@@ -99,6 +110,7 @@ impl Step for CertificateStep {
         }
         services.documents.put(&key, pdf, "application/pdf").await?;
         request.certificate = Some(Certificate { code, issued_at: now, document: key, revoked: None });
+        request.next_certificate_code = None;
         request.advance(Status::Issued, now).map_err(|e| StepError::Failed(e.to_string()))?;
         records::issue_certificate(store, &request, version, Audit { actor: "system", action: "issued", at: now })
             .await?;

@@ -210,10 +210,10 @@ async fn record_decision(call: &StaffCall, id: &str, outcome: Outcome) -> Result
     let audit = Audit { actor: &staff.sub, action: &action, at: now };
     update_or_conflict(call, records::update_request(&*call.services.store, &request, version, audit).await)?;
     if effect == DecisionEffect::Certify {
-        hand_on(&*call.services.queue, QueueName::Issue, id).await.map_err(|error| {
-            tracing::error!(request_id = %id, %error, "could not queue the approved request");
-            ApiError::internal(call.lang)
-        })?;
+        // The approval is stored with its hand-on: should this message be lost, the sweep sends it.
+        if let Err(error) = hand_on(&*call.services.queue, QueueName::Issue, id).await {
+            tracing::warn!(request_id = %id, %error, "approved request not queued; the sweep hands it on");
+        }
     }
     tracing::info!(request_id = %id, staff = %staff.sub, %action, "decision recorded");
     // A rejection or the post is news for her now; an approval once the certificate is there.

@@ -298,8 +298,8 @@ async fn replay(
 
 async fn start_pipeline(services: &Services, request_id: &str) {
     if let Err(error) = hand_on(&*services.queue, QueueName::Submitted, request_id).await {
-        // The request is stored; a retry of the submission (same Idempotency-Key) hands it on again.
-        tracing::error!(%request_id, %error, "could not queue the submitted request");
+        // The request is stored with its hand-on: the sweep sends it (or a retried submission).
+        tracing::warn!(%request_id, %error, "submitted request not queued; the sweep hands it on");
     }
     tell_her(&*services.queue, request_id).await;
 }

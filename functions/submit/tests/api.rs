@@ -288,6 +288,9 @@ impl StateStore for AnswerLostAfterCommit {
     async fn query_page(&self, partition: &str, prefix: &str, page: &PageSpec) -> Result<ItemPage, StoreError> {
         self.inner.query_page(partition, prefix, page).await
     }
+    async fn query_index_page(&self, partition: &str, prefix: &str, page: &PageSpec) -> Result<ItemPage, StoreError> {
+        self.inner.query_index_page(partition, prefix, page).await
+    }
     async fn purge_expired(&self) -> Result<usize, StoreError> {
         self.inner.purge_expired().await
     }

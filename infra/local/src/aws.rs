@@ -28,7 +28,7 @@ pub async fn backing(clock: Arc<dyn Clock>) -> Result<Backing, StartError> {
 }
 
 /// The functions of template.yaml that the runtime runs, by logical id.
-pub const FUNCTIONS: [&str; 16] = [
+pub const FUNCTIONS: [&str; 18] = [
     "PrecheckFunction",
     "DraftsFunction",
     "SubmitFunction",
@@ -45,6 +45,8 @@ pub const FUNCTIONS: [&str; 16] = [
     "NotifyFunction",
     "DraftRemindersFunction",
     "RetentionFunction",
+    "RecoveryFunction",
+    "SweepFunction",
 ];
 
 /// `FUNCTION_IDENTITIES`: an access key per function (JSON by logical id, as `infra/emulator

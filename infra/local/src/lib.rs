@@ -9,6 +9,7 @@ mod documents;
 mod faults;
 mod lambda_limits;
 pub mod places_cli;
+pub mod requests_cli;
 pub mod seed;
 pub mod tenant_cli;
 mod workers;
@@ -37,7 +38,7 @@ use shared::ports::{
     BatchHandler, Clock, DocumentStore, Ids, Mailer, Queue, QueueName, RandomIds, StateStore, SystemClock,
 };
 use shared::services::Services;
-use shared::steps::StepHandler;
+use shared::steps::{StepHandler, SweepSettings};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -66,7 +67,7 @@ fn report(result: Result<String, String>) -> std::process::ExitCode {
 pub type ApiFunction = (&'static str, fn() -> OpenApiRouter<Services>);
 
 /// The functions that serve `/api/v1`: the OpenAPI document is made of these.
-pub fn api_functions() -> [ApiFunction; 8] {
+pub fn api_functions() -> [ApiFunction; 9] {
     [
         ("PrecheckFunction", precheck::api),
         ("DraftsFunction", drafts::api),
@@ -76,6 +77,7 @@ pub fn api_functions() -> [ApiFunction; 8] {
         ("InboxFunction", inbox::api),
         ("RegisterApiFunction", register_api::api),
         ("TenantsFunction", tenants::api),
+        ("RecoveryFunction", recovery::api),
     ]
 }
 
@@ -101,6 +103,14 @@ pub struct Config {
     pub visibility_timeout: time::Duration,
     /// Crash tests: die when handing a message to this queue.
     pub crash_on_send: Option<QueueName>,
+    /// Chaos tests: calls that fail (`FAULT_RATE`), messages sent twice (`DELIVER_TWICE=on`).
+    pub faults: Option<faults::Faults>,
+    /// How long a request may wait for a step before the sweep hands it on again
+    /// (`HANDON_DEADLINE_SECONDS`, default 60).
+    pub sweep: SweepSettings,
+    /// How often the sweep runs (`SWEEP_EVERY_SECONDS`, default 15): with the deadline, the
+    /// longest a lost hand-on waits.
+    pub sweep_every: std::time::Duration,
     pub backend: Backend,
     /// Seed the demo offices on start: only on the embedded backend, unless `DEMO_DATA=off`.
     pub demo_data: bool,
@@ -188,6 +198,26 @@ impl Config {
             ),
             Err(_) => None,
         };
+        let rate = match std::env::var("FAULT_RATE") {
+            Ok(raw) => raw.parse::<f64>().ok().filter(|rate| (0.0..1.0).contains(rate)).ok_or_else(|| {
+                StartError::Config(format!("FAULT_RATE must be a share from 0 to below 1, not {raw:?}"))
+            })?,
+            Err(_) => 0.0,
+        };
+        let deliver_twice = match std::env::var("DELIVER_TWICE").as_deref() {
+            Err(_) | Ok("off") => false,
+            Ok("on") => true,
+            Ok(other) => return Err(StartError::Config(format!("DELIVER_TWICE={other} is unknown; use on or off"))),
+        };
+        let faults = (rate > 0.0 || deliver_twice).then_some(faults::Faults { rate, deliver_twice });
+        let sweep = SweepSettings::from_env(time::Duration::seconds(60)).map_err(StartError::Config)?;
+        let sweep_every =
+            match std::env::var("SWEEP_EVERY_SECONDS") {
+                Ok(raw) => std::time::Duration::from_secs(raw.parse().ok().filter(|seconds| *seconds > 0).ok_or_else(
+                    || StartError::Config(format!("SWEEP_EVERY_SECONDS must be a positive number, not {raw:?}")),
+                )?),
+                Err(_) => std::time::Duration::from_secs(15),
+            };
         let demo_data = match std::env::var("DEMO_DATA").as_deref() {
             Err(_) | Ok("on") => backend == Backend::Embedded,
             Ok("off") => false,
@@ -210,6 +240,9 @@ impl Config {
             public_base_url,
             visibility_timeout,
             crash_on_send,
+            faults,
+            sweep,
+            sweep_every,
             backend,
             demo_data,
             identities,
@@ -287,11 +320,17 @@ struct Functions {
 }
 
 impl Functions {
-    async fn new(shared: &Services, identities: Option<&aws::FunctionIdentities>) -> Result<Functions, StartError> {
+    /// Each function's own services pass through `inject` (the faults of the crash tests).
+    async fn new(
+        shared: &Services,
+        identities: Option<&aws::FunctionIdentities>,
+        inject: impl Fn(&Services) -> Services,
+    ) -> Result<Functions, StartError> {
         let own = match identities {
             Some(identities) => identities.services(shared).await?,
             None => HashMap::new(),
         };
+        let own = own.into_iter().map(|(function, services)| (function, inject(&services))).collect();
         Ok(Functions { shared: shared.clone(), own })
     }
 
@@ -345,6 +384,9 @@ async fn seed_demo_offices(services: &Services) -> Result<(), StartError> {
 /// Local mode's offices may name providers on loopback http (a developer's own, the tests').
 const PROVIDER_ADDRESSES: ProviderAddresses = ProviderAddresses::LoopbackHttpToo;
 
+/// How often retention and the draft reminders run locally (daily on AWS).
+const DAILY_JOBS_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Where the runtime keeps its secrets (keys, offices' client secrets): under the data directory.
 fn secrets(config: &Config) -> Arc<FsSecretStore> {
     Arc::new(FsSecretStore::new(config.data_dir.join("secrets")))
@@ -361,10 +403,6 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
     let ids: Arc<dyn Ids> = Arc::new(RandomIds);
     let backing = backing(&config, clock.clone(), ids.clone()).await?;
     let idp = Arc::new(DevIdentityProvider::load_or_create(&config.data_dir)?);
-    let mut queue = backing.queue;
-    if let Some(crash_on) = config.crash_on_send {
-        queue = Arc::new(faults::CrashingQueue::new(queue, crash_on));
-    }
     let listener =
         TcpListener::bind(("127.0.0.1", config.port)).await.map_err(|e| StartError::Listen(config.port, e))?;
     let address = listener.local_addr().map_err(|e| StartError::Listen(config.port, e))?;
@@ -389,12 +427,13 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
     if let Some(bundid) = &bundid {
         verifier = verifier.trusting(bundid.trusted_issuer());
     }
-    let services = Services::new(backing.store, backing.documents, queue, clock, ids, Arc::new(verifier));
+    let services = Services::new(backing.store, backing.documents, backing.queue, clock, ids, Arc::new(verifier));
     if config.demo_data {
         seed_demo_offices(&services).await?;
     }
-
-    let functions = Functions::new(&services, config.identities.as_ref()).await?;
+    let injected = |services: &Services| faults::inject(services, config.crash_on_send, config.faults);
+    let services = injected(&services);
+    let functions = Functions::new(&services, config.identities.as_ref(), injected).await?;
     let bundid_enabled = bundid.is_some();
     // The functions behind API Gateway, with Lambda's limits; the development login and the
     // local document links and uploads (S3's part) beside them.
@@ -407,6 +446,7 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
         .merge(inbox::router().with_state(functions.of("InboxFunction")))
         .merge(register_api::router().with_state(functions.of("RegisterApiFunction")))
         .merge(tenants::router(tenant_settings(&config)).with_state(functions.of("TenantsFunction")))
+        .merge(recovery::router().with_state(functions.of("RecoveryFunction")))
         .merge(staff_login::router(staff_login).with_state(functions.of("StaffLoginFunction")))
         .merge(
             bundid
@@ -446,6 +486,7 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
     let retention_settings = retention::Settings::from_env().map_err(StartError::Config)?;
     tasks.spawn(workers::scheduled(
         "retention",
+        DAILY_JOBS_EVERY,
         move || {
             let services = retained.clone();
             async move { retention::run(&services, &retention_settings).await }
@@ -459,9 +500,27 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
     ));
     tasks.spawn(workers::scheduled(
         "draft reminders",
+        DAILY_JOBS_EVERY,
         move || {
             let reminders = reminders.clone();
             async move { reminders.run().await }
+        },
+        stopped.clone(),
+    ));
+    let swept = functions.of("SweepFunction");
+    let sweep_settings = config.sweep;
+    tasks.spawn(workers::scheduled(
+        "sweep",
+        config.sweep_every,
+        move || {
+            let services = swept.clone();
+            async move {
+                let report = shared::steps::sweep(&services, &sweep_settings).await?;
+                if report != shared::steps::SweepReport::default() {
+                    tracing::warn!(?report, "sweep found requests waiting past their deadline");
+                }
+                Ok::<_, shared::steps::StepError>(())
+            }
         },
         stopped,
     ));

@@ -4,11 +4,12 @@
 //! `cargo run -- openapi`: prints the OpenAPI document of `/api/v1` (`shared/openapi.json`).
 //! `cargo run -- certificates migrate`: moves old certificate lookups to their verification
 //! records (see `certificates_cli`).
+//! `cargo run -- requests retry <id>|--failed`: tries failed requests again (see `requests_cli`).
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use local_runtime::{Config, certificates_cli, places_cli, start, tenant_cli};
+use local_runtime::{Config, certificates_cli, places_cli, requests_cli, start, tenant_cli};
 use tracing_subscriber::EnvFilter;
 
 const OPENAPI_USAGE: &str = "       sorgeregister openapi                     (das OpenAPI-Dokument von /api/v1)";
@@ -25,16 +26,18 @@ async fn main() -> ExitCode {
         Some((command, rest)) if command == "tenant" => return tenant_cli::run(rest).await,
         Some((command, rest)) if command == "places" => return places_cli::run(rest).await,
         Some((command, rest)) if command == "certificates" => return certificates_cli::run(rest).await,
+        Some((command, rest)) if command == "requests" => return requests_cli::run(rest).await,
         Some((command, [])) if command == "openapi" => {
             print!("{}", local_runtime::api_document());
             return ExitCode::SUCCESS;
         }
         Some(_) => {
             eprintln!(
-                "Ohne Argumente startet sorgeregister den Dienst.\n{}\n{}\n{OPENAPI_USAGE}\n{}",
+                "Ohne Argumente startet sorgeregister den Dienst.\n{}\n{}\n{OPENAPI_USAGE}\n{}\n{}",
                 tenant_cli::USAGE,
                 places_cli::USAGE,
-                certificates_cli::USAGE
+                certificates_cli::USAGE,
+                requests_cli::USAGE
             );
             return ExitCode::from(2);
         }

@@ -9,7 +9,6 @@ use tokio::sync::watch;
 
 const BATCH_SIZE: usize = 10;
 const LONG_POLL: Duration = Duration::from_secs(1);
-const SCHEDULED_EVERY: Duration = Duration::from_secs(600);
 const BACKOFF: Duration = Duration::from_secs(1);
 
 /// Receives batches and acknowledges every message the handler did not report as failed;
@@ -42,10 +41,10 @@ pub async fn poll(queue: Arc<dyn Queue>, handler: Arc<dyn BatchHandler>, mut sto
     }
 }
 
-/// A scheduled function's run, now and then in place of its EventBridge schedule: retention
-/// (with the purge of expired items) and the draft reminders. Each is safe to run as often as
-/// it likes; a failed run is logged and the next one catches up.
-pub async fn scheduled<F, Fut, T, E>(name: &'static str, mut run: F, mut stop: watch::Receiver<bool>)
+/// A scheduled function's run, `every` so often in place of its EventBridge schedule: retention
+/// (with the purge of expired items), the draft reminders, the sweep. Each is safe to run as
+/// often as it likes; a failed run is logged and the next one catches up.
+pub async fn scheduled<F, Fut, T, E>(name: &'static str, every: Duration, mut run: F, mut stop: watch::Receiver<bool>)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
@@ -56,7 +55,7 @@ where
             tracing::error!(job = name, %error, "scheduled run failed");
         }
         tokio::select! {
-            _ = tokio::time::sleep(SCHEDULED_EVERY) => {}
+            _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => break,
         }
     }

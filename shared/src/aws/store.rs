@@ -516,6 +516,32 @@ impl StateStore for DynamoStateStore {
         Ok(ItemPage { items, next })
     }
 
+    async fn query_index_page(
+        &self,
+        partition: &str,
+        sort_prefix: &str,
+        page: &PageSpec,
+    ) -> Result<ItemPage, StoreError> {
+        // The cursor is the key DynamoDB stopped at (table and index keys), as JSON.
+        let start = match &page.after {
+            Some(cursor) => {
+                let key: HashMap<String, String> =
+                    serde_json::from_str(cursor).map_err(|_| StoreError::Backend("unreadable index cursor".into()))?;
+                Some(key.into_iter().map(|(name, value)| (name, s(&value))).collect())
+            }
+            None => None,
+        };
+        let limit = i32::try_from(page.limit.max(1)).unwrap_or(i32::MAX);
+        let (items, next) =
+            self.query_call(Some(INDEX_NAME), partition, sort_prefix, Some(limit), !page.newest_first, start).await?;
+        let next = next.map(|key| {
+            let key: HashMap<&String, &str> =
+                key.iter().filter_map(|(name, value)| Some((name, value.as_s().ok()?.as_str()))).collect();
+            serde_json::to_string(&key).expect("keys serialise")
+        });
+        Ok(ItemPage { items, next })
+    }
+
     /// DynamoDB's TTL deletes expired items by itself, late; this deletes them now (the local
     /// runtime calls it periodically). Each delete is conditional, so a renewed item survives.
     async fn purge_expired(&self) -> Result<usize, StoreError> {

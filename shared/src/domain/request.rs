@@ -1,7 +1,8 @@
 //! A submitted request and the states it passes through.
 //!
 //! `submitted → prepared → issued | in_review → issued | rejected`, then `posted` for post
-//! delivery; `failed` (with a reason for ops) from any open state.
+//! delivery; `failed` (with a reason for ops) from any open state, and from `failed` back to
+//! where it failed when it is tried again ([`Request::retry`]).
 
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
@@ -161,6 +162,10 @@ pub struct Request {
     /// The case worker who holds the request: only they write and decide on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignment: Option<Assignment>,
+    /// The code the approved certificate will carry, chosen before it is rendered: a rendering
+    /// repeated after a crash makes the same file under the same key, never a second one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_certificate_code: Option<String>,
 }
 
 /// A member of an office's staff as others see them: their id at the office's provider and,
@@ -369,6 +374,38 @@ pub struct Revocation {
     pub at: OffsetDateTime,
 }
 
+/// The step of the document chain a request waits for: what hands it on if the hand-on after
+/// its last change was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    /// XFamilie 0801 and the request PDF.
+    Prepare,
+    /// The register check and the automation decision.
+    CheckRegister,
+    /// The approved certificate.
+    Certify,
+}
+
+impl NextStep {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NextStep::Prepare => "prepare",
+            NextStep::CheckRegister => "check_register",
+            NextStep::Certify => "certify",
+        }
+    }
+}
+
+/// How often a request may come back from `failed` by itself (a message delivered again, a
+/// dead-letter redrive); after that only an operator's retry brings it back, so a step that
+/// fails for good cannot loop.
+pub const AUTOMATIC_RETRIES: usize = 3;
+
+/// The request is not `failed`: there is nothing to retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the request has not failed")]
+pub struct NotFailed;
+
 /// What applying a transition did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
@@ -421,6 +458,7 @@ impl Request {
             certificate: None,
             rejection_reason: None,
             assignment: None,
+            next_certificate_code: None,
         }
     }
 
@@ -494,6 +532,38 @@ impl Request {
         }
     }
 
+    /// The step of the chain the request waits for, if any: none while the office reviews it,
+    /// and none once it is finished.
+    pub fn next_step(&self) -> Option<NextStep> {
+        match self.status {
+            Status::Submitted => Some(NextStep::Prepare),
+            Status::Prepared | Status::InReview if self.approval.is_some() && self.certificate.is_none() => {
+                Some(NextStep::Certify)
+            }
+            Status::Prepared => Some(NextStep::CheckRegister),
+            _ => None,
+        }
+    }
+
+    /// How often the request failed.
+    pub fn failures(&self) -> usize {
+        self.timeline.iter().filter(|entry| entry.status == Status::Failed).count()
+    }
+
+    /// Tries a failed request again: back to the state it failed in (in the timeline too), its
+    /// failure cleared; the step it waits for then runs again.
+    pub fn retry(&mut self, at: OffsetDateTime) -> Result<Status, NotFailed> {
+        if self.status != Status::Failed {
+            return Err(NotFailed);
+        }
+        let failed_in = self.timeline.iter().rev().map(|entry| entry.status).find(|status| *status != Status::Failed);
+        let failed_in = failed_in.unwrap_or(Status::Submitted);
+        self.status = failed_in;
+        self.timeline.push(TimelineEntry { at, status: failed_in });
+        self.failure = None;
+        Ok(failed_in)
+    }
+
     /// Moves to `next` and records it in the timeline; repeating the current state is a no-op.
     pub fn advance(&mut self, next: Status, at: OffsetDateTime) -> Result<Transition, TransitionError> {
         if self.status == next {
@@ -547,6 +617,45 @@ pub(crate) mod tests {
     use crate::domain::upload::FileType;
     use Status::*;
     use time::macros::datetime;
+
+    #[test]
+    fn the_step_a_request_waits_for_follows_its_state() {
+        let mut request = sample_request();
+        assert_eq!(request.next_step(), Some(NextStep::Prepare));
+        request.advance(Prepared, request.timeline[0].at).unwrap();
+        assert_eq!(request.next_step(), Some(NextStep::CheckRegister));
+        request.advance(InReview, request.timeline[0].at).unwrap();
+        assert_eq!(request.next_step(), None, "the office reviews it: no step of the chain");
+        request.approval = Some(Approval { by: "staff".into(), partial_parts: vec![] });
+        assert_eq!(request.next_step(), Some(NextStep::Certify));
+        request.certificate = Some(Certificate {
+            code: "C".into(),
+            issued_at: request.timeline[0].at,
+            document: "d".into(),
+            revoked: None,
+        });
+        request.advance(Issued, request.timeline[0].at).unwrap();
+        assert_eq!(request.next_step(), None);
+    }
+
+    #[test]
+    fn a_failed_request_is_retried_where_it_failed() {
+        let mut request = sample_request();
+        let at = request.timeline[0].at;
+        assert_eq!(request.retry(at), Err(NotFailed));
+        request.advance(Prepared, at).unwrap();
+        request.advance(Failed, at).unwrap();
+        request.failure = Some("register-check: store down".into());
+        assert_eq!(request.retry(at + time::Duration::minutes(5)), Ok(Prepared));
+        assert_eq!((request.status, request.failure.clone()), (Prepared, None));
+        assert_eq!(request.next_step(), Some(NextStep::CheckRegister));
+        // Failing again in the same state and retrying finds the same state.
+        request.advance(Failed, at).unwrap();
+        assert_eq!(request.retry(at), Ok(Prepared));
+        assert_eq!(request.failures(), 2);
+        let statuses: Vec<_> = request.timeline.iter().map(|entry| entry.status).collect();
+        assert_eq!(statuses, [Submitted, Prepared, Failed, Prepared, Failed, Prepared]);
+    }
 
     #[test]
     fn trust_levels_carry_bundids_names_and_order() {

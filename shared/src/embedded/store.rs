@@ -134,31 +134,32 @@ impl StateStore for SqliteStateStore {
     }
 
     async fn query_page(&self, partition: &str, sort_prefix: &str, page: &PageSpec) -> Result<ItemPage, StoreError> {
-        let partition = partition.to_owned();
-        let (from, to) = prefix_bounds(sort_prefix);
-        let now = millis(self.clock.now());
-        let (after, order) = if page.newest_first { ("<", "DESC") } else { (">", "ASC") };
-        let limit = page.limit.max(1);
-        let start = page.after.clone();
-        let mut items: Vec<Item> = self
-            .database
-            .run(move |db| {
-                let mut statement = db.prepare(&format!(
-                    "SELECT {COLUMNS} FROM items WHERE pk = ?1 AND sk >= ?2 AND sk < ?3 \
-                     AND (expires_at_ms IS NULL OR expires_at_ms > ?4) AND (?5 IS NULL OR sk {after} ?5) \
-                     ORDER BY sk {order} LIMIT ?6"
-                ))?;
-                // One more than asked for tells whether there is a next page.
-                let items = statement
-                    .query_map(params![partition, from, to, now, start, limit as i64 + 1], read_item)?
-                    .collect();
-                items
-            })
-            .await
-            .map_err(backend)?;
-        let more = items.len() > limit;
-        items.truncate(limit);
+        let after = page.after.clone().map(|sort| (sort, String::new(), String::new()));
+        let (items, more) = self.page(false, partition, sort_prefix, page, after).await?;
         let next = if more { items.last().map(|item| item.key.sort.clone()) } else { None };
+        Ok(ItemPage { items, next })
+    }
+
+    async fn query_index_page(
+        &self,
+        partition: &str,
+        sort_prefix: &str,
+        page: &PageSpec,
+    ) -> Result<ItemPage, StoreError> {
+        let after = match &page.after {
+            Some(cursor) => Some(
+                serde_json::from_str::<(String, String, String)>(cursor)
+                    .map_err(|_| StoreError::Backend("unreadable index cursor".into()))?,
+            ),
+            None => None,
+        };
+        let (items, more) = self.page(true, partition, sort_prefix, page, after).await?;
+        let next = match items.last() {
+            Some(Item { key, index: Some(index), .. }) if more => {
+                Some(serde_json::json!([index.sort, key.partition, key.sort]).to_string())
+            }
+            _ => None,
+        };
         Ok(ItemPage { items, next })
     }
 
@@ -174,6 +175,51 @@ impl StateStore for SqliteStateStore {
 }
 
 impl SqliteStateStore {
+    /// One page of the table (ordered by sort key) or of the index (by index sort key, then the
+    /// item's key, so that equal index keys page too), after `after` (sort key, partition, sort
+    /// key; on the table only the first counts); and whether there is more.
+    async fn page(
+        &self,
+        on_index: bool,
+        partition: &str,
+        sort_prefix: &str,
+        page: &PageSpec,
+        after: Option<(String, String, String)>,
+    ) -> Result<(Vec<Item>, bool), StoreError> {
+        let partition = partition.to_owned();
+        let (from, to) = prefix_bounds(sort_prefix);
+        let now = millis(self.clock.now());
+        let (beyond, order) = if page.newest_first { ("<", "DESC") } else { (">", "ASC") };
+        let (pk, sk, position, ordering) = if on_index {
+            (
+                "index_pk",
+                "index_sk",
+                format!("(index_sk, pk, sk) {beyond} (?5, ?6, ?7)"),
+                format!("index_sk {order}, pk {order}, sk {order}"),
+            )
+        } else {
+            ("pk", "sk", format!("sk {beyond} ?5"), format!("sk {order}"))
+        };
+        let limit = page.limit.max(1);
+        let mut items: Vec<Item> = self
+            .database
+            .run(move |db| {
+                let mut statement = db.prepare(&format!(
+                    "SELECT {COLUMNS} FROM items WHERE {pk} = ?1 AND {sk} >= ?2 AND {sk} < ?3 \
+                     AND (expires_at_ms IS NULL OR expires_at_ms > ?4) AND (?5 IS NULL OR {position}) \
+                     ORDER BY {ordering} LIMIT ?8"
+                ))?;
+                let (a, b, c) = after.map(|(a, b, c)| (Some(a), Some(b), Some(c))).unwrap_or_default();
+                // One more than asked for tells whether there is a next page.
+                statement.query_map(params![partition, from, to, now, a, b, c, limit as i64 + 1], read_item)?.collect()
+            })
+            .await
+            .map_err(backend)?;
+        let more = items.len() > limit;
+        items.truncate(limit);
+        Ok((items, more))
+    }
+
     async fn select(
         &self,
         pk_column: &'static str,
