@@ -242,6 +242,49 @@ async fn the_audit_trail_records_every_step_and_detects_tampering() {
     assert_eq!(audit["broken_at"], seq);
 }
 
+/// Whoever can write the table cuts the trail off after an entry: the head stored beside the
+/// trail names where it ends, so the cut is seen.
+#[tokio::test]
+async fn a_trail_cut_off_at_its_end_is_detected() {
+    let chain = Chain::new().await;
+    let id = in_review(&chain, &[]).await;
+    let staff = chain.app.staff("jugendamt-bremen");
+    let uri = format!("/api/v1/staff/requests/{id}/audit");
+    let (_, audit) = chain.app.call("GET", &uri, Some(&staff), None).await;
+    assert_eq!(audit["intact"], true, "{audit}");
+    let last = audit["entries"].as_array().unwrap().last().unwrap()["seq"].as_u64().unwrap();
+    let key = Key::new(format!("AUDIT#{id}"), format!("{last:010}"));
+    chain.app.services.store.write(vec![Write::Delete { key, condition: Condition::Always }]).await.unwrap();
+    let (_, audit) = chain.app.call("GET", &uri, Some(&staff), None).await;
+    assert_eq!((audit["intact"].clone(), audit["broken_at"].clone()), (json!(false), json!(last)), "{audit}");
+}
+
+/// A case worker reads the request in a second tab while deciding in the first: the read's
+/// audit entry comes between the decision's read and its write, and the decision still holds.
+#[tokio::test]
+async fn an_audited_read_between_reading_and_deciding_is_no_conflict() {
+    let chain = Chain::new().await;
+    let id = in_review(&chain, &[]).await;
+    let store = &*chain.app.services.store;
+    let shared::records::Versioned { value: mut request, version } =
+        shared::records::request(store, &id).await.unwrap().unwrap();
+    let now = chain.app.services.clock.now();
+    let read = shared::records::Audit { actor: "staff-bremen", action: "read:antrag.pdf", at: now };
+    shared::records::append_audit(store, &id, read).await.unwrap();
+    request.decide(shared::domain::request::Outcome::Issue, "staff-bremen", now).unwrap();
+    let decided = shared::records::Audit { actor: "staff-bremen", action: "decision:issue", at: now };
+    shared::records::update_request(store, &request, version, decided).await.expect("no conflict with the read");
+    let trail = shared::records::audit_trail(store, &id).await.unwrap();
+    let actions: Vec<&str> = trail.iter().rev().take(2).map(|entry| entry.action.as_str()).collect();
+    assert_eq!(actions, ["decision:issue", "read:antrag.pdf"]);
+    let head = shared::records::audit_head(store, &id).await.unwrap();
+    assert!(shared::domain::audit::verify(&trail, head.as_ref()).is_ok());
+    // A change of the request itself still is one.
+    let stale = shared::records::Audit { actor: "staff-bremen", action: "decision:issue", at: now };
+    let again = shared::records::update_request(store, &request, version, stale).await;
+    assert!(matches!(again, Err(shared::ports::StoreError::ConditionFailed)), "{again:?}");
+}
+
 #[tokio::test]
 async fn a_bulk_import_reports_accepted_and_refused_rows() {
     let chain = Chain::new().await;
@@ -378,7 +421,8 @@ async fn retention_deletes_finished_requests_after_the_offices_period_and_keeps_
     assert!(!kept.body.to_string().contains(issued.as_str()), "nothing leads back to the request");
     let trail = shared::records::audit_trail(&*chain.app.services.store, &issued).await.unwrap();
     assert_eq!(trail.last().unwrap().action, "deleted:retention");
-    assert!(shared::domain::audit::verify(&trail).is_ok());
+    let head = shared::records::audit_head(&*chain.app.services.store, &issued).await.unwrap();
+    assert!(shared::domain::audit::verify(&trail, head.as_ref()).is_ok());
     assert_eq!(chain.request(&open).await.status, Status::InReview, "open requests are never deleted");
 }
 

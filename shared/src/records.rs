@@ -17,6 +17,7 @@
 //! | news she was told of | `REQUEST#<id>` | `NOTICE#<key>` | |
 //! | a bounce or complaint about her mail | `REQUEST#<id>` | `NOTICE#feedback:<feedback id>` | |
 //! | audit entry | `AUDIT#<request id>` | `<seq>` | |
+//! | the last audit entry (the trail's head) | `AUDITHEAD#<request id>` | `HEAD` | |
 //! | a staff sign-in under way at an office's provider | `STAFFLOGIN#<state>` | `STAFFLOGIN` | |
 //! | a staff member's session | `STAFFSESSION#<sid>` | `STAFFSESSION` | |
 //!
@@ -410,12 +411,46 @@ async fn update_request_with(
     audit: Audit<'_>,
     more: Vec<Write>,
 ) -> Result<(), StoreError> {
-    let at = audit.at;
-    let audit = next_audit_write(store, &request.id, audit).await?;
-    let mut writes = Vec::from(request_writes(request, Condition::Version(version), at));
-    writes.push(audit);
+    let mut writes = Vec::from(request_writes(request, Condition::Version(version), audit.at));
     writes.extend(more);
-    store.write(writes).await
+    write_audited(store, &request.id, Some(Condition::Version(version)), audit, writes).await
+}
+
+/// How often a write is made again because only the audit trail moved under it.
+const AUDIT_ATTEMPTS: usize = 6;
+
+/// Writes `writes` with the request's next audit entry, all or nothing. An entry someone
+/// appended meanwhile (a read in another tab, a message) is no conflict: the entry is made
+/// again after it. Only a request that is no longer as `request` expects (`Absent`, or at a
+/// version) fails the write with `ConditionFailed`; without `request`, nothing else conflicts.
+async fn write_audited(
+    store: &dyn StateStore,
+    request_id: &str,
+    request: Option<Condition>,
+    audit: Audit<'_>,
+    writes: Vec<Write>,
+) -> Result<(), StoreError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut all = writes.clone();
+        all.extend(next_audit_writes(store, request_id, audit).await?);
+        match store.write(all).await {
+            Err(StoreError::ConditionFailed) if attempt < AUDIT_ATTEMPTS => {
+                let stored = self::request(store, request_id).await?.map(|stored| stored.version);
+                let unchanged = match request {
+                    None => true,
+                    Some(Condition::Absent) => stored.is_none(),
+                    Some(Condition::Version(version)) => stored == Some(version),
+                    Some(Condition::Always) => true,
+                };
+                if !unchanged {
+                    return Err(StoreError::ConditionFailed);
+                }
+            }
+            result => return result,
+        }
+    }
 }
 
 /// Her changed contact for the request (as [`update_request`]); where her address changed, the
@@ -449,25 +484,43 @@ pub async fn audit_trail(store: &dyn StateStore, request_id: &str) -> Result<Vec
     store.query(&audit_partition(request_id), "").await?.into_iter().map(|item| decode(item).map(|v| v.value)).collect()
 }
 
-/// The write that appends the next entry; it fails with `ConditionFailed` if someone appended
-/// meanwhile, so a trail never forks.
-async fn next_audit_write(store: &dyn StateStore, request_id: &str, audit: Audit<'_>) -> Result<Write, StoreError> {
-    let trail = audit_trail(store, request_id).await?;
-    let entry = AuditEntry::after(trail.last(), audit.at, audit.actor, audit.action);
-    let key = Key::new(audit_partition(request_id), format!("{:010}", entry.seq));
-    Ok(Write::Put { item: Item::new(key, encode(&entry)), condition: Condition::Absent })
+/// Where the last entry of a trail is kept beside it, so that a trail cut off at its end is
+/// detected, and appending reads one item instead of the whole trail.
+fn audit_head_key(request_id: &str) -> Key {
+    Key::new(format!("AUDITHEAD#{request_id}"), "HEAD")
 }
 
-/// Appends an entry on its own (reads, messages, deletions), retrying if someone else appended.
-pub async fn append_audit(store: &dyn StateStore, request_id: &str, audit: Audit<'_>) -> Result<(), StoreError> {
-    let mut attempts = 0;
-    loop {
-        let write = next_audit_write(store, request_id, audit).await?;
-        match store.write(vec![write]).await {
-            Err(StoreError::ConditionFailed) if attempts < 5 => attempts += 1,
-            result => return result,
+/// The last entry of the trail as it was appended (`None` for trails older than the head).
+pub async fn audit_head(store: &dyn StateStore, request_id: &str) -> Result<Option<AuditEntry>, StoreError> {
+    store.get(&audit_head_key(request_id)).await?.map(|item| decode(item).map(|v| v.value)).transpose()
+}
+
+/// The writes that append the next entry and move the head to it; they fail with
+/// `ConditionFailed` if someone appended meanwhile, so a trail never forks.
+async fn next_audit_writes(
+    store: &dyn StateStore,
+    request_id: &str,
+    audit: Audit<'_>,
+) -> Result<[Write; 2], StoreError> {
+    let (last, head_condition) = match store.get(&audit_head_key(request_id)).await? {
+        Some(item) => {
+            let version = item.version;
+            (Some(decode::<AuditEntry>(item)?.value), Condition::Version(version))
         }
-    }
+        // A trail from before the head: its last entry, read once.
+        None => (audit_trail(store, request_id).await?.pop(), Condition::Absent),
+    };
+    let entry = AuditEntry::after(last.as_ref(), audit.at, audit.actor, audit.action);
+    let key = Key::new(audit_partition(request_id), format!("{:010}", entry.seq));
+    Ok([
+        Write::Put { item: Item::new(key, encode(&entry)), condition: Condition::Absent },
+        Write::Put { item: Item::new(audit_head_key(request_id), encode(&entry)), condition: head_condition },
+    ])
+}
+
+/// Appends an entry on its own (reads, messages, deletions).
+pub async fn append_audit(store: &dyn StateStore, request_id: &str, audit: Audit<'_>) -> Result<(), StoreError> {
+    write_audited(store, request_id, None, audit, Vec::new()).await
 }
 
 // --- messages -------------------------------------------------------------------------------
@@ -572,7 +625,6 @@ pub async fn create_request(
     let listed = Item::new(citizen_request_key(request), json!({}));
     let mut writes = Vec::from(request_writes(request, Condition::Absent, now));
     writes.push(Write::Put { item: listed, condition: Condition::Absent });
-    writes.push(next_audit_write(store, &request.id, audit).await?);
     if let Some((key, fingerprint)) = idempotency {
         let record = json!({"request_id": request.id, "fingerprint": fingerprint});
         let item =
@@ -582,6 +634,8 @@ pub async fn create_request(
     if let Some(draft_id) = draft {
         writes.push(Write::Delete { key: draft_key(owner, draft_id), condition: Condition::Always });
     }
+    // A new request's trail: nobody else can append to it yet.
+    writes.extend(next_audit_writes(store, &request.id, audit).await?);
     store.write(writes).await
 }
 
@@ -726,8 +780,7 @@ pub async fn issue_certificate(
     let (code, record) = VerificationRecord::of(request).expect("an issued request has its certificate");
     let mut writes = Vec::from(request_writes(request, Condition::Version(version), audit.at));
     writes.push(Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition: Condition::Absent });
-    writes.push(next_audit_write(store, &request.id, audit).await?);
-    store.write(writes).await
+    write_audited(store, &request.id, Some(Condition::Version(version)), audit, writes).await
 }
 
 /// Records a revoked certificate: the request (if unchanged since `version`), its verification
@@ -752,8 +805,7 @@ pub async fn revoke_certificate(
         };
         let mut writes = Vec::from(request_writes(request, Condition::Version(version), audit.at));
         writes.push(Write::Put { item: Item::new(certificate_key(&code), encode(&record)), condition });
-        writes.push(next_audit_write(store, &request.id, audit).await?);
-        result = store.write(writes).await;
+        result = write_audited(store, &request.id, Some(Condition::Version(version)), audit, writes).await;
         if !matches!(result, Err(StoreError::ConditionFailed)) {
             break;
         }

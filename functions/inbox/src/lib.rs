@@ -426,7 +426,8 @@ pub struct AuditTrail {
 async fn audit(call: StaffCall, Path(id): Path<String>) -> Result<Json<AuditTrail>, ApiError> {
     office_request(&call, &id, "read:audit").await?;
     let entries = call.store(records::audit_trail(&*call.services.store, &id).await)?;
-    let check = verify_trail(&entries);
+    let head = call.store(records::audit_head(&*call.services.store, &id).await)?;
+    let check = verify_trail(&entries, head.as_ref());
     Ok(Json(AuditTrail { intact: check.is_ok(), broken_at: check.err().map(|b| b.seq), entries }))
 }
 

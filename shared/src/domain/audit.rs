@@ -1,6 +1,7 @@
 //! The audit trail of a request: append-only entries (who, what, when — ids only, no personal
 //! data), each carrying the hash of the one before, so that changing or removing an earlier
-//! entry is detected.
+//! entry is detected; the last entry is kept beside the trail as its head, so that a trail cut
+//! off at its end is detected too.
 
 use aws_lc_rs::digest::{SHA256, digest};
 use serde::{Deserialize, Serialize};
@@ -48,8 +49,21 @@ pub struct Broken {
     pub seq: u64,
 }
 
-/// Checks every link; `Err` names the first entry that was altered, removed or inserted.
-pub fn verify(trail: &[AuditEntry]) -> Result<(), Broken> {
+/// Checks every link, and that the trail ends where its `head` (the last entry as it was
+/// appended) says; `Err` names the first entry that was altered, removed or inserted, or the
+/// first one missing at the end. Trails older than the head have none.
+pub fn verify(trail: &[AuditEntry], head: Option<&AuditEntry>) -> Result<(), Broken> {
+    verify_links(trail)?;
+    match head {
+        Some(head) if trail.last() != Some(head) => {
+            let last = trail.last().map_or(0, |entry| entry.seq);
+            Err(Broken { seq: if head.seq > last { last + 1 } else { head.seq } })
+        }
+        _ => Ok(()),
+    }
+}
+
+fn verify_links(trail: &[AuditEntry]) -> Result<(), Broken> {
     let mut previous_hash = GENESIS;
     for (index, entry) in trail.iter().enumerate() {
         let expected_seq = index as u64 + 1;
@@ -80,14 +94,28 @@ mod tests {
 
     #[test]
     fn an_untouched_trail_verifies() {
-        assert_eq!(verify(&trail()), Ok(()));
+        let trail = trail();
+        assert_eq!(verify(&trail, trail.last()), Ok(()));
+        assert_eq!(verify(&trail, None), Ok(()), "a trail from before the head");
+    }
+
+    #[test]
+    fn a_trail_cut_off_at_its_end_is_detected_by_its_head() {
+        let mut cut = trail();
+        let head = cut.pop().unwrap();
+        assert_eq!(verify(&cut, None), Ok(()), "without the head the cut is invisible");
+        assert_eq!(verify(&cut, Some(&head)), Err(Broken { seq: 3 }));
+        assert_eq!(verify(&[], Some(&head)), Err(Broken { seq: 1 }));
+        let mut replaced = trail();
+        replaced[2] = AuditEntry::after(Some(&replaced[1]), head.at, "staff-8", "decision:issue");
+        assert_eq!(verify(&replaced, Some(&head)), Err(Broken { seq: 3 }), "a last entry made again");
     }
 
     #[test]
     fn altering_an_earlier_entry_is_detected() {
         let mut altered = trail();
         altered[0].actor = "staff-7".into();
-        assert_eq!(verify(&altered), Err(Broken { seq: 1 }));
+        assert_eq!(verify(&altered, None), Err(Broken { seq: 1 }));
     }
 
     #[test]
@@ -95,13 +123,13 @@ mod tests {
         let mut altered = trail();
         altered[1].action = "issued".into();
         altered[1].hash = hash_of(2, altered[1].at, "system", "issued", &altered[1].previous_hash);
-        assert_eq!(verify(&altered), Err(Broken { seq: 3 }));
+        assert_eq!(verify(&altered, None), Err(Broken { seq: 3 }));
     }
 
     #[test]
     fn removing_an_entry_is_detected() {
         let mut shortened = trail();
         shortened.remove(1);
-        assert_eq!(verify(&shortened), Err(Broken { seq: 2 }));
+        assert_eq!(verify(&shortened, None), Err(Broken { seq: 2 }));
     }
 }
