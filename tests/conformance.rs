@@ -216,6 +216,7 @@ conformance!(embedded:
     embedded_upload_forms => check_upload_forms,
     embedded_query_pages => check_query_pages,
     embedded_index_pages => check_index_pages,
+    embedded_transaction_limits => check_transaction_limits,
 );
 
 conformance!(aws:
@@ -230,6 +231,7 @@ conformance!(aws:
     aws_upload_forms => check_upload_forms,
     aws_query_pages => check_query_pages,
     aws_index_pages => check_index_pages,
+    aws_transaction_limits => check_transaction_limits,
 );
 
 fn put(item: Item, condition: Condition) -> Write {
@@ -618,6 +620,23 @@ async fn check_index_pages(b: &Backend) {
         seen.sort();
         assert_eq!(seen, [0, 1, 2, 3, 4], "each once, newest first: {newest_first}");
     }
+}
+
+/// A transaction takes at most 100 writes and each item once, on both backends (DynamoDB's
+/// rules, enforced by the embedded store too); nothing of a refused one is written.
+async fn check_transaction_limits(b: &Backend) {
+    let writes = |n: usize| -> Vec<Write> {
+        (0..n).map(|i| put(plain(&Key::new("LIMITS", format!("{i:03}")), json!({})), Condition::Always)).collect()
+    };
+    assert!(b.store.write(writes(101)).await.is_err(), "101 writes");
+    assert!(b.store.query("LIMITS", "").await.unwrap().is_empty(), "nothing of it written");
+    b.store.write(writes(100)).await.expect("100 writes");
+    let twice = vec![
+        put(plain(&Key::new("LIMITS", "twice"), json!({"n": 1})), Condition::Always),
+        put(plain(&Key::new("LIMITS", "twice"), json!({"n": 2})), Condition::Always),
+    ];
+    assert!(b.store.write(twice).await.is_err(), "one item twice");
+    assert!(b.store.get(&Key::new("LIMITS", "twice")).await.unwrap().is_none());
 }
 
 /// A form lets a browser store one file under the key it fixes, within its size range and its

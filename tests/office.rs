@@ -426,6 +426,34 @@ async fn retention_deletes_finished_requests_after_the_offices_period_and_keeps_
     assert_eq!(chain.request(&open).await.status, Status::InReview, "open requests are never deleted");
 }
 
+/// A request with more items than one transaction takes (DynamoDB's 100, which the embedded
+/// store enforces too) is deleted all the same, a transaction's worth at a time.
+#[tokio::test]
+async fn retention_deletes_a_request_with_more_items_than_a_transaction_takes() {
+    let chain = Chain::new().await;
+    let id = chain.submit(&chain.app.mother(), &[]).await;
+    chain.run(false).await;
+    let store = &*chain.app.services.store;
+    for n in 0..150 {
+        let told =
+            shared::records::NoticeRecord { news: format!("news-{n}"), at: chain.app.clock.now(), delivered: true };
+        shared::records::record_notice(store, &id, &format!("news-{n}"), &told).await.unwrap();
+    }
+    let everything: Vec<Write> = store
+        .query(&shared::records::request_partition(&id), "")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|item| Write::Delete { key: item.key, condition: Condition::Always })
+        .collect();
+    assert!(store.write(everything).await.is_err(), "one transaction cannot take them all");
+    chain.app.clock.advance(time::Duration::days(366));
+    let report = retention::run(&chain.app.services, &retention::Settings::default()).await.unwrap();
+    assert_eq!(report.requests, 1);
+    assert!(shared::records::request(store, &id).await.unwrap().is_none());
+    assert!(store.query(&shared::records::request_partition(&id), "").await.unwrap().is_empty(), "nothing left");
+}
+
 #[tokio::test]
 async fn only_a_supervisor_revokes_a_certificate_and_its_code_then_verifies_as_revoked() {
     let chain = Chain::new().await;

@@ -113,6 +113,16 @@ pub enum Write {
     Delete { key: Key, condition: Condition },
 }
 
+impl Write {
+    /// The item it writes.
+    pub fn key(&self) -> &Key {
+        match self {
+            Write::Put { item, .. } => &item.key,
+            Write::Delete { key, .. } => key,
+        }
+    }
+}
+
 /// Which page of a query to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageSpec {
@@ -137,11 +147,16 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// The most writes one transaction takes (DynamoDB's limit, which the embedded store enforces
+/// too, so that a write too large fails in tests before it fails on AWS).
+pub const MAX_WRITES: usize = 100;
+
 #[async_trait]
 pub trait StateStore: Send + Sync {
     /// The item, unless it is missing or expired.
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
-    /// Applies all writes or none (a transaction); `ConditionFailed` if any condition fails.
+    /// Applies all writes or none (a transaction, at most [`MAX_WRITES`], each item at most
+    /// once); `ConditionFailed` if any condition fails.
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError>;
     /// Unexpired items of a partition whose sort key starts with `sort_prefix`, in sort order.
     async fn query(&self, partition: &str, sort_prefix: &str) -> Result<Vec<Item>, StoreError>;

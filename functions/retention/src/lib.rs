@@ -18,6 +18,9 @@ pub struct Report {
     pub expired_items: usize,
 }
 
+/// Writes per transaction: DynamoDB's limit is 100.
+const MAX_WRITES_AT_ONCE: usize = shared::ports::MAX_WRITES;
+
 const FINISHED: [Status; 4] = [Status::Issued, Status::Rejected, Status::Posted, Status::Failed];
 
 /// How retention treats what outlives a request.
@@ -99,15 +102,21 @@ async fn delete_request(
         services.documents.delete(key).await.map_err(|e| StoreError::Backend(e.to_string()))?;
     }
     let Some(current) = records::request(store, &request.id).await? else { return Ok(keys.len()) };
-    // Its messages and the record of what she was told; the request itself last, below.
+    // Its messages and the record of what she was told, a transaction's worth at a time (a
+    // request may have more than one transaction holds); a run cut off here is continued by
+    // the next. The request itself last, below.
     let request_key = records::request_key(&request.id);
-    let mut writes: Vec<Write> = store
+    let around: Vec<Write> = store
         .query(&records::request_partition(&request.id), "")
         .await?
         .into_iter()
         .filter(|item| item.key != request_key)
         .map(|item| Write::Delete { key: item.key, condition: Condition::Always })
         .collect();
+    for chunk in around.chunks(MAX_WRITES_AT_ONCE) {
+        store.write(chunk.to_vec()).await?;
+    }
+    let mut writes = Vec::new();
     writes.extend(records::verification_to_keep(store, request, verification_until).await?);
     writes.push(Write::Delete { key: records::citizen_request_key(request), condition: Condition::Always });
     // Only if nobody changed the request since this run read it.

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::database::{Database, from_millis, millis};
-use crate::ports::{Clock, Condition, Item, ItemPage, Key, PageSpec, StateStore, StoreError, Write};
+use crate::ports::{Clock, Condition, Item, ItemPage, Key, MAX_WRITES, PageSpec, StateStore, StoreError, Write};
 
 /// The state store on SQLite. Expired items are invisible at once and purged later, like
 /// DynamoDB's TTL (whose deletion is lazy).
@@ -82,6 +82,13 @@ impl StateStore for SqliteStateStore {
     }
 
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if writes.len() > MAX_WRITES {
+            return Err(StoreError::Backend(format!("a transaction of {} writes; at most {MAX_WRITES}", writes.len())));
+        }
+        let mut keys = std::collections::HashSet::new();
+        if !writes.iter().all(|write| keys.insert(write.key())) {
+            return Err(StoreError::Backend("a transaction writes one item twice".into()));
+        }
         let now = millis(self.clock.now());
         self.database
             .run(move |db| {
