@@ -285,6 +285,40 @@ async fn an_audited_read_between_reading_and_deciding_is_no_conflict() {
     assert!(matches!(again, Err(shared::ports::StoreError::ConditionFailed)), "{again:?}");
 }
 
+/// An import sent again (its answer lost) stores nothing twice, and a row repeated in the file
+/// is one entry: each row's id comes from its content and its office.
+#[tokio::test]
+async fn an_import_sent_again_reports_its_rows_as_duplicates_and_stores_nothing_twice() {
+    let chain = Chain::new().await;
+    let staff = chain.app.office_admin("jugendamt-bremen");
+    let mut csv = String::from(
+        "child_given_names,child_family_name,child_birth_date,child_birth_place,mother_given_names,mother_family_name,kind,parts\n",
+    );
+    // More rows than one transaction takes, and the first row once more at the end.
+    for day in 0..150 {
+        let date = time::macros::date!(2019 - 01 - 01) + time::Duration::days(day);
+        csv.push_str(&format!("Mia,Muster,{date},Bremen,Eva,Muster,01,\n"));
+    }
+    csv.push_str("Mia,Muster,2019-01-01,Bremen,Eva,Muster,01,\n");
+    let import = async || {
+        let uri = "/api/v1/registers/jugendamt-bremen/import";
+        let (status, report) =
+            chain.app.call_raw("POST", uri, Some(&staff), "text/csv", csv.clone().into_bytes()).await;
+        assert_eq!(status, 200, "{report}");
+        let count = |key: &str| report[key].as_array().unwrap().len();
+        (count("accepted"), count("duplicates"), count("refused"), report)
+    };
+    let (accepted, duplicates, refused, first) = import().await;
+    assert_eq!((accepted, duplicates, refused), (150, 1, 0));
+    assert_eq!(first["duplicates"][0]["line"], 152);
+    assert_eq!(first["duplicates"][0]["id"], first["accepted"][0]["id"], "the same entry");
+    let (accepted, duplicates, _, again) = import().await;
+    assert_eq!((accepted, duplicates), (0, 151), "sent again: all stored already");
+    assert_eq!(again["duplicates"][0]["id"], first["accepted"][0]["id"]);
+    let stored = chain.app.services.store.query("REGISTER#jugendamt-bremen", "").await.unwrap();
+    assert_eq!(stored.len(), 150, "each entry once");
+}
+
 #[tokio::test]
 async fn a_bulk_import_reports_accepted_and_refused_rows() {
     let chain = Chain::new().await;

@@ -659,7 +659,15 @@ fn register_entry_item(entry: &RegisterEntry) -> Item {
 }
 
 pub async fn add_register_entry(store: &dyn StateStore, entry: &RegisterEntry) -> Result<(), StoreError> {
-    store.write(vec![Write::Put { item: register_entry_item(entry), condition: Condition::Absent }]).await
+    add_register_entries(store, std::slice::from_ref(entry)).await
+}
+
+/// Adds entries none of which is stored yet, in one transaction (at most [`crate::ports::MAX_WRITES`]);
+/// `ConditionFailed` if one is, and then none is added.
+pub async fn add_register_entries(store: &dyn StateStore, entries: &[RegisterEntry]) -> Result<(), StoreError> {
+    let writes =
+        entries.iter().map(|entry| Write::Put { item: register_entry_item(entry), condition: Condition::Absent });
+    store.write(writes.collect()).await
 }
 
 pub async fn register_entry(

@@ -15,6 +15,7 @@ use shared::domain::register::{EntryBody, EntryKind, RegisterEntry, parse_entry}
 use shared::domain::values::today_in_germany;
 use shared::http::{ApiError, JsonBody, StaffCall, field_messages};
 use shared::openapi::tag;
+use shared::ports::StoreError;
 use shared::records;
 use shared::services::Services;
 use std::collections::BTreeMap;
@@ -169,10 +170,13 @@ fn rows(content_type: &str, bytes: &[u8]) -> Result<Rows, &'static str> {
     }
 }
 
-/// What an import stored and what it refused, by line.
+/// What an import stored, what it had stored already, and what it refused, by line.
 #[derive(Serialize, ToSchema)]
 pub struct ImportReport {
     pub accepted: Vec<AcceptedRow>,
+    /// Rows stored before (by an earlier import of them, or earlier in this file): an import
+    /// sent again after a lost answer stores nothing twice.
+    pub duplicates: Vec<AcceptedRow>,
     pub refused: Vec<RefusedRow>,
 }
 
@@ -201,7 +205,7 @@ pub struct RefusedRow {
     request_body(content((String = "text/csv"), (String = "application/x-ndjson")),
         description = "One entry per row or line."),
     responses(
-        (status = 200, description = "Every row accepted or refused with its reasons.", body = ImportReport),
+        (status = 200, description = "Every row accepted, found stored already, or refused with its reasons.", body = ImportReport),
         (status = 422, description = "Not readable as a whole: not UTF-8, or CSV without the columns \
             (`unreadable_import`).", body = shared::http::ErrorBody),
     ))]
@@ -224,26 +228,54 @@ async fn import(
     })?;
     let today = today_in_germany(services.clock.now());
     let store = &*services.store;
-    let mut report = ImportReport { accepted: Vec::new(), refused: Vec::new() };
+    let mut report = ImportReport { accepted: Vec::new(), duplicates: Vec::new(), refused: Vec::new() };
+    let mut entries: Vec<(usize, RegisterEntry)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (line, row) in rows {
         let entry =
             row.map_err(|reason| RefusedRow { line, reason: Some(reason.to_owned()), fields: None }).and_then(|body| {
-                parse_entry(&body, services.ids.new_id(), &office_id, today).map_err(|errors| RefusedRow {
+                parse_entry(&body, String::new(), &office_id, today).map_err(|errors| RefusedRow {
                     line,
                     reason: None,
                     fields: Some(field_messages(lang, &errors)),
                 })
             });
         match entry {
-            Ok(entry) => {
-                call.store(records::add_register_entry(store, &entry).await)?;
-                report.accepted.push(AcceptedRow { line, id: entry.id });
+            Ok(mut entry) => {
+                entry.id = entry.content_id();
+                if seen.insert(entry.id.clone()) {
+                    entries.push((line, entry));
+                } else {
+                    report.duplicates.push(AcceptedRow { line, id: entry.id });
+                }
             }
             Err(refused) => report.refused.push(refused),
         }
     }
-    let (accepted, refused) = (report.accepted.len(), report.refused.len());
-    tracing::info!(office_id = %office_id, accepted, refused, by = %call.who.sub, "register import");
+    // A transaction's worth at a time; where one of them is stored already, one by one.
+    for chunk in entries.chunks(shared::ports::MAX_WRITES) {
+        let batch: Vec<RegisterEntry> = chunk.iter().map(|(_, entry)| entry.clone()).collect();
+        match records::add_register_entries(store, &batch).await {
+            Ok(()) => {
+                report.accepted.extend(chunk.iter().map(|(line, e)| AcceptedRow { line: *line, id: e.id.clone() }))
+            }
+            Err(StoreError::ConditionFailed) => {
+                for (line, entry) in chunk {
+                    let row = AcceptedRow { line: *line, id: entry.id.clone() };
+                    match records::add_register_entry(store, entry).await {
+                        Ok(()) => report.accepted.push(row),
+                        Err(StoreError::ConditionFailed) => report.duplicates.push(row),
+                        Err(error) => return call.store(Err(error)),
+                    }
+                }
+            }
+            // What was stored before stays; the same file sent again stores the rest.
+            Err(error) => return call.store(Err(error)),
+        }
+    }
+    report.duplicates.sort_by_key(|row| row.line);
+    let (accepted, duplicates, refused) = (report.accepted.len(), report.duplicates.len(), report.refused.len());
+    tracing::info!(office_id = %office_id, accepted, duplicates, refused, by = %call.who.sub, "register import");
     Ok(Json(report))
 }
 

@@ -88,6 +88,16 @@ pub struct RegisterEntry {
     pub parts: Vec<String>,
 }
 
+impl RegisterEntry {
+    /// An id made of the entry's content and its office: the same row imported twice (an import
+    /// sent again after a lost answer, a row repeated in the file) is the same entry.
+    pub fn content_id(&self) -> String {
+        let content = serde_json::json!([self.office_id, self.child, self.mother, self.kind, self.parts]);
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, content.to_string().as_bytes());
+        hex::encode(&digest.as_ref()[..16])
+    }
+}
+
 /// The name parts of `names`, each as its loose key (see `loose_key`).
 fn tokens(names: &[&str]) -> BTreeSet<String> {
     names
