@@ -1011,7 +1011,7 @@ fn lost_hand_ons_are_swept_and_failed_requests_retried_with_their_functions_poli
         let answer = answer.map(|answer| (answer.status, answer.body));
         assert!(crashing.wait_for_exit(Duration::from_secs(20)), "no crash as it handed the request on: {answer:?}");
 
-        let swept = [("HANDON_DEADLINE_SECONDS", "1"), ("SWEEP_EVERY_SECONDS", "1")];
+        let swept = [("HANDON_DEADLINE_SECONDS", "1"), ("SWEEP_EVERY_SECONDS", "1"), ("HANDON_GIVE_UP_SECONDS", "6")];
         let runtime = Runtime::start_with(dir.path(), &[&variables[..], &swept].concat());
         let listed = runtime.get("/api/v1/requests", Some(&mother));
         let id = listed.body[0]["id"].as_str().unwrap_or_else(|| panic!("stored: {}", listed.body)).to_owned();

@@ -215,7 +215,7 @@ async fn an_outage_outlasting_the_deliveries_leaves_the_request_to_the_sweep() {
     assert!(records::hand_on(&*chain.app.services.store, &id).await.unwrap().is_some(), "it waits for its step");
 
     chain.handlers = working;
-    let settings = SweepSettings { deadline: Duration::minutes(20), give_up_after: 5 };
+    let settings = SweepSettings { deadline: Duration::minutes(20), give_up_after: Duration::days(1) };
     chain.app.clock.advance(Duration::minutes(20));
     assert_eq!(sweep(&chain.app.services, &settings).await.unwrap().handed_on, 1);
     chain.run(false).await;

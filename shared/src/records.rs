@@ -262,6 +262,10 @@ fn request_writes(request: &Request, condition: Condition, at: OffsetDateTime) -
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct HandOn {
     pub request_id: String,
+    /// Since when it waits for this step.
+    #[serde(with = "time::serde::rfc3339")]
+    pub waiting_since: OffsetDateTime,
+    /// Since when it waits for this step or was last handed on by the sweep (its index key).
     #[serde(with = "time::serde::rfc3339")]
     pub since: OffsetDateTime,
     /// How often the sweep handed it on since its last change.
@@ -292,7 +296,7 @@ fn hand_on_item(hand_on: &HandOn) -> Item {
 /// no right to delete (retention deletes it with the request).
 fn hand_on_write(request: &Request, at: OffsetDateTime) -> Write {
     let item = match request.next_step() {
-        Some(_) => hand_on_item(&HandOn { request_id: request.id.clone(), since: at, swept: 0 }),
+        Some(_) => hand_on_item(&HandOn { request_id: request.id.clone(), waiting_since: at, since: at, swept: 0 }),
         None => Item::new(hand_on_key(&request.id), json!({})),
     };
     Write::Put { item, condition: Condition::Always }

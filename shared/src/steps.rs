@@ -197,23 +197,29 @@ pub async fn fail_request(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SweepSettings {
     pub deadline: Duration,
-    /// Sweeps without progress after which the request is marked failed (for operators).
-    pub give_up_after: u32,
+    /// How long a request may wait for one step, handed on again and again, before it is
+    /// marked failed for operators: long, since a request waiting behind a backlog or an outage
+    /// is slow, not broken (the alarm on overdue hand-ons speaks up long before).
+    pub give_up_after: Duration,
 }
 
 impl SweepSettings {
-    /// `HANDON_DEADLINE_SECONDS` (default `default_deadline`).
+    /// `HANDON_DEADLINE_SECONDS` (default `default_deadline`) and `HANDON_GIVE_UP_SECONDS`
+    /// (default a day).
     pub fn from_env(default_deadline: Duration) -> Result<Self, String> {
-        let deadline = match std::env::var("HANDON_DEADLINE_SECONDS") {
+        let seconds = |name: &str, default: Duration| match std::env::var(name) {
             Ok(raw) => raw
                 .parse::<u32>()
                 .ok()
                 .filter(|seconds| *seconds > 0)
                 .map(|seconds| Duration::seconds(i64::from(seconds)))
-                .ok_or_else(|| format!("HANDON_DEADLINE_SECONDS must be a positive number, not {raw:?}"))?,
-            Err(_) => default_deadline,
+                .ok_or_else(|| format!("{name} must be a positive number, not {raw:?}")),
+            Err(_) => Ok(default),
         };
-        Ok(Self { deadline, give_up_after: 5 })
+        Ok(Self {
+            deadline: seconds("HANDON_DEADLINE_SECONDS", default_deadline)?,
+            give_up_after: seconds("HANDON_GIVE_UP_SECONDS", Duration::days(1))?,
+        })
     }
 }
 
@@ -224,7 +230,7 @@ pub struct SweepReport {
     pub overdue: usize,
     /// Handed on again.
     pub handed_on: usize,
-    /// Marked failed after sweeps without progress.
+    /// Marked failed after waiting for one step longer than `give_up_after`.
     pub failed: usize,
 }
 
@@ -232,7 +238,7 @@ pub struct SweepReport {
 const SWEEP_LIMIT: usize = 500;
 
 /// Hands on again every request that waited for its step longer than the deadline, once per
-/// deadline; one that made no progress after `give_up_after` sweeps is marked failed. Safe to
+/// deadline; one that waited for its step longer than `give_up_after` is marked failed. Safe to
 /// run often and in parallel: each hand-on is taken with a conditional write before it is sent.
 pub async fn sweep(services: &Services, settings: &SweepSettings) -> Result<SweepReport, StepError> {
     let store = &*services.store;
@@ -245,7 +251,7 @@ pub async fn sweep(services: &Services, settings: &SweepSettings) -> Result<Swee
         let id = &waiting.request_id;
         let Some(Versioned { value: request, .. }) = records::request(store, id).await? else { continue };
         let Some(step) = request.next_step() else { continue };
-        if waiting.swept >= settings.give_up_after {
+        if now - waiting.waiting_since >= settings.give_up_after {
             let reason = format!("sweep: no progress in {} after {} hand-ons", step.as_str(), waiting.swept);
             fail_request(store, id, &reason, now).await?;
             report.failed += 1;
