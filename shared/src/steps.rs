@@ -83,8 +83,9 @@ pub trait Step: Send + Sync {
     fn queue(&self) -> QueueName;
     /// For logs and failure reasons.
     fn name(&self) -> &'static str;
-    /// Does the step's work for one request; doing it twice must change nothing.
-    async fn run(&self, request_id: &str) -> Result<(), StepError>;
+    /// Does the step's work for the request the message names, as read for this delivery;
+    /// doing it twice must change nothing.
+    async fn run(&self, request: Versioned<Request>) -> Result<(), StepError>;
     /// Whether giving up on a message marks its request `failed`: yes for the chain, whose
     /// request cannot go on without the step; no for steps beside it (telling her).
     fn fails_request(&self) -> bool {
@@ -107,27 +108,26 @@ impl<S: Step> StepHandler<S> {
     }
 
     /// A message for a request that failed in this step tries it again (a message delivered
-    /// once more, a dead-letter redrive), unless it failed too often for that.
-    async fn reopen_if_failed_here(&self, request_id: &str) -> Result<(), StoreError> {
-        let store = &*self.store;
-        let Some(Versioned { value: mut request, version }) = records::request(store, request_id).await? else {
-            return Ok(());
-        };
+    /// once more, a dead-letter redrive), unless it failed too often for that. Answers the
+    /// request as the step is to see it (none if it is gone).
+    async fn reopened_if_failed_here(&self, read: Versioned<Request>) -> Result<Option<Versioned<Request>>, StepError> {
+        let Versioned { value: request, version } = &read;
         if request.status != Status::Failed || request.failures() > AUTOMATIC_RETRIES {
-            return Ok(());
+            return Ok(Some(read));
         }
         let now = self.clock.now();
         let mut reopened = request.clone();
-        if reopened.retry(now).is_ok() && reopened.next_step().map(queue_of) == Some(self.step.queue()) {
-            request = reopened;
-            let audit = records::Audit { actor: "system", action: "retried", at: now };
-            match records::update_request(store, &request, version, audit).await {
-                // Changed meanwhile: the step reads it again anyway.
-                Err(StoreError::ConditionFailed) => {}
-                result => return result,
-            }
+        if reopened.retry(now).is_err() || reopened.next_step().map(queue_of) != Some(self.step.queue()) {
+            return Ok(Some(read));
         }
-        Ok(())
+        let store = &*self.store;
+        let audit = records::Audit { actor: "system", action: "retried", at: now };
+        match records::update_request(store, &reopened, *version, audit).await {
+            Ok(()) => Ok(Some(Versioned { value: reopened, version: version + 1 })),
+            // Changed meanwhile: the step works on it as it is now.
+            Err(StoreError::ConditionFailed) => request_of_message(store, &request.id).await,
+            Err(error) => Err(error.into()),
+        }
     }
 }
 
@@ -165,11 +165,14 @@ impl<S: Step> BatchHandler for StepHandler<S> {
 }
 
 impl<S: Step> StepHandler<S> {
+    /// Reads the request once for the delivery: a message for a request that is gone is done.
     async fn run(&self, request_id: &str) -> Result<(), StepError> {
+        let Some(mut request) = request_of_message(&*self.store, request_id).await? else { return Ok(()) };
         if self.step.fails_request() {
-            self.reopen_if_failed_here(request_id).await?;
+            let Some(reopened) = self.reopened_if_failed_here(request).await? else { return Ok(()) };
+            request = reopened;
         }
-        self.step.run(request_id).await
+        self.step.run(request).await
     }
 }
 
@@ -181,9 +184,19 @@ pub async fn fail_request(
     reason: &str,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let Some(Versioned { value: mut request, version }) = records::request(store, request_id).await? else {
-        return Ok(());
-    };
+    match records::request(store, request_id).await? {
+        Some(request) => mark_failed(store, request, reason, now).await,
+        None => Ok(()),
+    }
+}
+
+/// [`fail_request`] for a request already read.
+async fn mark_failed(
+    store: &dyn StateStore,
+    Versioned { value: mut request, version }: Versioned<Request>,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
     if request.status.is_open() && request.advance(Status::Failed, now).is_ok() {
         request.failure = Some(reason.to_owned());
         let audit = records::Audit { actor: "system", action: "failed", at: now };
@@ -232,6 +245,16 @@ pub struct SweepReport {
     pub handed_on: usize,
     /// Marked failed after waiting for one step longer than `give_up_after`.
     pub failed: usize,
+    /// Overdue, but the store or queue did not answer: the next sweep tries them again.
+    pub unfinished: usize,
+}
+
+/// What the sweep did with one overdue hand-on.
+enum Swept {
+    HandedOn,
+    Failed,
+    /// It moved on, or another sweep took it.
+    Nothing,
 }
 
 /// Most hand-ons a sweep takes on per shard; the next sweep takes the rest.
@@ -240,38 +263,50 @@ const SWEEP_LIMIT: usize = 500;
 /// Hands on again every request that waited for its step longer than the deadline, once per
 /// deadline; one that waited for its step longer than `give_up_after` is marked failed. Safe to
 /// run often and in parallel: each hand-on is taken with a conditional write before it is sent.
-pub async fn sweep(services: &Services, settings: &SweepSettings) -> Result<SweepReport, StepError> {
-    let store = &*services.store;
+/// A hand-on the store or queue fails on is left for the next sweep, not the end of this one.
+pub async fn sweep(services: &Services, settings: &SweepSettings) -> Result<SweepReport, StoreError> {
     let now = services.clock.now();
     let mut report = SweepReport::default();
-    for Versioned { value: waiting, version } in
-        records::overdue_hand_ons(store, now - settings.deadline, SWEEP_LIMIT).await?
-    {
+    for waiting in records::overdue_hand_ons(&*services.store, now - settings.deadline, SWEEP_LIMIT).await? {
         report.overdue += 1;
-        let id = &waiting.request_id;
-        let Some(Versioned { value: request, .. }) = records::request(store, id).await? else { continue };
-        let Some(step) = request.next_step() else { continue };
-        if now - waiting.waiting_since >= settings.give_up_after {
-            let reason = format!("sweep: no progress in {} after {} hand-ons", step.as_str(), waiting.swept);
-            fail_request(store, id, &reason, now).await?;
-            report.failed += 1;
-            continue;
+        let request_id = waiting.value.request_id.clone();
+        match sweep_one(services, settings, waiting, now).await {
+            Ok(Swept::HandedOn) => report.handed_on += 1,
+            Ok(Swept::Failed) => report.failed += 1,
+            Ok(Swept::Nothing) => {}
+            Err(error) => {
+                tracing::error!(%request_id, %error, "the sweep could not hand the request on");
+                report.unfinished += 1;
+            }
         }
-        match records::sweep_hand_on(store, &waiting, version, now).await {
-            Ok(()) => {}
-            // It moved on, or another sweep took it.
-            Err(StoreError::ConditionFailed) => continue,
-            Err(error) => return Err(error.into()),
-        }
-        // Taken but not sent: the next sweep after the deadline tries again.
-        if let Err(error) = hand_on(&*services.queue, queue_of(step), id).await {
-            tracing::error!(request_id = %id, %error, "the sweep could not hand the request on");
-            continue;
-        }
-        tracing::warn!(request_id = %id, step = step.as_str(), swept = waiting.swept + 1, "request handed on again by the sweep");
-        report.handed_on += 1;
     }
     Ok(report)
+}
+
+async fn sweep_one(
+    services: &Services,
+    settings: &SweepSettings,
+    Versioned { value: waiting, version }: Versioned<records::HandOn>,
+    now: OffsetDateTime,
+) -> Result<Swept, StepError> {
+    let store = &*services.store;
+    let id = &waiting.request_id;
+    let Some(request) = records::request(store, id).await? else { return Ok(Swept::Nothing) };
+    let Some(step) = request.value.next_step() else { return Ok(Swept::Nothing) };
+    if now - waiting.waiting_since >= settings.give_up_after {
+        let reason = format!("sweep: no progress in {} after {} hand-ons", step.as_str(), waiting.swept);
+        mark_failed(store, request, &reason, now).await?;
+        return Ok(Swept::Failed);
+    }
+    match records::sweep_hand_on(store, &waiting, version, now).await {
+        Ok(()) => {}
+        Err(StoreError::ConditionFailed) => return Ok(Swept::Nothing),
+        Err(error) => return Err(error.into()),
+    }
+    // Taken but not sent: the next sweep after the deadline tries again.
+    hand_on(&*services.queue, queue_of(step), id).await?;
+    tracing::warn!(request_id = %id, step = step.as_str(), swept = waiting.swept + 1, "request handed on again by the sweep");
+    Ok(Swept::HandedOn)
 }
 
 /// Why an operator's retry did nothing.

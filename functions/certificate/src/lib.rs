@@ -8,12 +8,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use render::{CertificateData, LetterData, OfficeData, RecipientAddress, Renderer};
 use shared::domain::application::Delivery;
-use shared::domain::request::{Certificate, Status};
+use shared::domain::request::{Certificate, Request, Status};
 use shared::domain::values::{format_date_german, today_in_germany};
 use shared::ports::QueueName;
 use shared::records::{self, Audit, Versioned};
 use shared::services::Services;
-use shared::steps::{Step, StepError, request_of_message, tell_her};
+use shared::steps::{Step, StepError, tell_her};
 
 pub struct CertificateStep {
     services: Services,
@@ -38,12 +38,10 @@ impl Step for CertificateStep {
         "certificate"
     }
 
-    async fn run(&self, request_id: &str) -> Result<(), StepError> {
+    async fn run(&self, Versioned { value: mut request, mut version }: Versioned<Request>) -> Result<(), StepError> {
         let services = &self.services;
         let store = &*services.store;
-        let Some(Versioned { value: mut request, mut version }) = request_of_message(store, request_id).await? else {
-            return Ok(());
-        };
+        let request_id = &request.id.clone();
         let Some(approval) = request.approval.clone() else { return Ok(()) };
         if request.certificate.is_some() {
             // Issued already: a duplicate, or a crash before she was told (telling twice is harmless).

@@ -15,7 +15,7 @@ use shared::domain::values::EmailAddress;
 use shared::ports::{Mail, MailError, Mailer, QueueName};
 use shared::records::{self, DraftReminder, NoticeRecord, Versioned};
 use shared::services::Services;
-use shared::steps::{Step, StepError, request_of_message};
+use shared::steps::{Step, StepError};
 use shared::texts::Lang;
 use shared::web::templates::{fill, translate};
 use time::Date;
@@ -46,11 +46,9 @@ impl Step for NotifyStep {
         false
     }
 
-    async fn run(&self, request_id: &str) -> Result<(), StepError> {
+    async fn run(&self, Versioned { value: request, .. }: Versioned<Request>) -> Result<(), StepError> {
         let store = &*self.services.store;
-        let Some(Versioned { value: request, .. }) = request_of_message(store, request_id).await? else {
-            return Ok(());
-        };
+        let request_id = &request.id;
         let Some(to) = request.application.contact.mail_to().cloned() else { return Ok(()) };
         let told = records::notices(store, request_id).await?;
         if told.values().any(|record| Feedback::is_feedback(&record.news)) {

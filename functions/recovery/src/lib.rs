@@ -75,12 +75,14 @@ pub fn metric_line(report: &SweepReport, at: time::OffsetDateTime) -> String {
                     {"Name": "OverdueHandOns", "Unit": "Count"},
                     {"Name": "HandedOnAgain", "Unit": "Count"},
                     {"Name": "FailedWithoutProgress", "Unit": "Count"},
+                    {"Name": "SweepUnfinished", "Unit": "Count"},
                 ],
             }],
         },
         "OverdueHandOns": report.overdue,
         "HandedOnAgain": report.handed_on,
         "FailedWithoutProgress": report.failed,
+        "SweepUnfinished": report.unfinished,
     })
     .to_string()
 }

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration as StdDuration;
 
 use serde_json::{Value, json};
-use shared::domain::request::{AUTOMATIC_RETRIES, Status};
-use shared::ports::{BatchHandler, QueueMessage, QueueName};
-use shared::records;
+use shared::domain::request::{AUTOMATIC_RETRIES, Request, Status};
+use shared::ports::{BatchHandler, Condition, Item, QueueMessage, QueueName, Write};
+use shared::records::{self, Versioned};
 use shared::steps::{Step, StepError, StepHandler, SweepReport, SweepSettings, fail_request, sweep};
 use shared::testing::TestApp;
 use time::Duration;
@@ -67,6 +67,21 @@ async fn a_lost_hand_on_is_sent_again_after_the_deadline_once_per_deadline() {
     assert_eq!(taken(&app, QueueName::Submitted).await, [id.clone()], "handed on to the step it waits for");
     assert_eq!(sweep(&app.services, &SETTINGS).await.unwrap().handed_on, 0, "once per deadline");
     assert!(taken(&app, QueueName::Submitted).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_hand_on_the_store_fails_on_is_left_for_the_next_sweep_not_the_end_of_this_one() {
+    let app = app().await;
+    let unreadable = submitted_and_lost(&app).await;
+    let id = submitted_and_lost(&app).await;
+    let broken = Item::new(records::request_key(&unreadable), json!({"not": "a request"}));
+    app.services.store.write(vec![Write::Put { item: broken, condition: Condition::Always }]).await.unwrap();
+    app.clock.advance(Duration::seconds(61));
+    let report = sweep(&app.services, &SETTINGS).await.unwrap();
+    assert_eq!((report.overdue, report.handed_on, report.unfinished), (2, 1, 1));
+    assert_eq!(taken(&app, QueueName::Submitted).await, [id], "the other request is handed on");
+    let line: Value = serde_json::from_str(&recovery::metric_line(&report, app.services.clock.now())).unwrap();
+    assert_eq!(line["SweepUnfinished"], 1);
 }
 
 #[tokio::test]
@@ -143,9 +158,7 @@ async fn operators_retry_a_failed_request_from_the_step_it_failed_in() {
 }
 
 /// A step that counts its runs and what it saw.
-struct Counting(Arc<AtomicUsize>, TestServices);
-
-type TestServices = shared::services::Services;
+struct Counting(Arc<AtomicUsize>);
 
 #[async_trait::async_trait]
 impl Step for Counting {
@@ -155,9 +168,8 @@ impl Step for Counting {
     fn name(&self) -> &'static str {
         "counting"
     }
-    async fn run(&self, request_id: &str) -> Result<(), StepError> {
-        let request = records::request(&*self.1.store, request_id).await?.unwrap().value;
-        if request.status == Status::Submitted {
+    async fn run(&self, request: Versioned<Request>) -> Result<(), StepError> {
+        if request.value.status == Status::Submitted {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
         Ok(())
@@ -169,7 +181,7 @@ async fn a_message_delivered_again_tries_a_request_failed_in_its_step_but_not_fo
     let app = app().await;
     let id = submitted_and_lost(&app).await;
     let runs = Arc::new(AtomicUsize::new(0));
-    let handler = StepHandler::new(Counting(runs.clone(), app.services.clone()), &app.services, 5);
+    let handler = StepHandler::new(Counting(runs.clone()), &app.services, 5);
     let message = |n: u32| QueueMessage {
         message_id: format!("m{n}"),
         receipt: format!("r{n}"),
@@ -198,7 +210,7 @@ async fn a_message_for_another_step_leaves_a_failed_request_failed() {
     records::update_request(store, &request, version, audit).await.unwrap();
     fail_request(store, &id, "register-check: store down", app.services.clock.now()).await.unwrap();
     let runs = Arc::new(AtomicUsize::new(0));
-    let handler = StepHandler::new(Counting(runs.clone(), app.services.clone()), &app.services, 5);
+    let handler = StepHandler::new(Counting(runs.clone()), &app.services, 5);
     let late = QueueMessage {
         message_id: "m".into(),
         receipt: "r".into(),

@@ -4,12 +4,12 @@
 
 use async_trait::async_trait;
 use shared::domain::register::{Decision, ReviewReason, decide, register_query_birthdays};
-use shared::domain::request::{Approval, RegisterResult, Status};
+use shared::domain::request::{Approval, RegisterResult, Request, Status};
 use shared::ports::QueueName;
 use shared::records::{self, Audit, Versioned};
 use shared::services::Services;
 use shared::steps::hand_on;
-use shared::steps::{Step, StepError, request_of_message};
+use shared::steps::{Step, StepError};
 use shared::xfamilie::{MessageMeta, auskunft_0803};
 
 /// Who approved an automatic certificate.
@@ -35,12 +35,10 @@ impl Step for RegisterCheckStep {
         "register-check"
     }
 
-    async fn run(&self, request_id: &str) -> Result<(), StepError> {
+    async fn run(&self, Versioned { value: mut request, version }: Versioned<Request>) -> Result<(), StepError> {
         let services = &self.services;
         let store = &*services.store;
-        let Some(Versioned { value: mut request, version }) = request_of_message(store, request_id).await? else {
-            return Ok(());
-        };
+        let request_id = &request.id.clone();
         match (request.status, &request.register_result) {
             (Status::Prepared, None) => {}
             // Decided before, but the hand-on may have been lost in a crash: hand on again.

@@ -14,7 +14,7 @@ use shared::ports::QueueName;
 use shared::records::{self, Audit, Versioned};
 use shared::services::Services;
 use shared::steps::hand_on;
-use shared::steps::{Step, StepError, request_of_message};
+use shared::steps::{Step, StepError};
 use shared::xfamilie::{MessageMeta, antrag_0801};
 
 pub struct XFamilieStep {
@@ -38,12 +38,10 @@ impl Step for XFamilieStep {
         "xfamilie"
     }
 
-    async fn run(&self, request_id: &str) -> Result<(), StepError> {
+    async fn run(&self, Versioned { value: mut request, version }: Versioned<Request>) -> Result<(), StepError> {
         let services = &self.services;
         let store = &*services.store;
-        let Some(Versioned { value: mut request, version }) = request_of_message(store, request_id).await? else {
-            return Ok(());
-        };
+        let request_id = &request.id.clone();
         match request.status {
             Status::Submitted => {}
             // Prepared before, but the hand-on may have been lost in a crash: hand on again.

@@ -519,7 +519,7 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
                 if report != shared::steps::SweepReport::default() {
                     tracing::warn!(?report, "sweep found requests waiting past their deadline");
                 }
-                Ok::<_, shared::steps::StepError>(())
+                Ok::<_, shared::ports::StoreError>(())
             }
         },
         stopped,
