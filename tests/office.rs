@@ -242,6 +242,41 @@ async fn the_audit_trail_records_every_step_and_detects_tampering() {
     assert_eq!(audit["broken_at"], seq);
 }
 
+/// Whoever can write the table but not read the audit key rewrites who decided and makes every
+/// hash of the trail again, and its head: the HMACs, made with the key from the secret store,
+/// do not match.
+#[tokio::test]
+async fn a_trail_recomputed_without_the_key_is_detected() {
+    use shared::domain::audit::{AuditEntry, AuditKey};
+    let chain = Chain::new().await;
+    let id = in_review(&chain, &[]).await;
+    let staff = chain.app.staff("jugendamt-bremen");
+    decide(&chain, &id, &staff, json!({"outcome": "issue"})).await;
+    let uri = format!("/api/v1/staff/requests/{id}/audit");
+    let trail = shared::records::audit_trail(&*chain.app.services.store, &id).await.unwrap();
+    let guess = AuditKey::new(b"sorgeregister");
+    let mut forged: Vec<AuditEntry> = Vec::new();
+    for entry in &trail {
+        let actor = if entry.action == "decision:issue" { "staff-somebody-else" } else { entry.actor.as_str() };
+        forged.push(AuditEntry::after(&guess, forged.last(), entry.at, actor, &entry.action));
+    }
+    let mut writes: Vec<Write> = forged
+        .iter()
+        .map(|entry| {
+            let key = Key::new(format!("AUDIT#{id}"), format!("{:010}", entry.seq));
+            Write::Put { item: Item::new(key, json!(entry)), condition: Condition::Always }
+        })
+        .collect();
+    let head = Item::new(Key::new(format!("AUDITHEAD#{id}"), "HEAD"), json!(forged.last().unwrap()));
+    writes.push(Write::Put { item: head, condition: Condition::Always });
+    chain.app.services.store.write(writes).await.unwrap();
+    assert_eq!(shared::domain::audit::verify(&guess, &forged, forged.last()), Ok(()), "consistent in itself");
+    let (_, audit) = chain.app.call("GET", &uri, Some(&staff), None).await;
+    assert_eq!((audit["intact"].clone(), audit["broken_at"].clone()), (json!(false), json!(1)), "{audit}");
+    let actors: Vec<&str> = audit["entries"].as_array().unwrap().iter().map(|e| e["actor"].as_str().unwrap()).collect();
+    assert!(actors.contains(&"staff-somebody-else"), "the forged trail is what is stored: {actors:?}");
+}
+
 /// Whoever can write the table cuts the trail off after an entry: the head stored beside the
 /// trail names where it ends, so the cut is seen.
 #[tokio::test]
@@ -269,18 +304,21 @@ async fn an_audited_read_between_reading_and_deciding_is_no_conflict() {
     let shared::records::Versioned { value: mut request, version } =
         shared::records::request(store, &id).await.unwrap().unwrap();
     let now = chain.app.services.clock.now();
-    let read = shared::records::Audit { actor: "staff-bremen", action: "read:antrag.pdf", at: now };
+    let read = chain.app.services.audit("staff-bremen", "read:antrag.pdf", now).await.unwrap();
     shared::records::append_audit(store, &id, read).await.unwrap();
     request.decide(shared::domain::request::Outcome::Issue, "staff-bremen", now).unwrap();
-    let decided = shared::records::Audit { actor: "staff-bremen", action: "decision:issue", at: now };
+    let decided = chain.app.services.audit("staff-bremen", "decision:issue", now).await.unwrap();
     shared::records::update_request(store, &request, version, decided).await.expect("no conflict with the read");
     let trail = shared::records::audit_trail(store, &id).await.unwrap();
     let actions: Vec<&str> = trail.iter().rev().take(2).map(|entry| entry.action.as_str()).collect();
     assert_eq!(actions, ["decision:issue", "read:antrag.pdf"]);
     let head = shared::records::audit_head(store, &id).await.unwrap();
-    assert!(shared::domain::audit::verify(&trail, head.as_ref()).is_ok());
+    assert!(
+        shared::domain::audit::verify(chain.app.services.audit_keys.key().await.unwrap(), &trail, head.as_ref())
+            .is_ok()
+    );
     // A change of the request itself still is one.
-    let stale = shared::records::Audit { actor: "staff-bremen", action: "decision:issue", at: now };
+    let stale = chain.app.services.audit("staff-bremen", "decision:issue", now).await.unwrap();
     let again = shared::records::update_request(store, &request, version, stale).await;
     assert!(matches!(again, Err(shared::ports::StoreError::ConditionFailed)), "{again:?}");
 }
@@ -456,7 +494,10 @@ async fn retention_deletes_finished_requests_after_the_offices_period_and_keeps_
     let trail = shared::records::audit_trail(&*chain.app.services.store, &issued).await.unwrap();
     assert_eq!(trail.last().unwrap().action, "deleted:retention");
     let head = shared::records::audit_head(&*chain.app.services.store, &issued).await.unwrap();
-    assert!(shared::domain::audit::verify(&trail, head.as_ref()).is_ok());
+    assert!(
+        shared::domain::audit::verify(chain.app.services.audit_keys.key().await.unwrap(), &trail, head.as_ref())
+            .is_ok()
+    );
     assert_eq!(chain.request(&open).await.status, Status::InReview, "open requests are never deleted");
 }
 

@@ -231,7 +231,7 @@ async fn a_step_that_cannot_do_its_work_marks_the_request_failed_on_the_last_del
     let store = &*chain.app.services.store;
     let records::Versioned { value: mut request, version } = records::request(store, &id).await.unwrap().unwrap();
     request.office_id = "jugendamt-nirgendwo".into();
-    let audit = records::Audit { actor: "test", action: "moved", at: chain.app.clock.now() };
+    let audit = chain.app.services.audit("test", "moved", chain.app.clock.now()).await.unwrap();
     records::update_request(store, &request, version, audit).await.unwrap();
     for attempt in 1..=MAX_RECEIVES {
         chain.run(false).await;

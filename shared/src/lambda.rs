@@ -232,7 +232,8 @@ pub fn services_from_env(
         clock,
         Arc::new(RandomIds),
         Arc::new(verifier),
-    );
+    )
+    .with_audit_keys(adapters.audit_keys);
     Ok((services, resources))
 }
 

@@ -20,6 +20,7 @@
 //! - [`upload_policy`]: browser uploads straight into the document store (S3 POST policies).
 //! - `mail` (feature `mail`): the mailers on lettre (outbox folder, SMTP).
 
+pub mod audit_keys;
 pub mod auth;
 #[cfg(feature = "aws")]
 pub mod aws;

@@ -27,7 +27,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 use time::{Date, Duration, OffsetDateTime};
 
-use crate::domain::audit::AuditEntry;
+use crate::domain::audit::{AuditEntry, AuditKey};
 use crate::domain::draft::Draft;
 use crate::domain::message::Message;
 use crate::domain::office::Office;
@@ -391,6 +391,7 @@ pub async fn own_request(store: &dyn StateStore, id: &str, owner: &str) -> Resul
 /// Who did what to a request, for its audit trail (ids only).
 #[derive(Debug, Clone, Copy)]
 pub struct Audit<'a> {
+    pub key: &'a AuditKey,
     pub actor: &'a str,
     pub action: &'a str,
     pub at: OffsetDateTime,
@@ -514,7 +515,7 @@ async fn next_audit_writes(
         // A trail from before the head: its last entry, read once.
         None => (audit_trail(store, request_id).await?.pop(), Condition::Absent),
     };
-    let entry = AuditEntry::after(last.as_ref(), audit.at, audit.actor, audit.action);
+    let entry = AuditEntry::after(audit.key, last.as_ref(), audit.at, audit.actor, audit.action);
     let key = Key::new(audit_partition(request_id), format!("{:010}", entry.seq));
     Ok([
         Write::Put { item: Item::new(key, encode(&entry)), condition: Condition::Absent },
@@ -622,10 +623,11 @@ pub async fn create_request(
     request: &Request,
     idempotency: Option<(&ClientId, &str)>,
     draft: Option<&ClientId>,
+    audit_key: &AuditKey,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
     let owner = &request.login.subject;
-    let audit = Audit { actor: owner, action: "submitted", at: now };
+    let audit = Audit { key: audit_key, actor: owner, action: "submitted", at: now };
     let listed = Item::new(citizen_request_key(request), json!({}));
     let mut writes = Vec::from(request_writes(request, Condition::Absent, now));
     writes.push(Write::Put { item: listed, condition: Condition::Absent });

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::audit_keys::AuditKeys;
 use crate::auth::Verifier;
 use crate::directory::DirectoryCache;
 use crate::ports::{Clock, DocumentStore, Ids, Queue, StateStore};
@@ -18,6 +19,8 @@ pub struct Services {
     pub verifier: Arc<Verifier>,
     /// The offices and municipalities, cached (see [`crate::directory`]).
     pub directory: Arc<DirectoryCache>,
+    /// The key of the audit trails, loaded when first needed.
+    pub audit_keys: Arc<AuditKeys>,
 }
 
 impl Services {
@@ -30,6 +33,22 @@ impl Services {
         verifier: Arc<Verifier>,
     ) -> Services {
         let directory = Arc::new(DirectoryCache::new(store.clone(), documents.clone(), clock.clone()));
-        Services { store, documents, queue, clock, ids, verifier, directory }
+        let audit_keys = Arc::new(AuditKeys::none());
+        Services { store, documents, queue, clock, ids, verifier, directory, audit_keys }
+    }
+
+    /// These services, appending to audit trails with the key from `keys`.
+    pub fn with_audit_keys(self, audit_keys: Arc<AuditKeys>) -> Services {
+        Services { audit_keys, ..self }
+    }
+
+    /// Who did what to a request, with the key its trail is signed with.
+    pub async fn audit<'a>(
+        &'a self,
+        actor: &'a str,
+        action: &'a str,
+        at: time::OffsetDateTime,
+    ) -> Result<crate::records::Audit<'a>, crate::ports::StoreError> {
+        Ok(crate::records::Audit { key: self.audit_keys.key().await?, actor, action, at })
     }
 }

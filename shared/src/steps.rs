@@ -14,16 +14,12 @@
 //! request is tried again by operators ([`retry`]), and by itself when a message for its step
 //! arrives again (a dead-letter redrive), at most [`AUTOMATIC_RETRIES`] times.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::domain::request::{AUTOMATIC_RETRIES, NextStep, NotFailed, Request, Status};
-use crate::ports::{
-    BatchHandler, Clock, DocumentError, Queue, QueueError, QueueMessage, QueueName, StateStore, StoreError,
-};
+use crate::ports::{BatchHandler, DocumentError, Queue, QueueError, QueueMessage, QueueName, StateStore, StoreError};
 use crate::records::{self, Versioned};
 use crate::services::Services;
 
@@ -96,15 +92,14 @@ pub trait Step: Send + Sync {
 /// A step as a queue function.
 pub struct StepHandler<S> {
     step: S,
-    store: Arc<dyn StateStore>,
-    clock: Arc<dyn Clock>,
+    services: Services,
     /// Deliveries after which the queue gives the message to its dead-letter queue.
     max_receives: u32,
 }
 
 impl<S: Step> StepHandler<S> {
     pub fn new(step: S, services: &Services, max_receives: u32) -> Self {
-        Self { step, store: services.store.clone(), clock: services.clock.clone(), max_receives }
+        Self { step, services: services.clone(), max_receives }
     }
 
     /// A message for a request that failed in this step tries it again (a message delivered
@@ -115,13 +110,13 @@ impl<S: Step> StepHandler<S> {
         if request.status != Status::Failed || request.failures() > AUTOMATIC_RETRIES {
             return Ok(Some(read));
         }
-        let now = self.clock.now();
+        let now = self.services.clock.now();
         let mut reopened = request.clone();
         if reopened.retry(now).is_err() || reopened.next_step().map(queue_of) != Some(self.step.queue()) {
             return Ok(Some(read));
         }
-        let store = &*self.store;
-        let audit = records::Audit { actor: "system", action: "retried", at: now };
+        let store = &*self.services.store;
+        let audit = self.services.audit("system", "retried", now).await?;
         match records::update_request(store, &reopened, *version, audit).await {
             Ok(()) => Ok(Some(Versioned { value: reopened, version: version + 1 })),
             // Changed meanwhile: the step works on it as it is now.
@@ -154,7 +149,7 @@ impl<S: Step> BatchHandler for StepHandler<S> {
             let lasting = matches!(error, StepError::Failed(_));
             if last && lasting && self.step.fails_request() {
                 let reason = format!("{}: {error}", self.step.name());
-                if let Err(error) = fail_request(&*self.store, request_id, &reason, self.clock.now()).await {
+                if let Err(error) = fail_request(&self.services, request_id, &reason).await {
                     tracing::error!(step = self.step.name(), %request_id, %error, "could not mark the request failed");
                 }
             }
@@ -167,7 +162,7 @@ impl<S: Step> BatchHandler for StepHandler<S> {
 impl<S: Step> StepHandler<S> {
     /// Reads the request once for the delivery: a message for a request that is gone is done.
     async fn run(&self, request_id: &str) -> Result<(), StepError> {
-        let Some(mut request) = request_of_message(&*self.store, request_id).await? else { return Ok(()) };
+        let Some(mut request) = request_of_message(&*self.services.store, request_id).await? else { return Ok(()) };
         if self.step.fails_request() {
             let Some(reopened) = self.reopened_if_failed_here(request).await? else { return Ok(()) };
             request = reopened;
@@ -178,29 +173,24 @@ impl<S: Step> StepHandler<S> {
 
 /// Marks an open request `failed` with `reason` for operators (no personal data); a request
 /// that moved on or is gone is left alone.
-pub async fn fail_request(
-    store: &dyn StateStore,
-    request_id: &str,
-    reason: &str,
-    now: OffsetDateTime,
-) -> Result<(), StoreError> {
-    match records::request(store, request_id).await? {
-        Some(request) => mark_failed(store, request, reason, now).await,
+pub async fn fail_request(services: &Services, request_id: &str, reason: &str) -> Result<(), StoreError> {
+    match records::request(&*services.store, request_id).await? {
+        Some(request) => mark_failed(services, request, reason, services.clock.now()).await,
         None => Ok(()),
     }
 }
 
 /// [`fail_request`] for a request already read.
 async fn mark_failed(
-    store: &dyn StateStore,
+    services: &Services,
     Versioned { value: mut request, version }: Versioned<Request>,
     reason: &str,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
     if request.status.is_open() && request.advance(Status::Failed, now).is_ok() {
         request.failure = Some(reason.to_owned());
-        let audit = records::Audit { actor: "system", action: "failed", at: now };
-        records::update_request(store, &request, version, audit).await?;
+        let audit = services.audit("system", "failed", now).await?;
+        records::update_request(&*services.store, &request, version, audit).await?;
     }
     Ok(())
 }
@@ -295,7 +285,7 @@ async fn sweep_one(
     let Some(step) = request.value.next_step() else { return Ok(Swept::Nothing) };
     if now - waiting.waiting_since >= settings.give_up_after {
         let reason = format!("sweep: no progress in {} after {} hand-ons", step.as_str(), waiting.swept);
-        mark_failed(store, request, &reason, now).await?;
+        mark_failed(services, request, &reason, now).await?;
         return Ok(Swept::Failed);
     }
     match records::sweep_hand_on(store, &waiting, version, now).await {
@@ -330,7 +320,7 @@ pub async fn retry(services: &Services, request_id: &str, by: &str) -> Result<St
         records::request(store, request_id).await?.ok_or(RetryError::NotFound)?;
     let now = services.clock.now();
     let status = request.retry(now).map_err(|NotFailed| RetryError::NotFailed)?;
-    let audit = records::Audit { actor: by, action: "retried", at: now };
+    let audit = services.audit(by, "retried", now).await?;
     match records::update_request(store, &request, version, audit).await {
         Err(StoreError::ConditionFailed) => return Err(RetryError::Changed),
         result => result?,

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use tower::ServiceExt;
 
+use crate::audit_keys::AuditKeys;
 use crate::auth::{PrincipalKind, SigningKey, TrustedIssuer, Verifier};
+use crate::domain::audit::AuditKey;
 use crate::domain::office::{AreaMunicipality, Office, PostalAddress};
 use crate::domain::places::Ags;
 use crate::embedded::{Database, FsDocumentStore, QueueSettings, SqliteQueue, SqliteStateStore};
@@ -102,7 +104,8 @@ impl TestApp {
                     .chain(issuers)
                     .collect(),
             )),
-        );
+        )
+        .with_audit_keys(Arc::new(AuditKeys::fixed(AuditKey::new(b"the tests' audit key"))));
         let router = crate::http::contract_errors(router.with_state(services.clone()));
         let app = TestApp { services, clock, router, key, documents, _dir: dir };
         for office in offices() {

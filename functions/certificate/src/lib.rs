@@ -11,7 +11,7 @@ use shared::domain::application::Delivery;
 use shared::domain::request::{Certificate, Request, Status};
 use shared::domain::values::{format_date_german, today_in_germany};
 use shared::ports::QueueName;
-use shared::records::{self, Audit, Versioned};
+use shared::records::{self, Versioned};
 use shared::services::Services;
 use shared::steps::{Step, StepError, tell_her};
 
@@ -62,7 +62,7 @@ impl Step for CertificateStep {
                 // Chosen and stored first, so that every rendering of this approval is the same.
                 let code = services.ids.secret_code();
                 request.next_certificate_code = Some(code.clone());
-                let audit = Audit { actor: "system", action: "certificate:code", at: now };
+                let audit = services.audit("system", "certificate:code", now).await?;
                 records::update_request(store, &request, version, audit).await?;
                 version += 1;
                 code
@@ -110,8 +110,7 @@ impl Step for CertificateStep {
         request.certificate = Some(Certificate { code, issued_at: now, document: key, revoked: None });
         request.next_certificate_code = None;
         request.advance(Status::Issued, now).map_err(|e| StepError::Failed(e.to_string()))?;
-        records::issue_certificate(store, &request, version, Audit { actor: "system", action: "issued", at: now })
-            .await?;
+        records::issue_certificate(store, &request, version, services.audit("system", "issued", now).await?).await?;
         tracing::info!(%request_id, "certificate issued");
         tell_her(&*services.queue, request_id).await;
         Ok(())

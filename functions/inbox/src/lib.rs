@@ -25,7 +25,7 @@ use shared::http::{ApiError, JsonBody, StaffCall};
 use shared::input::FieldErrors;
 use shared::openapi::{FileBytes, tag};
 use shared::ports::{DOWNLOAD_LINK_LIFETIME, QueueName, StoreError};
-use shared::records::{self, Audit, Versioned};
+use shared::records::{self, Versioned};
 use shared::services::Services;
 use shared::steps::{hand_on, tell_her};
 use time::{Date, OffsetDateTime};
@@ -61,7 +61,7 @@ async fn office_request(call: &StaffCall, id: &str, action: &str) -> Result<Vers
         _ => return Err(call.not_found()),
     };
     if action.starts_with("read") {
-        let audit = Audit { actor: &call.who.sub, action, at: call.services.clock.now() };
+        let audit = call.store(call.services.audit(&call.who.sub, action, call.services.clock.now()).await)?;
         call.store(records::append_audit(store, id, audit).await)?;
     }
     Ok(request)
@@ -207,7 +207,7 @@ async fn record_decision(call: &StaffCall, id: &str, outcome: Outcome) -> Result
     let now = call.services.clock.now();
     let action = format!("decision:{}", outcome.name());
     let effect = request.decide(outcome, &staff.sub, now).map_err(|_| not_open(call))?;
-    let audit = Audit { actor: &staff.sub, action: &action, at: now };
+    let audit = call.store(call.services.audit(&staff.sub, &action, now).await)?;
     update_or_conflict(call, records::update_request(&*call.services.store, &request, version, audit).await)?;
     if effect == DecisionEffect::Certify {
         // The approval is stored with its hand-on: should this message be lost, the sweep sends it.
@@ -254,7 +254,7 @@ async fn revoke_certificate(call: &StaffCall, id: &str, reason: LongText) -> Res
     let Versioned { value: mut request, version } = office_request(call, id, "revoke").await?;
     let now = call.services.clock.now();
     request.revoke_certificate(reason, &call.who.sub, now).map_err(|_| not_open(call))?;
-    let audit = Audit { actor: &call.who.sub, action: "revoke_certificate", at: now };
+    let audit = call.store(call.services.audit(&call.who.sub, "revoke_certificate", now).await)?;
     update_or_conflict(call, records::revoke_certificate(&*call.services.store, &request, version, audit).await)?;
     tracing::info!(request_id = %id, staff = %call.who.sub, "certificate revoked");
     tell_her(&*call.services.queue, id).await;
@@ -328,7 +328,7 @@ async fn change_assignment(call: &StaffCall, id: &str, change: AssignmentChange)
     if changed.map_err(|held| held_by(call, held))? == Transition::AlreadyThere {
         return Ok(request);
     }
-    let audit = Audit { actor: &call.who.sub, action, at: now };
+    let audit = call.store(call.services.audit(&call.who.sub, action, now).await)?;
     match records::update_request(&*call.services.store, &request, version, audit).await {
         // Someone changed it at the same moment: name them if they took it.
         Err(StoreError::ConditionFailed) => {
@@ -399,13 +399,14 @@ async fn send_office_message(
     if let Some(kind) = asks_for {
         request.ask_for(kind).map_err(|_| not_open(call))?;
         let action = format!("ask:{}", kind.code());
-        let audit = Audit { actor: &staff.sub, action: &action, at: now };
+        let audit = call.store(call.services.audit(&staff.sub, &action, now).await)?;
         update_or_conflict(call, records::update_request(store, &request, version, audit).await)?;
     }
     let author = Author::Office { staff_id: staff.sub.clone() };
     let message = Message { id: call.services.ids.new_id(), at: now, author, text, asks_for };
     call.store(records::add_message(store, id, &message).await)?;
-    call.store(records::append_audit(store, id, Audit { actor: &staff.sub, action: "message:office", at: now }).await)?;
+    let audit = call.store(call.services.audit(&staff.sub, "message:office", now).await)?;
+    call.store(records::append_audit(store, id, audit).await)?;
     tell_her(&*call.services.queue, id).await;
     Ok(message)
 }
@@ -427,7 +428,8 @@ async fn audit(call: StaffCall, Path(id): Path<String>) -> Result<Json<AuditTrai
     office_request(&call, &id, "read:audit").await?;
     let entries = call.store(records::audit_trail(&*call.services.store, &id).await)?;
     let head = call.store(records::audit_head(&*call.services.store, &id).await)?;
-    let check = verify_trail(&entries, head.as_ref());
+    let key = call.store(call.services.audit_keys.key().await)?;
+    let check = verify_trail(key, &entries, head.as_ref());
     Ok(Json(AuditTrail { intact: check.is_ok(), broken_at: check.err().map(|b| b.seq), entries }))
 }
 

@@ -51,7 +51,7 @@ async fn in_review(app: &TestApp) -> String {
         checked_at: now,
         review_reasons: vec![ReviewReason::RegisterEntries { candidates: vec![entry] }],
     });
-    let audit = records::Audit { actor: "system", action: "register:review", at: now };
+    let audit = app.services.audit("system", "register:review", now).await.unwrap();
     records::update_request(store, &request, stored.version, audit).await.unwrap();
     id
 }
@@ -287,7 +287,7 @@ async fn posted_is_marked_on_the_page_once_issued_for_post() {
     let stored = records::request(store, &id).await.unwrap().unwrap();
     let mut request = stored.value;
     request.advance(Status::Issued, app.clock.now()).unwrap();
-    let audit = records::Audit { actor: "system", action: "issued", at: app.clock.now() };
+    let audit = app.services.audit("system", "issued", app.clock.now()).await.unwrap();
     records::update_request(store, &request, stored.version, audit).await.unwrap();
 
     let page = app.page_get(&format!("/amt/antraege/{id}"), &bremen).await;

@@ -93,7 +93,7 @@ async fn a_request_that_moves_on_waits_for_its_next_step_and_then_for_none() {
     app.clock.advance(Duration::seconds(61));
     let now = app.services.clock.now();
     request.advance(Status::Prepared, now).unwrap();
-    let audit = records::Audit { actor: "system", action: "prepared", at: now };
+    let audit = app.services.audit("system", "prepared", now).await.unwrap();
     records::update_request(store, &request, version, audit).await.unwrap();
     assert_eq!(sweep(&app.services, &SETTINGS).await.unwrap().overdue, 0, "it waits since it was prepared");
     app.clock.advance(Duration::seconds(61));
@@ -102,7 +102,7 @@ async fn a_request_that_moves_on_waits_for_its_next_step_and_then_for_none() {
 
     let records::Versioned { value: mut request, version } = records::request(store, &id).await.unwrap().unwrap();
     request.advance(Status::InReview, app.services.clock.now()).unwrap();
-    let audit = records::Audit { actor: "system", action: "register:review", at: app.services.clock.now() };
+    let audit = app.services.audit("system", "register:review", app.services.clock.now()).await.unwrap();
     records::update_request(store, &request, version, audit).await.unwrap();
     assert_eq!(records::hand_on(store, &id).await.unwrap(), None, "the office reviews it: no step waits");
     app.clock.advance(Duration::hours(1));
@@ -134,7 +134,7 @@ async fn a_request_waiting_for_one_step_past_the_give_up_time_is_marked_failed_f
 async fn operators_retry_a_failed_request_from_the_step_it_failed_in() {
     let app = app().await;
     let id = submitted_and_lost(&app).await;
-    fail_request(&*app.services.store, &id, "xfamilie: rendering failed", app.services.clock.now()).await.unwrap();
+    fail_request(&app.services, &id, "xfamilie: rendering failed").await.unwrap();
     let uri = format!("/api/v1/operators/requests/{id}/retry");
 
     let (status, body) = app.call("POST", &uri, Some(&app.supervisor("jugendamt-bremen")), None).await;
@@ -189,12 +189,12 @@ async fn a_message_delivered_again_tries_a_request_failed_in_its_step_but_not_fo
         receive_count: 1,
     };
     for attempt in 1..=AUTOMATIC_RETRIES as u32 {
-        fail_request(&*app.services.store, &id, "xfamilie: store down", app.services.clock.now()).await.unwrap();
+        fail_request(&app.services, &id, "xfamilie: store down").await.unwrap();
         assert!(handler.handle(vec![message(attempt)]).await.is_empty());
         assert_eq!(status_of(&app, &id).await, Status::Submitted, "redrive {attempt} tries it again");
         assert_eq!(runs.load(Ordering::SeqCst), attempt as usize, "and the step runs on it");
     }
-    fail_request(&*app.services.store, &id, "xfamilie: store down", app.services.clock.now()).await.unwrap();
+    fail_request(&app.services, &id, "xfamilie: store down").await.unwrap();
     handler.handle(vec![message(9)]).await;
     assert_eq!(status_of(&app, &id).await, Status::Failed, "after {AUTOMATIC_RETRIES} only an operator retries it");
 }
@@ -206,9 +206,9 @@ async fn a_message_for_another_step_leaves_a_failed_request_failed() {
     let store = &*app.services.store;
     let records::Versioned { value: mut request, version } = records::request(store, &id).await.unwrap().unwrap();
     request.advance(Status::Prepared, app.services.clock.now()).unwrap();
-    let audit = records::Audit { actor: "system", action: "prepared", at: app.services.clock.now() };
+    let audit = app.services.audit("system", "prepared", app.services.clock.now()).await.unwrap();
     records::update_request(store, &request, version, audit).await.unwrap();
-    fail_request(store, &id, "register-check: store down", app.services.clock.now()).await.unwrap();
+    fail_request(&app.services, &id, "register-check: store down").await.unwrap();
     let runs = Arc::new(AtomicUsize::new(0));
     let handler = StepHandler::new(Counting(runs.clone()), &app.services, 5);
     let late = QueueMessage {

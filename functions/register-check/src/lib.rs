@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use shared::domain::register::{Decision, ReviewReason, decide, register_query_birthdays};
 use shared::domain::request::{Approval, RegisterResult, Request, Status};
 use shared::ports::QueueName;
-use shared::records::{self, Audit, Versioned};
+use shared::records::{self, Versioned};
 use shared::services::Services;
 use shared::steps::hand_on;
 use shared::steps::{Step, StepError};
@@ -102,7 +102,7 @@ impl Step for RegisterCheckStep {
                     store,
                     &request,
                     version,
-                    Audit { actor: "system", action: "register:no-entry:approved", at: now },
+                    services.audit("system", "register:no-entry:approved", now).await?,
                 )
                 .await?;
                 hand_on(&*services.queue, QueueName::Issue, request_id).await?;
@@ -115,7 +115,7 @@ impl Step for RegisterCheckStep {
                     store,
                     &request,
                     version,
-                    Audit { actor: "system", action: "register:review", at: now },
+                    services.audit("system", "register:review", now).await?,
                 )
                 .await?;
                 tracing::info!(%request_id, "request goes to the office for review");

@@ -6,7 +6,7 @@
 
 use shared::domain::request::{Request, Status};
 use shared::ports::{Condition, StoreError, Write};
-use shared::records::{self, Audit};
+use shared::records;
 use shared::services::Services;
 use time::{Duration, OffsetDateTime};
 
@@ -125,7 +125,7 @@ async fn delete_request(
     records::append_audit(
         store,
         &request.id,
-        Audit { actor: "system", action: "deleted:retention", at: services.clock.now() },
+        services.audit("system", "deleted:retention", services.clock.now()).await?,
     )
     .await?;
     Ok(keys.len())

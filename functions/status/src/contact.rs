@@ -8,7 +8,7 @@ use shared::domain::application::{Contact, ContactBody, ContactChange, parse_con
 use shared::http::{ApiError, CitizenCall, JsonBody};
 use shared::openapi::tag;
 use shared::ports::StoreError;
-use shared::records::{self, Audit, Versioned};
+use shared::records::{self, Versioned};
 use shared::services::Services;
 
 /// Changes her address or switches the mails about her request off or on; the mails stay in
@@ -49,7 +49,7 @@ pub async fn change_contact(
         }
         request.application.contact = contact.clone();
         let action = if contact.mail_to().is_some() { "contact:mail_on" } else { "contact:mail_off" };
-        let audit = Audit { actor: &citizen.sub, action, at: services.clock.now() };
+        let audit = services.audit(&citizen.sub, action, services.clock.now()).await?;
         // Only another address clears a bounce (SES reports addresses in any case).
         let lowercase = |contact: &Contact| contact.email.as_ref().map(|email| email.as_str().to_ascii_lowercase());
         let new_address = lowercase(&before) != lowercase(&contact);

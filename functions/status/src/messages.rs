@@ -9,7 +9,7 @@ use shared::domain::values::LongText;
 use shared::http::{ApiError, CitizenCall, JsonBody};
 use shared::openapi::tag;
 use shared::ports::StoreError;
-use shared::records::{self, Audit};
+use shared::records;
 use shared::services::Services;
 
 use crate::own_request;
@@ -50,6 +50,6 @@ pub async fn send_citizen_message(
     let message = Message { id: services.ids.new_id(), at: now, author: Author::Citizen, text, asks_for: None };
     let store = &*services.store;
     records::add_message(store, id, &message).await?;
-    records::append_audit(store, id, Audit { actor: &citizen.sub, action: "message:citizen", at: now }).await?;
+    records::append_audit(store, id, services.audit(&citizen.sub, "message:citizen", now).await?).await?;
     Ok(message)
 }

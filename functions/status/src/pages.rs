@@ -23,7 +23,7 @@ use shared::domain::upload::{DocumentKind, Upload};
 use shared::http::CitizenCall;
 use shared::paging::{PageQuery, next_page};
 use shared::ports::StoreError;
-use shared::records::{self, Audit, Versioned};
+use shared::records::{self, Versioned};
 use shared::services::Services;
 use shared::texts::{Lang, lookup, status_text, text};
 use shared::web::form::{FieldKind, FileInput, FormView, field_id, problem_message};
@@ -310,6 +310,9 @@ async fn keep_document(call: &CitizenCall, id: &str, mut upload: Upload, bytes: 
         services.ids.new_id(),
         upload.file_type.extension()
     );
+    let action = format!("upload:{kind}");
+    // Loaded before the file is stored: without it the upload cannot be recorded.
+    let audit = services.audit(&citizen.sub, &action, services.clock.now()).await?;
     services.documents.put(&upload.key, bytes, upload.file_type.content_type()).await?;
     let key = upload.key.clone();
     // The office decided meanwhile: the file is no longer asked for.
@@ -317,8 +320,6 @@ async fn keep_document(call: &CitizenCall, id: &str, mut upload: Upload, bytes: 
         services.documents.delete(&key).await?;
         return Err(PageError::bad_request());
     };
-    let action = format!("upload:{kind}");
-    let audit = Audit { actor: &citizen.sub, action: &action, at: services.clock.now() };
     match records::update_request(store, &request, version, audit).await {
         Ok(()) => {}
         Err(error) => {

@@ -30,7 +30,7 @@ async fn issue(app: &TestApp, id: &str) {
     app.services.documents.put(&document, b"%PDF-1.7".to_vec(), "application/pdf").await.unwrap();
     request.certificate =
         Some(Certificate { code: "K7QM2XWA9TZP4HBN3XYZ".into(), issued_at: now, document, revoked: None });
-    let audit = records::Audit { actor: "system", action: "issued", at: now };
+    let audit = app.services.audit("system", "issued", now).await.unwrap();
     records::issue_certificate(store, &request, stored.version, audit).await.unwrap();
 }
 
@@ -90,7 +90,7 @@ async fn office_asks_for_birth_certificate(app: &TestApp, id: &str) {
     let mut request = stored.value;
     request.ask_for(DocumentKind::BirthCertificate).unwrap();
     let now = app.clock.now();
-    let audit = records::Audit { actor: "staff", action: "ask:geburtsurkunde", at: now };
+    let audit = app.services.audit("staff", "ask:geburtsurkunde", now).await.unwrap();
     records::update_request(store, &request, stored.version, audit).await.unwrap();
     let text = LongText::parse("Bitte senden Sie uns die Geburtsurkunde.\n<i>Danke</i>").unwrap();
     let message = Message {

@@ -156,10 +156,12 @@ pub async fn submit_application(
         application,
         now,
     );
+    // Loaded before the uploads are copied: without it nothing can be stored.
+    let audit_key = services.audit_keys.key().await?;
     request.documents.uploads = copy_uploads(services, &request, uploads).await?;
 
     let idempotency = idempotency_key.map(|key| (key, fingerprint.as_str()));
-    match records::create_request(store, &request, idempotency, submission.draft_id.as_ref(), now).await {
+    match records::create_request(store, &request, idempotency, submission.draft_id.as_ref(), audit_key, now).await {
         Ok(()) => {}
         // A concurrent retry with the same key won the race: answer as it did.
         Err(StoreError::ConditionFailed) if idempotency_key.is_some() => {

@@ -11,7 +11,7 @@ use shared::domain::precheck::Answer;
 use shared::domain::request::{Request, Status};
 use shared::domain::values::format_date_german;
 use shared::ports::QueueName;
-use shared::records::{self, Audit, Versioned};
+use shared::records::{self, Versioned};
 use shared::services::Services;
 use shared::steps::hand_on;
 use shared::steps::{Step, StepError};
@@ -73,8 +73,7 @@ impl Step for XFamilieStep {
         request.documents.antrag_xml = Some(xml_key);
         request.documents.antrag_pdf = Some(pdf_key);
         request.advance(Status::Prepared, now).map_err(|e| StepError::Failed(e.to_string()))?;
-        records::update_request(store, &request, version, Audit { actor: "system", action: "prepared", at: now })
-            .await?;
+        records::update_request(store, &request, version, services.audit("system", "prepared", now).await?).await?;
         hand_on(&*services.queue, QueueName::Prepared, request_id).await?;
         Ok(())
     }

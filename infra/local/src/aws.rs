@@ -22,6 +22,7 @@ pub async fn backing(clock: Arc<dyn Clock>) -> Result<Backing, StartError> {
         store: adapters.store,
         documents: adapters.documents,
         queue: adapters.queue,
+        audit_keys: adapters.audit_keys,
         max_receives: resources.max_receives,
         routes: Router::new(),
     })
@@ -83,7 +84,8 @@ impl FunctionIdentities {
                 shared.clock.clone(),
                 shared.ids.clone(),
                 shared.verifier.clone(),
-            );
+            )
+            .with_audit_keys(adapters.audit_keys);
             services.insert(function, own);
         }
         tracing::info!("each function signs with its own identity (FUNCTION_IDENTITIES)");

@@ -266,4 +266,5 @@ pub fn inject(
         services.ids.clone(),
         services.verifier.clone(),
     )
+    .with_audit_keys(services.audit_keys.clone())
 }

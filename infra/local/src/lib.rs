@@ -27,6 +27,7 @@ use login::{BundIdConfig, BundIdLogin};
 use notify::{DraftReminders, NotifyStep};
 use register_check::RegisterCheckStep;
 use render::Renderer;
+use shared::audit_keys::AuditKeys;
 use shared::auth::Verifier;
 use shared::domain::office::ProviderAddresses;
 use shared::embedded::{Database, FsDocumentStore, FsSecretStore, QueueSettings, SqliteQueue, SqliteStateStore};
@@ -140,6 +141,8 @@ struct Backing {
     store: Arc<dyn StateStore>,
     documents: Arc<dyn DocumentStore>,
     queue: Arc<dyn Queue>,
+    /// The audit trails' key: among the runtime's secrets, or in Secrets Manager on AWS.
+    audit_keys: Arc<AuditKeys>,
     /// Deliveries after which a message goes to the dead-letter queue.
     max_receives: u32,
     /// Routes the backend adds (local download links).
@@ -355,6 +358,7 @@ async fn backing(config: &Config, clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> R
                 store: Arc::new(SqliteStateStore::new(database.clone(), clock.clone())),
                 documents: documents.clone(),
                 queue: Arc::new(SqliteQueue::new(database, clock.clone(), ids.clone(), queue_settings)),
+                audit_keys: Arc::new(AuditKeys::from_secrets(secrets(config))),
                 max_receives: queue_settings.max_receives,
                 routes: documents::router(documents),
             }
@@ -368,7 +372,9 @@ async fn backing(config: &Config, clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> R
 pub async fn operator_services(config: &Config) -> Result<Services, StartError> {
     let (clock, ids): (Arc<dyn Clock>, Arc<dyn Ids>) = (Arc::new(SystemClock), Arc::new(RandomIds));
     let backing = backing(config, clock.clone(), ids.clone()).await?;
-    Ok(Services::new(backing.store, backing.documents, backing.queue, clock, ids, Arc::new(Verifier::default())))
+    let services =
+        Services::new(backing.store, backing.documents, backing.queue, clock, ids, Arc::new(Verifier::default()));
+    Ok(services.with_audit_keys(backing.audit_keys))
 }
 
 async fn seed_demo_offices(services: &Services) -> Result<(), StartError> {
@@ -427,7 +433,8 @@ pub async fn start(config: Config) -> Result<Runtime, StartError> {
     if let Some(bundid) = &bundid {
         verifier = verifier.trusting(bundid.trusted_issuer());
     }
-    let services = Services::new(backing.store, backing.documents, backing.queue, clock, ids, Arc::new(verifier));
+    let services = Services::new(backing.store, backing.documents, backing.queue, clock, ids, Arc::new(verifier))
+        .with_audit_keys(backing.audit_keys);
     if config.demo_data {
         seed_demo_offices(&services).await?;
     }

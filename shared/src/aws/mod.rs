@@ -18,6 +18,7 @@ pub use queue::SqsQueue;
 pub use secrets::SecretsManagerStore;
 pub use store::{DynamoStateStore, INDEX_NAME};
 
+use crate::audit_keys::AuditKeys;
 use crate::ports::{Clock, QueueName};
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +55,8 @@ pub struct Resources {
     /// `MAX_RECEIVES`: the queues' `maxReceiveCount`, after which a message goes to the
     /// dead-letter queue (a step marks its request failed on the last delivery).
     pub max_receives: u32,
+    /// `SECRETS_PREFIX`: the stage's part of the Secrets Manager names, e.g. `sorgeregister/prod/`.
+    pub secrets_prefix: String,
 }
 
 impl Resources {
@@ -71,6 +74,7 @@ impl Resources {
         Ok(Resources {
             table: required(lookup, "STATE_TABLE")?,
             bucket: required(lookup, "DOCUMENT_BUCKET")?,
+            secrets_prefix: required(lookup, "SECRETS_PREFIX")?,
             queue_urls,
             max_receives: max_receives
                 .parse()
@@ -112,6 +116,8 @@ pub struct Adapters {
     pub store: Arc<DynamoStateStore>,
     pub documents: Arc<S3DocumentStore>,
     pub queue: Arc<SqsQueue>,
+    /// The audit key, from Secrets Manager.
+    pub audit_keys: Arc<AuditKeys>,
 }
 
 impl Adapters {
@@ -134,6 +140,10 @@ impl Adapters {
             store: Arc::new(DynamoStateStore::new(aws_sdk_dynamodb::Client::new(config), &resources.table, clock)),
             documents: Arc::new(S3DocumentStore::new(aws_sdk_s3::Client::from_conf(s3), config, &resources.bucket)),
             queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(config), resources.queue_urls.clone())),
+            audit_keys: Arc::new(AuditKeys::from_secrets(Arc::new(SecretsManagerStore::new(
+                config,
+                &resources.secrets_prefix,
+            )))),
         }
     }
 }
