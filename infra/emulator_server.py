@@ -20,6 +20,10 @@ moto's handlers those rules. Until the first identity exists nothing is checked;
 then creates an administrator (Allow * on *), writes its access key to STATE_DIR/admin.json and
 from then on checks every request. S3 (object ARNs; presigned URLs as their signer) and SQS
 (queue ARNs) are checked by moto itself.
+
+Always: a `TransactWriteItems` with a `ClientRequestToken` is idempotent as in DynamoDB, which
+moto ignores: for ten minutes the same token with the same request succeeds again without
+writing, with another request it is refused (`IdempotentParameterMismatchException`).
 """
 
 import base64
@@ -29,6 +33,7 @@ import json
 import re
 import sys
 import threading
+import time
 from datetime import datetime, timezone
 from email.utils import parseaddr
 from xml.sax.saxutils import escape
@@ -37,6 +42,7 @@ from pathlib import Path
 import boto3
 from moto import settings
 from moto.core.exceptions import AccessDeniedError, JsonRESTError
+from moto.core.responses import ActionResult
 from moto.dynamodb.responses import DynamoHandler
 from moto.iam.access_control import IAMRequest, S3IAMRequest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -84,6 +90,34 @@ def checks(handler, action, body):
         yield action, table_arn(handler, body["TableName"], body.get("IndexName"))
     else:
         yield action, "*"
+
+
+# DynamoDB keeps a transaction's token for ten minutes.
+TOKEN_SECONDS = 600
+transaction_tokens = {}
+transaction_tokens_lock = threading.Lock()
+moto_transact_write_items = DynamoHandler.transact_write_items
+
+
+def transact_write_items(self):
+    token = self.body.get("ClientRequestToken")
+    if token is None:
+        return moto_transact_write_items(self)
+    request = {name: value for name, value in self.body.items() if name != "ClientRequestToken"}
+    digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+    with transaction_tokens_lock:
+        now = time.monotonic()
+        for old in [t for t, (_, at) in transaction_tokens.items() if now - at > TOKEN_SECONDS]:
+            del transaction_tokens[old]
+        if token in transaction_tokens:
+            if transaction_tokens[token][0] != digest:
+                message = "The request uses the same client token as a previous, but non-identical request."
+                raise JsonRESTError("IdempotentParameterMismatchException", message)
+            return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+        # Only a transaction that took effect keeps its token (a cancelled one may be sent again).
+        result = moto_transact_write_items(self)
+        transaction_tokens[token] = (digest, now)
+        return result
 
 
 def authorise_dynamodb(self, resource="*"):
@@ -285,6 +319,7 @@ def main():
     port, state, iam_enforced = int(sys.argv[1]), Path(sys.argv[2]), "--iam" in sys.argv[3:]
     S3Response._bucket_response_post = bucket_post
     SESV2Response.send_email = send_email
+    DynamoHandler.transact_write_items = transact_write_items
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     if not iam_enforced:
         server.start()

@@ -820,6 +820,150 @@ async fn draft_reminders_run_with_their_function_policy_alone() {
     assert_eq!(reminded.len(), 1, "through this stack's configuration set: {sent:?}");
 }
 
+/// Retention finds the request through its index, deletes its documents, its items in chunks and
+/// the request, and pages the purge from its cursor, with RetentionFunction's policy alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_runs_with_its_function_policy_alone() {
+    use shared::aws::Adapters;
+    use shared::ports::{DocumentStore, ManualClock, RandomIds};
+    let dir = tempfile::tempdir().unwrap();
+    let (runtime, env) = runtime_enforcing_iam(dir.path(), &[]);
+    subscribe_offices(&runtime);
+    let mother = runtime.login("mother");
+    let application = json!({
+        "applicant": {"role": "mother"},
+        "mother": {
+            "given_names": "Sophia", "family_name": "Beispiel", "birth_date": "1994-05-02", "birth_place": "Bremen",
+            "address": {"street": "Deichstraße", "house_number": "2", "postcode": "27472", "city": "Cuxhaven"}
+        },
+        "child": {"given_names": "Ida", "family_name": "Beispiel", "birth_date": "2022-02-02", "birth_place": "Cuxhaven", "born_abroad": false},
+        "delivery": "download"
+    });
+    let headers = [("idempotency-key", "retention-1")];
+    let submitted = runtime.send_with_headers("POST", "/api/v1/requests", Some(&mother), Some(&application), &headers);
+    assert_eq!(submitted.status, 202, "{}", submitted.body);
+    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    runtime.wait_for_status(&id, &mother, "issued", Duration::from_secs(60));
+
+    let config = emulator::sdk_config_of(&env, "RetentionFunction").await;
+    let resources = Resources::from_lookup(&|name| env.get(name).cloned()).unwrap();
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(366);
+    let clock = std::sync::Arc::new(ManualClock::new(later));
+    let adapters = Adapters::with_config(&config, &resources, clock.clone());
+    let services = shared::services::Services::new(
+        adapters.store,
+        adapters.documents,
+        adapters.queue,
+        clock.clone(),
+        std::sync::Arc::new(RandomIds),
+        std::sync::Arc::new(shared::auth::Verifier::new(Vec::new())),
+    )
+    .with_audit_keys(adapters.audit_keys);
+    let request = shared::records::request(&*services.store, &id).await.unwrap().expect("stored").value;
+    let no_time = retention::Settings { time_budget: time::Duration::ZERO, ..retention::Settings::default() };
+    let mut deleted = 0;
+    for _ in 0..10 {
+        let report = retention::run(&services, &no_time).await.expect("its policy allows the run");
+        deleted += report.requests;
+        if !report.unfinished {
+            break;
+        }
+    }
+    assert_eq!(deleted, 1);
+    assert!(shared::records::request(&*services.store, &id).await.unwrap().is_none());
+    // Read as StatusFunction, which may read documents (retention may only delete them).
+    let reader = Adapters::with_config(&emulator::sdk_config_of(&env, "StatusFunction").await, &resources, clock);
+    for key in request.document_keys() {
+        assert!(reader.documents.get(key).await.unwrap().is_none(), "{key} deleted");
+    }
+    let trail = shared::records::audit_trail(&*services.store, &id).await.unwrap();
+    assert_eq!(trail.last().map(|entry| entry.action.as_str()), Some("deleted:retention"));
+    assert!(shared::records::purge_cursor(&*services.store).await.unwrap().passed_at.is_some(), "a whole pass");
+}
+
+/// A write DynamoDB made but whose answer the network lost: the SDK sends it again. A
+/// transaction's token makes that a success (without it, its own `Absent` conditions would fail
+/// on what it just wrote, and submit would report a stored request as failed); a single put,
+/// which has no token, finds the very item it wrote and counts as made.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_whose_answer_was_lost_is_made_once_and_reported_so() {
+    use shared::ports::{Condition, Item, Key, ManualClock, StateStore, Write};
+    let env = emulator::fresh_resources(&[]);
+    let upstream = env["AWS_ENDPOINT_URL"].trim_start_matches("http://").to_owned();
+    for (case, sorts) in [("transaction", &["A", "B"][..]), ("single put", &["C"][..])] {
+        let (proxy, connections) = losing_the_first_answer(upstream.clone()).await;
+        let mut proxied = env.clone();
+        proxied.insert("AWS_ENDPOINT_URL".into(), format!("http://{proxy}"));
+        let resources = Resources::from_lookup(&|name| proxied.get(name).cloned()).unwrap();
+        let clock = std::sync::Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+        let store = shared::aws::Adapters::with_config(&emulator::sdk_config(&proxied).await, &resources, clock).store;
+        let keys: Vec<Key> = sorts.iter().map(|sort| Key::new("LOST#1", *sort)).collect();
+        let writes = || -> Vec<Write> {
+            let item = |key: &Key| Item::new(key.clone(), json!({"case": case}));
+            keys.iter().map(|key| Write::Put { item: item(key), condition: Condition::Absent }).collect()
+        };
+        store.write(writes()).await.unwrap_or_else(|e| panic!("{case}: made, and reported as made: {e:?}"));
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2, "{case}: the answer was lost, sent again");
+        for key in &keys {
+            assert_eq!(store.get(key).await.unwrap().map(|item| item.version), Some(1), "{case}: once: {key:?}");
+        }
+        // The same writes again are new ones: their conditions fail.
+        let refused = store.write(writes()).await;
+        assert!(matches!(refused, Err(shared::ports::StoreError::ConditionFailed)), "{case}: {refused:?}");
+    }
+}
+
+/// A proxy to `upstream` that passes the first request on, reads its answer and drops it with
+/// the connection, as a network failing after the service did its work; later connections pass
+/// through. Counts the connections.
+async fn losing_the_first_answer(
+    upstream: String,
+) -> (std::net::SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else { return };
+            let mut server = tokio::net::TcpStream::connect(&upstream).await.unwrap();
+            let first = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+            tokio::spawn(async move {
+                if first {
+                    let request = http_message(&mut client).await;
+                    server.write_all(&request).await.unwrap();
+                    http_message(&mut server).await;
+                } else {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    (address, connections)
+}
+
+/// One HTTP/1.1 message with a `content-length`, read whole.
+async fn http_message(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut message = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let read = stream.read(&mut chunk).await.unwrap_or(0);
+        if read == 0 {
+            return message;
+        }
+        message.extend_from_slice(&chunk[..read]);
+        let Some(end) = message.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+        let head = String::from_utf8_lossy(&message[..end]).to_ascii_lowercase();
+        let length: usize =
+            head.lines().find_map(|line| line.strip_prefix("content-length:")).map_or(0, |v| v.trim().parse().unwrap());
+        if message.len() >= end + 4 + length {
+            return message;
+        }
+    }
+}
+
 /// The emulator refuses what a policy leaves out: without one S3 action the form's upload
 /// fails, without the index the inbox does (so the test above proves the policies, not moto).
 #[test]

@@ -529,6 +529,78 @@ async fn retention_deletes_a_request_with_more_items_than_a_transaction_takes() 
     assert!(store.query(&shared::records::request_partition(&id), "").await.unwrap().is_empty(), "nothing left");
 }
 
+/// A run that reaches its time budget stops and says so; the next run goes on where it stopped
+/// (each does at least one request), until nothing due is left.
+#[tokio::test]
+async fn retention_stops_at_its_time_budget_and_the_next_run_goes_on() {
+    let chain = Chain::new().await;
+    let mut ids = Vec::new();
+    for given_names in ["Mia", "Lea", "Ida"] {
+        ids.push(chain.submit(&chain.app.mother(), &[("/child/given_names", json!(given_names))]).await);
+    }
+    chain.run(false).await;
+    for id in &ids {
+        assert_eq!(chain.request(id).await.status, Status::Issued);
+    }
+    chain.app.clock.advance(time::Duration::days(366));
+    let no_time = retention::Settings { time_budget: time::Duration::ZERO, ..retention::Settings::default() };
+    let mut runs = Vec::new();
+    loop {
+        let report = retention::run(&chain.app.services, &no_time).await.unwrap();
+        runs.push((report.requests, report.unfinished));
+        if !report.unfinished || runs.len() > 10 {
+            break;
+        }
+    }
+    assert_eq!(runs.iter().map(|(deleted, _)| deleted).sum::<usize>(), 3, "{runs:?}");
+    assert!(runs.iter().all(|(deleted, _)| *deleted <= 1), "one request per run without time: {runs:?}");
+    assert!(runs[0].1, "the first run said it had more to do");
+    for id in &ids {
+        assert!(shared::records::request(&*chain.app.services.store, id).await.unwrap().is_none());
+    }
+}
+
+/// Requests that finished before the retention index existed (stored without their place in it)
+/// are found all the same: the first run puts an office's finished requests into the index, a
+/// page at a time; open ones stay out.
+#[tokio::test]
+async fn retention_finds_requests_finished_before_its_index_existed() {
+    let chain = Chain::new().await;
+    let issued = chain.submit(&chain.app.mother(), &[]).await;
+    chain.run(false).await;
+    let open = in_review(&chain, &[("/child/given_names", json!("Lea"))]).await;
+    let store = &*chain.app.services.store;
+    let unindexed = [issued.as_str(), open.as_str()].map(|id| Write::Delete {
+        key: Key::new(shared::records::request_partition(id), "RETENTION"),
+        condition: Condition::Always,
+    });
+    store.write(unindexed.to_vec()).await.unwrap();
+
+    chain.app.clock.advance(time::Duration::days(366));
+    let report = retention::run(&chain.app.services, &retention::Settings::default()).await.unwrap();
+    assert_eq!((report.requests, report.unfinished), (1, false));
+    assert!(shared::records::request(store, &issued).await.unwrap().is_none());
+    assert_eq!(chain.request(&open).await.status, Status::InReview, "open requests are never deleted");
+    assert!(shared::records::retention_backfill(store, "jugendamt-bremen").await.unwrap().done);
+}
+
+/// The index only points the way: a request it lists as long finished that is open again (or
+/// finished lately) is read again and kept.
+#[tokio::test]
+async fn retention_keeps_a_request_its_index_lists_wrongly() {
+    let chain = Chain::new().await;
+    let open = in_review(&chain, &[]).await;
+    let store = &*chain.app.services.store;
+    let mut stale =
+        Item::new(Key::new(shared::records::request_partition(&open), "RETENTION"), json!({"request_id": open}));
+    stale.index = Some(Key::new("RETAIN#jugendamt-bremen", format!("{:013}#{open}", 1)));
+    store.write(vec![Write::Put { item: stale, condition: Condition::Always }]).await.unwrap();
+
+    let report = retention::run(&chain.app.services, &retention::Settings::default()).await.unwrap();
+    assert_eq!(report.requests, 0);
+    assert_eq!(chain.request(&open).await.status, Status::InReview);
+}
+
 #[tokio::test]
 async fn only_a_supervisor_revokes_a_certificate_and_its_code_then_verifies_as_revoked() {
     let chain = Chain::new().await;

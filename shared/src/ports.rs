@@ -68,7 +68,7 @@ impl Ids for RandomIds {
 // ---------------------------------------------------------------------------------------------
 // State store: items under a partition and sort key, as in a DynamoDB single-table design.
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Key {
     pub partition: String,
     pub sort: String,
@@ -175,8 +175,17 @@ pub trait StateStore: Send + Sync {
         sort_prefix: &str,
         page: &PageSpec,
     ) -> Result<ItemPage, StoreError>;
-    /// Deletes expired items for good; returns how many.
-    async fn purge_expired(&self) -> Result<usize, StoreError>;
+    /// Deletes expired items for good, one page at a time: at most `limit` items looked at, in
+    /// key order after `after` (the `next` of the page before), so that a table of millions is
+    /// purged over several runs. `next` is set while there may be more.
+    async fn purge_expired(&self, after: Option<Key>, limit: usize) -> Result<Purged, StoreError>;
+}
+
+/// What one page of [`StateStore::purge_expired`] deleted, and where the next one begins.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub items: usize,
+    pub next: Option<Key>,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -250,8 +250,125 @@ fn request_item(request: &Request) -> Item {
 /// The writes that store a request changed at `at`: the request, and in the same transaction
 /// the step of the chain it waits for from then on (or that it waits for none), so that no
 /// hand-on is lost between a write and the message that passes it on.
-fn request_writes(request: &Request, condition: Condition, at: OffsetDateTime) -> [Write; 2] {
-    [Write::Put { item: request_item(request), condition }, hand_on_write(request, at)]
+fn request_writes(request: &Request, condition: Condition, at: OffsetDateTime) -> [Write; 3] {
+    [Write::Put { item: request_item(request), condition }, hand_on_write(request, at), retention_write(request)]
+}
+
+// --- retention ------------------------------------------------------------------------------
+
+/// Where retention finds a finished request: under its office, by the time it finished, so that
+/// a run reads only what is due. Like the hand-on, kept without index key while it is open.
+fn retention_key(request_id: &str) -> Key {
+    Key::new(request_partition(request_id), "RETENTION")
+}
+
+fn retention_partition(office_id: &str) -> String {
+    format!("RETAIN#{office_id}")
+}
+
+fn retention_item(request: &Request) -> Item {
+    let item = Item::new(retention_key(&request.id), json!({"request_id": request.id}));
+    match request.finished_at() {
+        Some(at) => {
+            let at = at.unix_timestamp_nanos() / 1_000_000;
+            let sort = format!("{at:013}#{}", request.id);
+            Item { index: Some(Key::new(retention_partition(&request.office_id), sort)), ..item }
+        }
+        None => item,
+    }
+}
+
+fn retention_write(request: &Request) -> Write {
+    Write::Put { item: retention_item(request), condition: Condition::Always }
+}
+
+/// The items that go with the request itself when retention deletes it last: its hand-on and
+/// its place in the retention index (deleted earlier, a change meanwhile would lose them).
+pub fn request_companion_keys(request_id: &str) -> [Key; 2] {
+    [hand_on_key(request_id), retention_key(request_id)]
+}
+
+/// The ids of `office_id`'s requests that finished before `before`, oldest first, a page of
+/// `limit` after `after` (the `next` of the page before). The index is read eventually
+/// consistent: retention reads each request again before deleting it.
+pub async fn finished_before(
+    store: &dyn StateStore,
+    office_id: &str,
+    before: OffsetDateTime,
+    limit: usize,
+    after: Option<String>,
+) -> Result<(Vec<String>, Option<String>), StoreError> {
+    let page = PageSpec { limit, after, newest_first: false };
+    let listed = store.query_index_page(&retention_partition(office_id), "", &page).await?;
+    let before = before.unix_timestamp_nanos() / 1_000_000;
+    let mut ids = Vec::new();
+    for item in &listed.items {
+        let Some((at, id)) = item.index.as_ref().and_then(|index| index.sort.split_once('#')) else { continue };
+        if at.parse::<i128>().map_or(true, |at| at >= before) {
+            return Ok((ids, None));
+        }
+        ids.push(id.to_owned());
+    }
+    Ok((ids, listed.next))
+}
+
+/// Puts a request finished before the retention index existed into it (see
+/// [`RetentionBackfill`]); one that has its place already keeps it.
+pub async fn index_for_retention(store: &dyn StateStore, request: &Request) -> Result<(), StoreError> {
+    match store.write(vec![Write::Put { item: retention_item(request), condition: Condition::Absent }]).await {
+        Err(StoreError::ConditionFailed) => Ok(()),
+        result => result,
+    }
+}
+
+/// How far retention has gone through an office's requests to put those that finished before
+/// the retention index existed into it: a page at a time, continued by the next run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RetentionBackfill {
+    /// The office index's sort key the next page begins after.
+    pub after: Option<String>,
+    pub done: bool,
+}
+
+fn retention_backfill_key(office_id: &str) -> Key {
+    Key::new(retention_partition(office_id), "BACKFILL")
+}
+
+pub async fn retention_backfill(store: &dyn StateStore, office_id: &str) -> Result<RetentionBackfill, StoreError> {
+    let stored = store.get(&retention_backfill_key(office_id)).await?;
+    Ok(stored.map(decode).transpose()?.map(|v: Versioned<RetentionBackfill>| v.value).unwrap_or_default())
+}
+
+pub async fn set_retention_backfill(
+    store: &dyn StateStore,
+    office_id: &str,
+    backfill: &RetentionBackfill,
+) -> Result<(), StoreError> {
+    let item = Item::new(retention_backfill_key(office_id), encode(backfill));
+    store.write(vec![Write::Put { item, condition: Condition::Always }]).await
+}
+
+/// Where the purge of expired items stands: the key the next page begins after, or when the
+/// last pass over the table ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PurgeCursor {
+    pub after: Option<Key>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub passed_at: Option<OffsetDateTime>,
+}
+
+fn purge_cursor_key() -> Key {
+    Key::new("RETENTION", "PURGE")
+}
+
+pub async fn purge_cursor(store: &dyn StateStore) -> Result<PurgeCursor, StoreError> {
+    let stored = store.get(&purge_cursor_key()).await?;
+    Ok(stored.map(decode).transpose()?.map(|v: Versioned<PurgeCursor>| v.value).unwrap_or_default())
+}
+
+pub async fn set_purge_cursor(store: &dyn StateStore, cursor: &PurgeCursor) -> Result<(), StoreError> {
+    let item = Item::new(purge_cursor_key(), encode(cursor));
+    store.write(vec![Write::Put { item, condition: Condition::Always }]).await
 }
 
 // --- hand-ons -------------------------------------------------------------------------------
@@ -842,6 +959,20 @@ pub async fn verification_to_keep(
     let mut item = Item::new(certificate_key(code), encode(&value.without_the_request(keep_until)));
     item.expires_at = Some(keep_until);
     Ok(Some(Write::Put { item, condition: Condition::Version(version) }))
+}
+
+/// A page of `limit` of an office's requests, in the office index's order, after `after` (the
+/// `next` of the page before).
+pub async fn office_requests_page(
+    store: &dyn StateStore,
+    office_id: &str,
+    limit: usize,
+    after: Option<String>,
+) -> Result<(Vec<Request>, Option<String>), StoreError> {
+    let page = PageSpec { limit, after, newest_first: false };
+    let listed = store.query_index_page(&format!("OFFICE#{office_id}"), "", &page).await?;
+    let requests = listed.items.into_iter().map(|item| decode(item).map(|v| v.value)).collect::<Result<_, _>>()?;
+    Ok((requests, listed.next))
 }
 
 /// Requests of an office, optionally only those in `status`.

@@ -39,8 +39,9 @@ async fn an_expired_draft_is_invisible_and_then_purged() {
 
     app.clock.advance(Duration::seconds(2));
     assert_eq!(app.call("GET", "/api/v1/drafts/d-1", Some(&mother), None).await.0, 404);
-    assert_eq!(app.services.store.purge_expired().await.unwrap(), 1, "the expired draft is deleted for good");
-    assert_eq!(app.services.store.purge_expired().await.unwrap(), 0);
+    let purge = || app.services.store.purge_expired(None, 1000);
+    assert_eq!(purge().await.unwrap().items, 1, "the expired draft is deleted for good");
+    assert_eq!(purge().await.unwrap().items, 0);
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! The `retention` function on Lambda, run daily by an EventBridge schedule.
+//! The `retention` function on Lambda, run hourly by an EventBridge schedule.
 
 fn main() -> Result<(), shared::lambda::Error> {
     shared::lambda::run_scheduled(

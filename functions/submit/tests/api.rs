@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration as StdDuration;
 
 use serde_json::{Value, json};
-use shared::ports::{Item, ItemPage, Key, PageSpec, QueueName, StateStore, StoreError, Write};
+use shared::ports::{Item, ItemPage, Key, PageSpec, Purged, QueueName, StateStore, StoreError, Write};
 use shared::testing::TestApp;
 
 fn application() -> Value {
@@ -291,8 +291,8 @@ impl StateStore for AnswerLostAfterCommit {
     async fn query_index_page(&self, partition: &str, prefix: &str, page: &PageSpec) -> Result<ItemPage, StoreError> {
         self.inner.query_index_page(partition, prefix, page).await
     }
-    async fn purge_expired(&self) -> Result<usize, StoreError> {
-        self.inner.purge_expired().await
+    async fn purge_expired(&self, after: Option<Key>, limit: usize) -> Result<Purged, StoreError> {
+        self.inner.purge_expired(after, limit).await
     }
 }
 

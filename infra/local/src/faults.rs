@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use shared::ports::{
-    DocumentError, DocumentStore, Item, ItemPage, Key, PageSpec, Queue, QueueError, QueueMessage, QueueName,
+    DocumentError, DocumentStore, Item, ItemPage, Key, PageSpec, Purged, Queue, QueueError, QueueMessage, QueueName,
     StateStore, StoreError, UploadForm, UploadTerms, Write,
 };
 
@@ -144,8 +144,9 @@ impl StateStore for FaultyStore {
         self.inner.query_index_page(partition, sort_prefix, page).await
     }
 
-    async fn purge_expired(&self) -> Result<usize, StoreError> {
-        self.inner.purge_expired().await
+    async fn purge_expired(&self, after: Option<Key>, limit: usize) -> Result<Purged, StoreError> {
+        self.check()?;
+        self.inner.purge_expired(after, limit).await
     }
 }
 

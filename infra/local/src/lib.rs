@@ -390,7 +390,7 @@ async fn seed_demo_offices(services: &Services) -> Result<(), StartError> {
 /// Local mode's offices may name providers on loopback http (a developer's own, the tests').
 const PROVIDER_ADDRESSES: ProviderAddresses = ProviderAddresses::LoopbackHttpToo;
 
-/// How often retention and the draft reminders run locally (daily on AWS).
+/// How often retention and the draft reminders run locally (hourly and daily on AWS).
 const DAILY_JOBS_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Where the runtime keeps its secrets (keys, offices' client secrets): under the data directory.

@@ -4,18 +4,22 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use time::OffsetDateTime;
 
 use super::describe;
-use crate::ports::{Clock, Condition, Item, ItemPage, Key, PageSpec, StateStore, StoreError, Write};
+use crate::ports::{Clock, Condition, Item, ItemPage, Key, PageSpec, Purged, StateStore, StoreError, Write};
 
 /// The name of the secondary index in `template.yaml`.
 pub const INDEX_NAME: &str = "by-index";
 
 /// The state store on one DynamoDB table: `pk`, `sk`, `body` (the JSON text: it reads back exactly
-/// as written, whereas DynamoDB numbers are normalised), `version`, `index_pk`/`index_sk` and the
+/// as written, whereas DynamoDB numbers are normalised), `version`, `write` (the id of the put
+/// that wrote it), `index_pk`/`index_sk` and the
 /// TTL attribute `expires_at` (epoch seconds, rounded up so TTL never deletes an item early).
 ///
 /// DynamoDB deletes expired items lazily (often days later), so every read and every condition
@@ -81,10 +85,13 @@ fn expiry_seconds(at: OffsetDateTime) -> i64 {
     if at.nanosecond() > 0 { seconds + 1 } else { seconds }
 }
 
+/// The attributes a put writes; `write` is new for each put, so that a put whose condition
+/// failed can tell its own earlier attempt (sent again by the SDK) from anyone else's.
 fn item_attributes(item: &Item, version: u64) -> Attributes {
     let mut attributes = key_attributes(&item.key);
     attributes.insert("body".into(), s(item.body.to_string()));
     attributes.insert("version".into(), n(version));
+    attributes.insert("write".into(), s(uuid::Uuid::new_v4().to_string()));
     if let Some(at) = item.expires_at {
         attributes.insert("expires_at".into(), n(expiry_seconds(at)));
     }
@@ -302,6 +309,9 @@ impl DynamoStateStore {
             return self.single(plan, now).await;
         }
         let items = plans.iter().map(|plan| plan.transact_item(&self.table, now));
+        // The SDK gives each call a `ClientRequestToken` that its own retries repeat: a commit
+        // whose answer was lost then succeeds again instead of failing its conditions on itself
+        // (tests/aws.rs, through a proxy that drops the first answer).
         match self.client.transact_write_items().set_transact_items(Some(items.collect())).send().await {
             Ok(_) => Ok(Attempt::Done),
             Err(SdkError::ServiceError(failure)) => match failure.err() {
@@ -350,17 +360,28 @@ impl DynamoStateStore {
             }
         }
         match &plan.operation {
-            Operation::Put(attributes) => outcome(
-                self.client
+            Operation::Put(attributes) => {
+                let result = self
+                    .client
                     .put_item()
                     .table_name(table)
                     .set_item(Some(attributes.clone()))
                     .set_condition_expression(condition)
                     .set_expression_attribute_names(names)
                     .set_expression_attribute_values(values)
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                     .send()
-                    .await,
-            ),
+                    .await;
+                // A single put carries no token: when the SDK sent it again after its answer was
+                // lost, its condition fails on the very item it wrote (its own `write` id).
+                if let Err(SdkError::ServiceError(failure)) = &result
+                    && let PutItemError::ConditionalCheckFailedException(failed) = failure.err()
+                    && failed.item() == Some(attributes)
+                {
+                    return Ok(Attempt::Done);
+                }
+                outcome(result)
+            }
             Operation::Update { expression, .. } => outcome(
                 self.client
                     .update_item()
@@ -544,46 +565,47 @@ impl StateStore for DynamoStateStore {
 
     /// DynamoDB's TTL deletes expired items by itself, late; this deletes them now (the local
     /// runtime calls it periodically). Each delete is conditional, so a renewed item survives.
-    async fn purge_expired(&self) -> Result<usize, StoreError> {
+    async fn purge_expired(&self, after: Option<Key>, limit: usize) -> Result<Purged, StoreError> {
         let expired = "#expires <= :now";
+        let now = now_value(self.clock.now());
+        let start =
+            after.map(|key| HashMap::from([("pk".to_owned(), s(key.partition)), ("sk".to_owned(), s(key.sort))]));
+        let page = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression(expired)
+            .projection_expression("#pk, #sk")
+            .set_expression_attribute_names(names_in(&[expired, "#pk, #sk"]))
+            .expression_attribute_values(":now", now.clone())
+            .set_exclusive_start_key(start)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| StoreError::Backend(describe(&e)))?;
         let mut purged = 0;
-        let mut start = None;
-        loop {
-            let now = now_value(self.clock.now());
-            let page = self
+        for key in page.items() {
+            let deleted = self
                 .client
-                .scan()
+                .delete_item()
                 .table_name(&self.table)
-                .filter_expression(expired)
-                .projection_expression("#pk, #sk")
-                .set_expression_attribute_names(names_in(&[expired, "#pk, #sk"]))
+                .set_key(Some(key.clone()))
+                .condition_expression(expired)
+                .set_expression_attribute_names(names_in(&[expired]))
                 .expression_attribute_values(":now", now.clone())
-                .set_exclusive_start_key(start)
                 .send()
-                .await
-                .map_err(|e| StoreError::Backend(describe(&e)))?;
-            for key in page.items() {
-                let deleted = self
-                    .client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key.clone()))
-                    .condition_expression(expired)
-                    .set_expression_attribute_names(names_in(&[expired]))
-                    .expression_attribute_values(":now", now.clone())
-                    .send()
-                    .await;
-                match deleted {
-                    Ok(_) => purged += 1,
-                    Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {}
-                    Err(e) => return Err(StoreError::Backend(describe(&e))),
-                }
-            }
-            match page.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(purged),
+                .await;
+            match deleted {
+                Ok(_) => purged += 1,
+                Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {}
+                Err(e) => return Err(StoreError::Backend(describe(&e))),
             }
         }
+        let next = match page.last_evaluated_key() {
+            Some(key) => Some(Key::new(string(key, "pk")?, string(key, "sk")?)),
+            None => None,
+        };
+        Ok(Purged { items: purged, next })
     }
 }
 

@@ -545,6 +545,15 @@ impl Request {
         }
     }
 
+    /// Since when the request is finished (issued, rejected, sent by post or failed), the time
+    /// its office's retention period runs from; none while it is open.
+    pub fn finished_at(&self) -> Option<OffsetDateTime> {
+        if self.status.is_open() {
+            return None;
+        }
+        self.timeline.last().map(|entry| entry.at)
+    }
+
     /// How often the request failed.
     pub fn failures(&self) -> usize {
         self.timeline.iter().filter(|entry| entry.status == Status::Failed).count()

@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::database::{Database, from_millis, millis};
-use crate::ports::{Clock, Condition, Item, ItemPage, Key, MAX_WRITES, PageSpec, StateStore, StoreError, Write};
+use crate::ports::{
+    Clock, Condition, Item, ItemPage, Key, MAX_WRITES, PageSpec, Purged, StateStore, StoreError, Write,
+};
 
 /// The state store on SQLite. Expired items are invisible at once and purged later, like
 /// DynamoDB's TTL (whose deletion is lazy).
@@ -170,14 +172,36 @@ impl StateStore for SqliteStateStore {
         Ok(ItemPage { items, next })
     }
 
-    async fn purge_expired(&self) -> Result<usize, StoreError> {
+    async fn purge_expired(&self, after: Option<Key>, limit: usize) -> Result<Purged, StoreError> {
         let now = millis(self.clock.now());
-        self.database
+        let (pk, sk) = after.map(|key| (key.partition, key.sort)).unwrap_or_default();
+        let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
+        let (items, last) = self
+            .database
             .run(move |db| {
-                db.execute("DELETE FROM items WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?1", params![now])
+                let transaction = db.transaction()?;
+                // Keys after `after` in key order: the page looked at, as DynamoDB's scan does.
+                let page: Vec<(String, String, bool)> = transaction
+                    .prepare(
+                        "SELECT pk, sk, expires_at_ms IS NOT NULL AND expires_at_ms <= ?3 FROM items \
+                         WHERE (pk, sk) > (?1, ?2) ORDER BY pk, sk LIMIT ?4",
+                    )?
+                    .query_map(params![pk, sk, now, limit], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                    .collect::<Result<_, _>>()?;
+                let mut deleted = 0;
+                for (pk, sk, _) in page.iter().filter(|(_, _, expired)| *expired) {
+                    deleted += transaction.execute(
+                        "DELETE FROM items WHERE pk = ?1 AND sk = ?2 AND expires_at_ms <= ?3",
+                        params![pk, sk, now],
+                    )?;
+                }
+                transaction.commit()?;
+                let full = page.len() as i64 == limit;
+                Ok((deleted, page.into_iter().last().filter(|_| full).map(|(pk, sk, _)| Key::new(pk, sk))))
             })
             .await
-            .map_err(backend)
+            .map_err(backend)?;
+        Ok(Purged { items, next: last })
     }
 }
 
