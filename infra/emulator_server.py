@@ -23,10 +23,13 @@ from then on checks every request. S3 (object ARNs; presigned URLs as their sign
 
 Always: a `TransactWriteItems` with a `ClientRequestToken` is idempotent as in DynamoDB, which
 moto ignores: for ten minutes the same token with the same request succeeds again without
-writing, with another request it is refused (`IdempotentParameterMismatchException`).
+writing, with another request it is refused (`IdempotentParameterMismatchException`). And a
+transaction keeps a copy of the items it writes, to restore them if it fails, where moto copies
+every table it writes to: each transaction then took time in proportion to the table.
 """
 
 import base64
+import copy
 import hashlib
 import hmac
 import json
@@ -43,6 +46,10 @@ import boto3
 from moto import settings
 from moto.core.exceptions import AccessDeniedError, JsonRESTError
 from moto.core.responses import ActionResult
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.iam.access_control import IAMRequest, S3IAMRequest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -118,6 +125,68 @@ def transact_write_items(self):
         result = moto_transact_write_items(self)
         transaction_tokens[token] = (digest, now)
         return result
+
+
+class TablesNotCopied:
+    """Stands in for the `copy` module in moto's DynamoDB models while a transaction runs there:
+    a table "copied" for the rollback is the table itself (restored item by item instead)."""
+
+    in_transaction = threading.local()
+
+    @staticmethod
+    def deepcopy(value, memo=None):
+        if isinstance(value, Table) and getattr(TablesNotCopied.in_transaction, "active", False):
+            return value
+        return copy.deepcopy(value, memo)
+
+    def __getattr__(self, name):
+        return getattr(copy, name)
+
+
+moto_backend_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def transact_write_items_restoring_items(self, transact_items):
+    """moto's transaction, with a copy of each item it writes (or none where there was none)
+    restored if it fails."""
+    saved = []
+    for member in transact_items:
+        _, op = next(iter(member.items()))
+        table = self.tables.get(op.get("TableName"))
+        key = op.get("Item") or op.get("Key") or {}
+        if table is None or table.hash_key_attr not in key:
+            continue
+        place = (DynamoType(key[table.hash_key_attr]), DynamoType(key[table.range_key_attr]) if table.range_key_attr else None)
+        saved.append((table, place, copy.deepcopy(item_at(table, place))))
+    TablesNotCopied.in_transaction.active = True
+    try:
+        return moto_backend_transact_write_items(self, transact_items)
+    except Exception:
+        for table, place, item in reversed(saved):
+            put_item_at(table, place, item)
+        raise
+    finally:
+        TablesNotCopied.in_transaction.active = False
+
+
+def item_at(table, place):
+    hash_value, range_value = place
+    if range_value is None:
+        return table.items.get(hash_value)
+    return table.items.get(hash_value, {}).get(range_value)
+
+
+def put_item_at(table, place, item):
+    """Puts `item` back where it was (none: removes what is there)."""
+    hash_value, range_value = place
+    if range_value is None:
+        holder, name = table.items, hash_value
+    else:
+        holder, name = table.items[hash_value], range_value
+    if item is None:
+        holder.pop(name, None)
+    else:
+        holder[name] = item
 
 
 def authorise_dynamodb(self, resource="*"):
@@ -320,6 +389,8 @@ def main():
     S3Response._bucket_response_post = bucket_post
     SESV2Response.send_email = send_email
     DynamoHandler.transact_write_items = transact_write_items
+    dynamodb_models.copy = TablesNotCopied()
+    DynamoDBBackend.transact_write_items = transact_write_items_restoring_items
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     if not iam_enforced:
         server.start()

@@ -298,6 +298,16 @@ async fn check_conditional_writes(b: &Backend) {
     ];
     assert_condition_failed(b.store.write(failing).await, "batch with a delete and a failing put");
     assert!(b.get(&key).await.is_some(), "the delete of a failed batch must not happen");
+    let failing = vec![
+        put(plain(&key, json!({"step": "changed"})), Condition::Always),
+        put(plain(&fresh, json!({})), Condition::Version(1)),
+    ];
+    assert_condition_failed(b.store.write(failing).await, "batch with a change and a failing put");
+    assert_eq!(
+        version_and_body(b.get(&key).await),
+        Some((1, json!({"step": 1}))),
+        "the change of a failed batch must not stay"
+    );
 
     let both = vec![
         put(plain(&fresh, json!({"new": true})), Condition::Absent),

@@ -455,15 +455,16 @@ pub async fn hand_on(store: &dyn StateStore, request_id: &str) -> Result<Option<
     store.get(&hand_on_key(request_id)).await?.filter(|item| item.index.is_some()).map(decode).transpose()
 }
 
-/// Records that the sweep hands the request on at `now`, if the hand-on is still the one read
-/// at `version` (else the request moved on meanwhile, or another sweep took it).
+/// Records that the sweep hands the request on, due again as if it had waited since `since`,
+/// if the hand-on is still the one read at `version` (else the request moved on meanwhile, or
+/// another sweep took it).
 pub async fn sweep_hand_on(
     store: &dyn StateStore,
     hand_on: &HandOn,
     version: u64,
-    now: OffsetDateTime,
+    since: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let swept = HandOn { since: now, swept: hand_on.swept + 1, ..hand_on.clone() };
+    let swept = HandOn { since, swept: hand_on.swept + 1, ..hand_on.clone() };
     store.write(vec![Write::Put { item: hand_on_item(&swept), condition: Condition::Version(version) }]).await
 }
 

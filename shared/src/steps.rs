@@ -224,7 +224,17 @@ impl SweepSettings {
             give_up_after: seconds("HANDON_GIVE_UP_SECONDS", Duration::days(1))?,
         })
     }
+
+    /// How much longer than a deadline the sweep waits after its `swept`-th hand-on of a step:
+    /// a step that is only slow (a backlog) then gets a few more messages, not one per deadline,
+    /// each of which would only lengthen its queue.
+    pub fn backoff(&self, swept: u32) -> Duration {
+        self.deadline * ((1_i32 << swept.min(MAX_BACKOFF_DOUBLINGS)) - 1)
+    }
 }
+
+/// After five hand-ons the sweep waits 32 deadlines between two.
+const MAX_BACKOFF_DOUBLINGS: u32 = 5;
 
 /// What a sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -250,8 +260,8 @@ enum Swept {
 /// Most hand-ons a sweep takes on per shard; the next sweep takes the rest.
 const SWEEP_LIMIT: usize = 500;
 
-/// Hands on again every request that waited for its step longer than the deadline, once per
-/// deadline; one that waited for its step longer than `give_up_after` is marked failed. Safe to
+/// Hands on again every request that waited for its step longer than the deadline, the n-th
+/// time 2^(n-1) deadlines after the one before (at most 32); one that waited for its step longer than `give_up_after` is marked failed. Safe to
 /// run often and in parallel: each hand-on is taken with a conditional write before it is sent.
 /// A hand-on the store or queue fails on is left for the next sweep, not the end of this one.
 pub async fn sweep(services: &Services, settings: &SweepSettings) -> Result<SweepReport, StoreError> {
@@ -288,7 +298,7 @@ async fn sweep_one(
         mark_failed(services, request, &reason, now).await?;
         return Ok(Swept::Failed);
     }
-    match records::sweep_hand_on(store, &waiting, version, now).await {
+    match records::sweep_hand_on(store, &waiting, version, now + settings.backoff(waiting.swept)).await {
         Ok(()) => {}
         Err(StoreError::ConditionFailed) => return Ok(Swept::Nothing),
         Err(error) => return Err(error.into()),

@@ -67,6 +67,13 @@ async fn a_lost_hand_on_is_sent_again_after_the_deadline_once_per_deadline() {
     assert_eq!(taken(&app, QueueName::Submitted).await, [id.clone()], "handed on to the step it waits for");
     assert_eq!(sweep(&app.services, &SETTINGS).await.unwrap().handed_on, 0, "once per deadline");
     assert!(taken(&app, QueueName::Submitted).await.is_empty());
+    // Then after two deadlines, four, eight: a step that is only slow gets few messages.
+    let patient = SweepSettings { give_up_after: Duration::hours(1), ..SETTINGS };
+    for (wait, handed_on) in [(61, 1), (61, 0), (61, 1), (61 * 3, 0), (61, 1)] {
+        app.clock.advance(Duration::seconds(wait));
+        assert_eq!(sweep(&app.services, &patient).await.unwrap().handed_on, handed_on, "after {wait} s more");
+    }
+    assert_eq!(taken(&app, QueueName::Submitted).await, [id.clone(), id.clone(), id]);
 }
 
 #[tokio::test]
@@ -113,12 +120,12 @@ async fn a_request_that_moves_on_waits_for_its_next_step_and_then_for_none() {
 async fn a_request_waiting_for_one_step_past_the_give_up_time_is_marked_failed_for_operators() {
     let app = app().await;
     let id = submitted_and_lost(&app).await;
-    // Handed on again and again while it waits less than 5 minutes.
-    for sweeps in 1..=4 {
-        app.clock.advance(Duration::seconds(61));
+    // Handed on again (after one deadline, then two) while it waits less than 5 minutes.
+    for (sweeps, wait) in [(1, 61), (2, 122)] {
+        app.clock.advance(Duration::seconds(wait));
         assert_eq!(sweep(&app.services, &SETTINGS).await.unwrap().handed_on, 1, "sweep {sweeps}");
     }
-    app.clock.advance(Duration::seconds(61));
+    app.clock.advance(Duration::seconds(3 * 61));
     let report = sweep(&app.services, &SETTINGS).await.unwrap();
     assert_eq!((report.handed_on, report.failed), (0, 1));
     let request = records::request(&*app.services.store, &id).await.unwrap().unwrap().value;

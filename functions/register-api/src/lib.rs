@@ -1,15 +1,16 @@
 //! The register of a birth-place office on the platform (operators, or staff of that office):
 //! - `POST /api/v1/registers/{office}/entries`: one entry;
 //! - `POST /api/v1/registers/{office}/import`: many, as CSV (`text/csv`) or JSON lines
-//!   (`application/x-ndjson`), with a report of accepted and refused rows;
+//!   (`application/x-ndjson`), with a report of accepted and refused rows; a file that takes
+//!   longer than the function may run is stored in parts (`continue_from_line`);
 //! - `PUT` / `DELETE /api/v1/registers/{office}/entries/{id}`: correction and deletion
 //!   (XFamilie 0805 / 0806).
 
 use axum::body::Bytes;
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::{Json, Router};
-use serde::Serialize;
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::domain::register::{EntryBody, EntryKind, RegisterEntry, parse_entry};
 use shared::domain::values::today_in_germany;
@@ -19,7 +20,8 @@ use shared::ports::StoreError;
 use shared::records;
 use shared::services::Services;
 use std::collections::BTreeMap;
-use utoipa::ToSchema;
+use std::time::{Duration, Instant};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -28,8 +30,30 @@ pub fn api() -> OpenApiRouter<Services> {
     OpenApiRouter::new().routes(routes!(add_entry)).routes(routes!(correct_entry, delete_entry)).routes(routes!(import))
 }
 
+/// The routes, with the import's time budget from `IMPORT_TIME_BUDGET_SECONDS` (default 6, of
+/// the function's 10 s timeout).
+///
+/// # Panics
+/// If `IMPORT_TIME_BUDGET_SECONDS` is set but no whole number: the function does not start.
 pub fn router() -> Router<Services> {
-    Router::from(api())
+    let budget = match std::env::var("IMPORT_TIME_BUDGET_SECONDS") {
+        Err(_) => ImportBudget::default(),
+        Ok(value) => ImportBudget(Duration::from_secs(
+            value.trim().parse().unwrap_or_else(|_| panic!("IMPORT_TIME_BUDGET_SECONDS is no number: {value:?}")),
+        )),
+    };
+    Router::from(api()).layer(Extension(budget))
+}
+
+/// How long an import stores before it answers with what is left (`continue_from_line`), so
+/// that it answers within the function's timeout and API Gateway's 29 s.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportBudget(pub Duration);
+
+impl Default for ImportBudget {
+    fn default() -> Self {
+        ImportBudget(Duration::from_secs(6))
+    }
 }
 
 /// A stored register entry.
@@ -178,6 +202,18 @@ pub struct ImportReport {
     /// sent again after a lost answer stores nothing twice.
     pub duplicates: Vec<AcceptedRow>,
     pub refused: Vec<RefusedRow>,
+    /// Set when the import ran out of time: the rows from this line on were not looked at yet.
+    /// Send the same file again with `?from_line=` this line (the report covers the lines
+    /// before it); null when every row is in the report.
+    pub continue_from_line: Option<usize>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// The first line to import (the `continue_from_line` of the answer before); lines before
+    /// it are skipped.
+    pub from_line: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -201,22 +237,35 @@ pub struct RefusedRow {
 /// `child_birth_date`, `child_birth_place`, `mother_given_names`, `mother_family_name`, `kind`,
 /// and `parts` separated by `;`) or as JSON lines in the shape of a single entry; at most 4 MiB.
 #[utoipa::path(post, operation_id = "importRegisterEntries", path = "/api/v1/registers/{office}/import", tag = tag::REGISTER,
-    security(("staff" = []), ("machine" = [])), params(("office" = String, Path, example = "jugendamt-bremen")),
+    security(("staff" = []), ("machine" = [])), params(("office" = String, Path, example = "jugendamt-bremen"), ImportQuery),
     request_body(content((String = "text/csv"), (String = "application/x-ndjson")),
         description = "One entry per row or line."),
     responses(
-        (status = 200, description = "Every row accepted, found stored already, or refused with its reasons.", body = ImportReport),
+        (status = 200, description = "Every row accepted, found stored already, or refused with its reasons; or, \
+            when the time ran out, the rows before `continue_from_line`.", body = ImportReport),
         (status = 422, description = "Not readable as a whole: not UTF-8, or CSV without the columns \
-            (`unreadable_import`).", body = shared::http::ErrorBody),
+            (`unreadable_import`); or a `from_line` that is no line number (`invalid_input`).", body = shared::http::ErrorBody),
     ))]
 async fn import(
     call: StaffCall,
     Path(office_id): Path<String>,
+    Query(query): Query<ImportQuery>,
+    Extension(ImportBudget(budget)): Extension<ImportBudget>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<ImportReport>, ApiError> {
+    let started = Instant::now();
     check_access(&call, &office_id).await?;
     let (services, lang) = (&call.services, call.lang);
+    let from_line = match query.from_line.as_deref().map(str::parse::<usize>) {
+        None => 1,
+        Some(Ok(line)) if line >= 1 => line,
+        Some(_) => {
+            let mut errors = shared::input::FieldErrors::default();
+            errors.add("from_line", shared::domain::values::Problem::LineNumber);
+            return Err(call.invalid(&errors));
+        }
+    };
     if body.len() > MAX_IMPORT_BYTES {
         return Err(call.error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
     }
@@ -228,10 +277,11 @@ async fn import(
     })?;
     let today = today_in_germany(services.clock.now());
     let store = &*services.store;
-    let mut report = ImportReport { accepted: Vec::new(), duplicates: Vec::new(), refused: Vec::new() };
+    let mut report =
+        ImportReport { accepted: Vec::new(), duplicates: Vec::new(), refused: Vec::new(), continue_from_line: None };
     let mut entries: Vec<(usize, RegisterEntry)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (line, row) in rows {
+    for (line, row) in rows.into_iter().filter(|(line, _)| *line >= from_line) {
         let entry =
             row.map_err(|reason| RefusedRow { line, reason: Some(reason.to_owned()), fields: None }).and_then(|body| {
                 parse_entry(&body, String::new(), &office_id, today).map_err(|errors| RefusedRow {
@@ -253,7 +303,15 @@ async fn import(
         }
     }
     // A transaction's worth at a time; where one of them is stored already, one by one.
-    for chunk in entries.chunks(shared::ports::MAX_WRITES) {
+    for (n, chunk) in entries.chunks(shared::ports::MAX_WRITES).enumerate() {
+        // At least one chunk per call, so that every call gets on.
+        if n > 0 && started.elapsed() >= budget {
+            let stop = chunk[0].0;
+            report.continue_from_line = Some(stop);
+            report.duplicates.retain(|row| row.line < stop);
+            report.refused.retain(|row| row.line < stop);
+            break;
+        }
         let batch: Vec<RegisterEntry> = chunk.iter().map(|(_, entry)| entry.clone()).collect();
         match records::add_register_entries(store, &batch).await {
             Ok(()) => {
@@ -275,7 +333,8 @@ async fn import(
     }
     report.duplicates.sort_by_key(|row| row.line);
     let (accepted, duplicates, refused) = (report.accepted.len(), report.duplicates.len(), report.refused.len());
-    tracing::info!(office_id = %office_id, accepted, duplicates, refused, by = %call.who.sub, "register import");
+    let unfinished = report.continue_from_line.is_some();
+    tracing::info!(office_id = %office_id, accepted, duplicates, refused, unfinished, by = %call.who.sub, "register import");
     Ok(Json(report))
 }
 

@@ -39,10 +39,11 @@ pub enum Problem {
     PostcodeUnknown,
     LimitRange,
     CursorFormat,
+    LineNumber,
 }
 
 impl Problem {
-    pub const ALL: [Problem; 29] = [
+    pub const ALL: [Problem; 30] = [
         Problem::Required,
         Problem::TooLong,
         Problem::NameCharacters,
@@ -72,6 +73,7 @@ impl Problem {
         Problem::PostcodeUnknown,
         Problem::LimitRange,
         Problem::CursorFormat,
+        Problem::LineNumber,
     ];
 
     pub fn code(self) -> &'static str {
@@ -105,6 +107,7 @@ impl Problem {
             Problem::PostcodeUnknown => "postcode_unknown",
             Problem::LimitRange => "limit_range",
             Problem::CursorFormat => "cursor_format",
+            Problem::LineNumber => "line_number",
         }
     }
 }
