@@ -574,6 +574,27 @@ fn runtime_enforcing_iam(dir: &std::path::Path, without: &[&str]) -> (Runtime, H
     (Runtime::start_with(dir, &variables), env)
 }
 
+/// Her application: born in Cuxhaven, living there (no register entry: issued automatically).
+fn ida_in_cuxhaven() -> Value {
+    json!({
+        "applicant": {"role": "mother"},
+        "mother": {
+            "given_names": "Sophia", "family_name": "Beispiel", "birth_date": "1994-05-02", "birth_place": "Bremen",
+            "address": {"street": "Deichstraße", "house_number": "2", "postcode": "27472", "city": "Cuxhaven"}
+        },
+        "child": {"given_names": "Ida", "family_name": "Beispiel", "birth_date": "2022-02-02", "birth_place": "Cuxhaven", "born_abroad": false},
+        "delivery": "download"
+    })
+}
+
+/// Submits `application` through the API with the idempotency key `key`; its id.
+fn submit_application(runtime: &Runtime, token: &str, application: &Value, key: &str) -> String {
+    let headers = [("idempotency-key", key)];
+    let answer = runtime.send_with_headers("POST", "/api/v1/requests", Some(token), Some(application), &headers);
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    answer.body["id"].as_str().unwrap().to_owned()
+}
+
 fn subscribe_offices(runtime: &Runtime) {
     let admin = runtime.login("admin");
     for (id, name, ags, documents) in [
@@ -695,10 +716,7 @@ fn every_function_does_its_work_with_the_policy_of_the_template_alone() {
         "child": {"given_names": "Lena", "family_name": "Muster", "birth_date": "2020-01-01", "birth_place": "Cuxhaven", "born_abroad": false},
         "delivery": "download"
     });
-    let headers = [("idempotency-key", "iam-2")];
-    let submitted = runtime.send_with_headers("POST", "/api/v1/requests", Some(&mother), Some(&application), &headers);
-    assert_eq!(submitted.status, 202, "{}", submitted.body);
-    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    let id = submit_application(&runtime, &mother, &application, "iam-2");
     runtime.wait_for_status(&id, &mother, "in_review", Duration::from_secs(60));
     let ask = json!({"text": "Bitte senden Sie uns die Geburtsurkunde.", "asks_for": "geburtsurkunde"});
     let asked = runtime.send("POST", &format!("/api/v1/staff/requests/{id}/messages"), Some(&staff), Some(&ask));
@@ -830,19 +848,8 @@ async fn retention_runs_with_its_function_policy_alone() {
     let (runtime, env) = runtime_enforcing_iam(dir.path(), &[]);
     subscribe_offices(&runtime);
     let mother = runtime.login("mother");
-    let application = json!({
-        "applicant": {"role": "mother"},
-        "mother": {
-            "given_names": "Sophia", "family_name": "Beispiel", "birth_date": "1994-05-02", "birth_place": "Bremen",
-            "address": {"street": "Deichstraße", "house_number": "2", "postcode": "27472", "city": "Cuxhaven"}
-        },
-        "child": {"given_names": "Ida", "family_name": "Beispiel", "birth_date": "2022-02-02", "birth_place": "Cuxhaven", "born_abroad": false},
-        "delivery": "download"
-    });
-    let headers = [("idempotency-key", "retention-1")];
-    let submitted = runtime.send_with_headers("POST", "/api/v1/requests", Some(&mother), Some(&application), &headers);
-    assert_eq!(submitted.status, 202, "{}", submitted.body);
-    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    let application = ida_in_cuxhaven();
+    let id = submit_application(&runtime, &mother, &application, "retention-1");
     runtime.wait_for_status(&id, &mother, "issued", Duration::from_secs(60));
 
     let config = emulator::sdk_config_of(&env, "RetentionFunction").await;
@@ -1133,15 +1140,7 @@ fn the_template_is_operable() {
 /// policy) brings it to its certificate.
 #[test]
 fn lost_hand_ons_are_swept_and_failed_requests_retried_with_their_functions_policies() {
-    let application = json!({
-        "applicant": {"role": "mother"},
-        "mother": {
-            "given_names": "Sophia", "family_name": "Beispiel", "birth_date": "1994-05-02", "birth_place": "Bremen",
-            "address": {"street": "Deichstraße", "house_number": "2", "postcode": "27472", "city": "Cuxhaven"}
-        },
-        "child": {"given_names": "Ida", "family_name": "Beispiel", "birth_date": "2022-02-02", "birth_place": "Cuxhaven", "born_abroad": false},
-        "delivery": "download"
-    });
+    let application = ida_in_cuxhaven();
     for without in [&[][..], &["SweepFunction=sqs:SendMessage*"][..]] {
         let dir = tempfile::tempdir().unwrap();
         let env = emulator::fresh_resources_enforcing_iam(without);
