@@ -574,6 +574,30 @@ fn runtime_enforcing_iam(dir: &std::path::Path, without: &[&str]) -> (Runtime, H
     (Runtime::start_with(dir, &variables), env)
 }
 
+/// The services as `function` (a logical id of template.yaml) has them on the emulator of
+/// `env`, signing as that function, at the time `at`; and its SDK configuration.
+async fn services_of(
+    env: &HashMap<String, String>,
+    function: &str,
+    at: time::OffsetDateTime,
+) -> (shared::services::Services, aws_config::SdkConfig) {
+    use std::sync::Arc;
+    let config = emulator::sdk_config_of(env, function).await;
+    let resources = Resources::from_lookup(&|name| env.get(name).cloned()).unwrap();
+    let clock = Arc::new(shared::ports::ManualClock::new(at));
+    let adapters = shared::aws::Adapters::with_config(&config, &resources, clock.clone());
+    let services = shared::services::Services::new(
+        adapters.store,
+        adapters.documents,
+        adapters.queue,
+        clock,
+        Arc::new(shared::ports::RandomIds),
+        Arc::new(shared::auth::Verifier::new(Vec::new())),
+    )
+    .with_audit_keys(adapters.audit_keys);
+    (services, config)
+}
+
 /// Her application: born in Cuxhaven, living there (no register entry: issued automatically).
 fn ida_in_cuxhaven() -> Value {
     json!({
@@ -794,9 +818,7 @@ async fn ses_takes_mail_from_the_notify_function_through_its_configuration_set_o
 /// DraftRemindersFunction's policy alone; the draft is the one her form saved as DraftsFunction.
 #[tokio::test(flavor = "multi_thread")]
 async fn draft_reminders_run_with_their_function_policy_alone() {
-    use shared::aws::Adapters;
     use shared::mail::Ses;
-    use shared::ports::{ManualClock, RandomIds};
     let dir = tempfile::tempdir().unwrap();
     let (runtime, env) = runtime_enforcing_iam(dir.path(), &[]);
     subscribe_offices(&runtime);
@@ -805,19 +827,9 @@ async fn draft_reminders_run_with_their_function_policy_alone() {
         assert_eq!(post_form(&runtime, &format!("/antrag/{step}"), &cookie, form).0, 303, "{step}");
     }
 
-    let config = emulator::sdk_config_of(&env, "DraftRemindersFunction").await;
-    let resources = Resources::from_lookup(&|name| env.get(name).cloned()).unwrap();
     // Three days before the draft is deleted.
-    let clock = std::sync::Arc::new(ManualClock::new(time::OffsetDateTime::now_utc() + time::Duration::days(27)));
-    let adapters = Adapters::with_config(&config, &resources, clock.clone());
-    let services = shared::services::Services::new(
-        adapters.store,
-        adapters.documents,
-        adapters.queue,
-        clock.clone(),
-        std::sync::Arc::new(RandomIds),
-        std::sync::Arc::new(shared::auth::Verifier::new(Vec::new())),
-    );
+    let at = time::OffsetDateTime::now_utc() + time::Duration::days(27);
+    let (services, config) = services_of(&env, "DraftRemindersFunction", at).await;
     let from = "Sorgeregister online <noreply@sorgeregister.localhost>".parse().unwrap();
     let ses = std::sync::Arc::new(Ses::new(&config, from, &env["MAIL_CONFIGURATION_SET"]));
     let reminders = notify::DraftReminders::new(services, ses, "https://sorgeregister.localhost");
@@ -842,8 +854,6 @@ async fn draft_reminders_run_with_their_function_policy_alone() {
 /// the request, and pages the purge from its cursor, with RetentionFunction's policy alone.
 #[tokio::test(flavor = "multi_thread")]
 async fn retention_runs_with_its_function_policy_alone() {
-    use shared::aws::Adapters;
-    use shared::ports::{DocumentStore, ManualClock, RandomIds};
     let dir = tempfile::tempdir().unwrap();
     let (runtime, env) = runtime_enforcing_iam(dir.path(), &[]);
     subscribe_offices(&runtime);
@@ -852,20 +862,8 @@ async fn retention_runs_with_its_function_policy_alone() {
     let id = submit_application(&runtime, &mother, &application, "retention-1");
     runtime.wait_for_status(&id, &mother, "issued", Duration::from_secs(60));
 
-    let config = emulator::sdk_config_of(&env, "RetentionFunction").await;
-    let resources = Resources::from_lookup(&|name| env.get(name).cloned()).unwrap();
     let later = time::OffsetDateTime::now_utc() + time::Duration::days(366);
-    let clock = std::sync::Arc::new(ManualClock::new(later));
-    let adapters = Adapters::with_config(&config, &resources, clock.clone());
-    let services = shared::services::Services::new(
-        adapters.store,
-        adapters.documents,
-        adapters.queue,
-        clock.clone(),
-        std::sync::Arc::new(RandomIds),
-        std::sync::Arc::new(shared::auth::Verifier::new(Vec::new())),
-    )
-    .with_audit_keys(adapters.audit_keys);
+    let (services, _) = services_of(&env, "RetentionFunction", later).await;
     let request = shared::records::request(&*services.store, &id).await.unwrap().expect("stored").value;
     let no_time = retention::Settings { time_budget: time::Duration::ZERO, ..retention::Settings::default() };
     let mut deleted = 0;
@@ -879,7 +877,7 @@ async fn retention_runs_with_its_function_policy_alone() {
     assert_eq!(deleted, 1);
     assert!(shared::records::request(&*services.store, &id).await.unwrap().is_none());
     // Read as StatusFunction, which may read documents (retention may only delete them).
-    let reader = Adapters::with_config(&emulator::sdk_config_of(&env, "StatusFunction").await, &resources, clock);
+    let (reader, _) = services_of(&env, "StatusFunction", later).await;
     for key in request.document_keys() {
         assert!(reader.documents.get(key).await.unwrap().is_none(), "{key} deleted");
     }

@@ -335,8 +335,7 @@ fn retention_backfill_key(office_id: &str) -> Key {
 }
 
 pub async fn retention_backfill(store: &dyn StateStore, office_id: &str) -> Result<RetentionBackfill, StoreError> {
-    let stored = store.get(&retention_backfill_key(office_id)).await?;
-    Ok(stored.map(decode).transpose()?.map(|v: Versioned<RetentionBackfill>| v.value).unwrap_or_default())
+    progress(store, &retention_backfill_key(office_id)).await
 }
 
 pub async fn set_retention_backfill(
@@ -344,7 +343,16 @@ pub async fn set_retention_backfill(
     office_id: &str,
     backfill: &RetentionBackfill,
 ) -> Result<(), StoreError> {
-    let item = Item::new(retention_backfill_key(office_id), encode(backfill));
+    set_progress(store, retention_backfill_key(office_id), backfill).await
+}
+
+/// Where a piece of work that goes on over several runs stands (none stored: at its start).
+async fn progress<T: DeserializeOwned + Default>(store: &dyn StateStore, key: &Key) -> Result<T, StoreError> {
+    Ok(store.get(key).await?.map(decode::<T>).transpose()?.map(|stored| stored.value).unwrap_or_default())
+}
+
+async fn set_progress(store: &dyn StateStore, key: Key, progress: &impl Serialize) -> Result<(), StoreError> {
+    let item = Item::new(key, encode(progress));
     store.write(vec![Write::Put { item, condition: Condition::Always }]).await
 }
 
@@ -362,13 +370,11 @@ fn purge_cursor_key() -> Key {
 }
 
 pub async fn purge_cursor(store: &dyn StateStore) -> Result<PurgeCursor, StoreError> {
-    let stored = store.get(&purge_cursor_key()).await?;
-    Ok(stored.map(decode).transpose()?.map(|v: Versioned<PurgeCursor>| v.value).unwrap_or_default())
+    progress(store, &purge_cursor_key()).await
 }
 
 pub async fn set_purge_cursor(store: &dyn StateStore, cursor: &PurgeCursor) -> Result<(), StoreError> {
-    let item = Item::new(purge_cursor_key(), encode(cursor));
-    store.write(vec![Write::Put { item, condition: Condition::Always }]).await
+    set_progress(store, purge_cursor_key(), cursor).await
 }
 
 // --- hand-ons -------------------------------------------------------------------------------
